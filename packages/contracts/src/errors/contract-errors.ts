@@ -1,0 +1,59 @@
+import { SguildError } from "./sguild-error.js";
+
+/** One failing rule of a JSON Schema: the field path (JSON Pointer) and the keyword it broke. */
+export interface ValidationIssue {
+  path: string;
+  keyword: string;
+  message: string;
+}
+
+export class UnknownEventTypeError extends SguildError {
+  constructor(readonly eventType: string) {
+    super("UNKNOWN_EVENT_TYPE", `event_type "${eventType}" is not in the event-type registry`, { details: { eventType } });
+  }
+}
+
+export class SchemaVersionError extends SguildError {
+  constructor(
+    readonly eventType: string,
+    readonly schemaVersion: number | undefined,
+    reason: "not_registered" | "no_payload_schema" | "sunset" | "none_active",
+  ) {
+    const messages = {
+      not_registered: `schema_version ${schemaVersion} of "${eventType}" is not registered`,
+      no_payload_schema: `schema_version ${schemaVersion} of "${eventType}" has no payload schema in the registry`,
+      sunset: `schema_version ${schemaVersion} of "${eventType}" is sunset and no longer accepted`,
+      none_active: `"${eventType}" has no active schema_version yet`,
+    };
+    const code = reason === "no_payload_schema" ? "NO_PAYLOAD_SCHEMA" : "SCHEMA_VERSION_NOT_REGISTERED";
+    super(code, messages[reason], { details: { eventType, schemaVersion, reason } });
+  }
+}
+
+function describe(issues: ValidationIssue[]): string {
+  return issues.map((issue) => `${issue.path || "/"} ${issue.message} (${issue.keyword})`).join("; ");
+}
+
+export class PayloadValidationError extends SguildError {
+  constructor(
+    readonly eventType: string,
+    readonly schemaVersion: number,
+    readonly issues: ValidationIssue[],
+  ) {
+    super("PAYLOAD_INVALID", `payload of "${eventType}" v${schemaVersion} is invalid: ${describe(issues)}`, {
+      details: { eventType, schemaVersion, issues },
+    });
+  }
+}
+
+export class EnvelopeValidationError extends SguildError {
+  constructor(readonly issues: ValidationIssue[]) {
+    super("ENVELOPE_INVALID", `event envelope is invalid: ${describe(issues)}`, { details: { issues } });
+  }
+}
+
+export class RegistryError extends SguildError {
+  constructor(message: string, options: { cause?: unknown } = {}) {
+    super("REGISTRY_INVALID", message, options);
+  }
+}

@@ -1,0 +1,9 @@
+export { SguildError } from "./sguild-error.js";
+export {
+  UnknownEventTypeError,
+  SchemaVersionError,
+  PayloadValidationError,
+  EnvelopeValidationError,
+  RegistryError,
+  type ValidationIssue,
+} from "./contract-errors.js";

@@ -1,0 +1,1 @@
+export { lintContracts, checkFixture, type LintOptions, type LintProblem } from "./lint-contracts.js";

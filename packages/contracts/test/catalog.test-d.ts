@@ -1,0 +1,11 @@
+import { expectTypeOf, it } from "vitest";
+import type { CatalogEventType, EventCatalog, PayloadOf } from "../src/index.js";
+
+it("maps event types and versions to payload types", () => {
+  expectTypeOf<PayloadOf<"credit.locked">>().toHaveProperty("locked_credits").toEqualTypeOf<number>();
+  expectTypeOf<PayloadOf<"credit.released">>().toHaveProperty("reason_code");
+  expectTypeOf<EventCatalog["credit.released"][1]>().not.toHaveProperty("reason_code");
+  expectTypeOf<"credit.locked">().toExtend<CatalogEventType>();
+  // no payload schema at any version: not in the catalog
+  expectTypeOf<"lesson.attended">().not.toExtend<CatalogEventType>();
+});
