@@ -1,0 +1,62 @@
+#!/usr/bin/env node
+import { mkdirSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { Command } from "commander";
+import { mergeFragment } from "./merge/index.js";
+import { applyDispatcherMigrations, dispatcherMigrations, renderFragment } from "./migrate/index.js";
+
+const program = new Command("sguild-prisma-fragment")
+  .description("Merge the dispatcher tables into a domain's Prisma project, or apply them to a database.")
+  .showHelpAfterError();
+
+program
+  .command("merge")
+  .description("append the four dispatcher models to schema.prisma and copy the migration (idempotent)")
+  .option("--schema-file <path>", "the domain's schema.prisma", "prisma/schema.prisma")
+  .option("--migrations-dir <path>", "the domain's migrations folder", "prisma/migrations")
+  .option("--db-schema <name>", "Postgres schema for the dispatcher tables", "public")
+  .action((opts: { schemaFile: string; migrationsDir: string; dbSchema: string }) => {
+    const result = mergeFragment({ schemaFile: opts.schemaFile, migrationsDir: opts.migrationsDir, schema: opts.dbSchema });
+    const changed = result.addedModels.length + result.addedMigrations.length > 0;
+    if (result.addedModels.length) console.log(`added models: ${result.addedModels.join(", ")}`);
+    if (result.addedMigrations.length) console.log(`added migrations: ${result.addedMigrations.join(", ")}`);
+    if (!changed) console.log("already merged: nothing to change");
+    for (const note of result.notes) console.log(`note: ${note}`);
+  });
+
+program
+  .command("apply")
+  .description("apply the dispatcher migrations over pg and record them in _prisma_migrations")
+  .option("--database-url <url>", "Postgres URL (default: DATABASE_URL)")
+  .option("--db-schema <name>", "Postgres schema for the dispatcher tables", "public")
+  .option("--migrations-table-schema <name>", "schema of _prisma_migrations", "public")
+  .action(async (opts: { databaseUrl?: string; dbSchema: string; migrationsTableSchema: string }) => {
+    const result = await applyDispatcherMigrations({
+      connectionString: opts.databaseUrl,
+      schema: opts.dbSchema,
+      migrationsTableSchema: opts.migrationsTableSchema,
+    });
+    console.log(`applied: ${result.applied.join(", ") || "none"}; already applied: ${result.alreadyApplied.join(", ") || "none"}`);
+  });
+
+program
+  .command("render")
+  .description("write the migrations in Prisma's folder layout and the models fragment")
+  .requiredOption("--out <dir>", "migrations folder to write")
+  .option("--prisma-out <file>", "where to write the models fragment")
+  .option("--db-schema <name>", "Postgres schema for the dispatcher tables", "public")
+  .action((opts: { out: string; prismaOut?: string; dbSchema: string }) => {
+    for (const migration of dispatcherMigrations(opts.dbSchema)) {
+      mkdirSync(join(opts.out, migration.name), { recursive: true });
+      writeFileSync(join(opts.out, migration.name, "migration.sql"), migration.sql);
+    }
+    if (opts.prismaOut) {
+      mkdirSync(dirname(opts.prismaOut), { recursive: true });
+      writeFileSync(opts.prismaOut, renderFragment(opts.dbSchema));
+    }
+  });
+
+program.parseAsync().catch((error: Error & { code?: string }) => {
+  console.error(`sguild-prisma-fragment: ${error.message}`);
+  process.exit(2);
+});

@@ -1,0 +1,3 @@
+export * from "./migrate/index.js";
+export * from "./merge/index.js";
+export { quoteSchema, InvalidSchemaNameError } from "./schema/identifier.js";

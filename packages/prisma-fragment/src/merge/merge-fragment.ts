@@ -1,0 +1,86 @@
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { SguildError } from "@sguild/contracts";
+import { dispatcherMigrations, renderFragment } from "../migrate/migrations.js";
+import { parseModels } from "./prisma-models.js";
+
+export interface MergeFragmentOptions {
+  /** The domain's schema.prisma. */
+  schemaFile: string;
+  /** The domain's prisma/migrations folder. */
+  migrationsDir: string;
+  /** Postgres schema for the dispatcher tables. Default `public`. */
+  schema?: string;
+}
+
+export interface MergeFragmentResult {
+  /** Models appended to schema.prisma (empty when all four were already there). */
+  addedModels: string[];
+  /** Migration folders written (empty on a second run). */
+  addedMigrations: string[];
+  /** Advice the caller should print (e.g. multiSchema setup). */
+  notes: string[];
+}
+
+export class FragmentConflictError extends SguildError {
+  constructor(readonly conflicts: string[]) {
+    super("FRAGMENT_CONFLICT", `cannot merge the dispatcher fragment, nothing was written:\n- ${conflicts.join("\n- ")}`, {
+      details: { conflicts },
+    });
+  }
+}
+
+const CREATES_TABLE = /CREATE\s+TABLE\s+(?:IF\s+NOT\s+EXISTS\s+)?(?:"?\w+"?\.)?"?(dispatcher_(?:event|cursor|dedup|dead_letter))"?\s*\(/gi;
+
+/**
+ * Merges the four dispatcher models into a domain's schema.prisma and copies the migration
+ * into its migrations folder. Idempotent; refuses (writing nothing) when a model, table or
+ * migration of the same name exists with another shape.
+ */
+export function mergeFragment(options: MergeFragmentOptions): MergeFragmentResult {
+  const schema = options.schema ?? "public";
+  const fragment = renderFragment(schema);
+  const wanted = parseModels(fragment);
+  const source = readFileSync(options.schemaFile, "utf8");
+  const existing = parseModels(source);
+  const conflicts: string[] = [];
+  const missing = wanted.filter((model) => {
+    const byName = existing.find((m) => m.name === model.name);
+    const byTable = existing.find((m) => m.table === model.table && m.name !== model.name);
+    if (byTable) conflicts.push(`model ${byTable.name} already maps to table "${model.table}"`);
+    if (byName && byName.shape !== model.shape) conflicts.push(`model ${model.name} exists with another shape`);
+    return !byName && !byTable;
+  });
+
+  const migrations = dispatcherMigrations(schema);
+  const toWrite = migrations.filter((migration) => {
+    const file = join(options.migrationsDir, migration.name, "migration.sql");
+    if (!existsSync(file)) return true;
+    if (readFileSync(file, "utf8") !== migration.sql) conflicts.push(`${file} exists with other content`);
+    return false;
+  });
+  if (toWrite.length > 0 && existsSync(options.migrationsDir)) {
+    for (const folder of readdirSync(options.migrationsDir)) {
+      const file = join(options.migrationsDir, folder, "migration.sql");
+      if (migrations.some((m) => m.name === folder) || !existsSync(file)) continue;
+      for (const match of readFileSync(file, "utf8").matchAll(CREATES_TABLE)) {
+        conflicts.push(`migration ${folder} already creates table ${match[1]}`);
+      }
+    }
+  }
+  if (conflicts.length > 0) throw new FragmentConflictError(conflicts);
+
+  if (missing.length > 0) {
+    const block = missing.length === wanted.length ? fragment : missing.map((m) => m.text).join("\n\n") + "\n";
+    writeFileSync(options.schemaFile, `${source.replace(/\s*$/, "")}\n\n${block}`);
+  }
+  for (const migration of toWrite) {
+    mkdirSync(join(options.migrationsDir, migration.name), { recursive: true });
+    writeFileSync(join(options.migrationsDir, migration.name, "migration.sql"), migration.sql);
+  }
+  const notes =
+    schema !== "public" && !new RegExp(`schemas\\s*=\\s*\\[[^\\]]*"${schema}"`).test(source)
+      ? [`the models carry @@schema("${schema}"): list "${schema}" in your datasource's schemas = [...]`]
+      : [];
+  return { addedModels: missing.map((m) => m.name), addedMigrations: toWrite.map((m) => m.name), notes };
+}

@@ -1,0 +1,99 @@
+import { randomUUID } from "node:crypto";
+import pg from "pg";
+import { SguildError } from "@sguild/contracts";
+import { quoteSchema } from "../schema/identifier.js";
+import { dispatcherMigrations } from "./migrations.js";
+
+export interface ApplyMigrationsOptions {
+  /** Postgres URL; used when no `client` is given. Default: DATABASE_URL. */
+  connectionString?: string;
+  /** A connected pg client to run on instead of opening one. */
+  client?: pg.ClientBase;
+  /** Schema holding the dispatcher tables. Default `public`. */
+  schema?: string;
+  /** Schema of `_prisma_migrations` (Prisma's own: the datasource's schema). Default `public`. */
+  migrationsTableSchema?: string;
+}
+
+export interface ApplyMigrationsResult {
+  applied: string[];
+  alreadyApplied: string[];
+}
+
+export class MigrationError extends SguildError {}
+
+// The advisory lock id `prisma migrate` takes, so our apply and Prisma's never interleave.
+const PRISMA_MIGRATE_LOCK = 72707369;
+
+const createMigrationsTableSql = (table: string) => `CREATE TABLE IF NOT EXISTS ${table} (
+    "id" VARCHAR(36) PRIMARY KEY NOT NULL,
+    "checksum" VARCHAR(64) NOT NULL,
+    "finished_at" TIMESTAMPTZ,
+    "migration_name" VARCHAR(255) NOT NULL,
+    "logs" TEXT,
+    "rolled_back_at" TIMESTAMPTZ,
+    "started_at" TIMESTAMPTZ NOT NULL DEFAULT now(),
+    "applied_steps_count" INTEGER NOT NULL DEFAULT 0
+)`;
+const selectAppliedSql = (table: string) =>
+  `SELECT checksum, finished_at FROM ${table} WHERE migration_name = $1 AND rolled_back_at IS NULL`;
+const insertStartedSql = (table: string) =>
+  `INSERT INTO ${table} (id, checksum, migration_name, started_at, applied_steps_count) VALUES ($1, $2, $3, now(), 0)`;
+const markFinishedSql = (table: string) => `UPDATE ${table} SET finished_at = now(), applied_steps_count = 1 WHERE id = $1`;
+
+/**
+ * Applies the dispatcher migrations over `pg` and records each in `_prisma_migrations` exactly as
+ * `prisma migrate deploy` would (same columns, the file's sha256), so Prisma later sees them as
+ * applied. Each migration runs in its own transaction; applying twice is a no-op.
+ */
+export async function applyDispatcherMigrations(options: ApplyMigrationsOptions = {}): Promise<ApplyMigrationsResult> {
+  const table = `${quoteSchema(options.migrationsTableSchema ?? "public")}."_prisma_migrations"`;
+  const migrations = dispatcherMigrations(options.schema ?? "public");
+  const connectionString = options.connectionString ?? process.env["DATABASE_URL"];
+  if (!options.client && !connectionString) {
+    throw new MigrationError("MISSING_DATABASE_URL", "applyDispatcherMigrations needs `client`, `connectionString` or DATABASE_URL");
+  }
+  const client = options.client ?? new pg.Client({ connectionString });
+  if (!options.client) await client.connect();
+  const result: ApplyMigrationsResult = { applied: [], alreadyApplied: [] };
+  try {
+    await client.query("SELECT pg_advisory_lock($1)", [PRISMA_MIGRATE_LOCK]);
+    await client.query(createMigrationsTableSql(table));
+    for (const migration of migrations) {
+      const { rows } = await client.query<{ checksum: string; finished_at: Date | null }>(selectAppliedSql(table), [migration.name]);
+      const previous = rows[0];
+      if (previous?.finished_at && previous.checksum === migration.checksum) {
+        result.alreadyApplied.push(migration.name);
+        continue;
+      }
+      if (previous) {
+        throw new MigrationError(
+          previous.finished_at ? "MIGRATION_CHECKSUM_MISMATCH" : "MIGRATION_FAILED_EARLIER",
+          previous.finished_at
+            ? `${migration.name} was applied with checksum ${previous.checksum}, the file now has ${migration.checksum}`
+            : `${migration.name} started earlier and never finished; resolve it with \`prisma migrate resolve\``,
+        );
+      }
+      await runOne(client, table, migration);
+      result.applied.push(migration.name);
+    }
+  } finally {
+    await client.query("SELECT pg_advisory_unlock($1)", [PRISMA_MIGRATE_LOCK]).catch(() => undefined);
+    if (!options.client) await (client as pg.Client).end();
+  }
+  return result;
+}
+
+async function runOne(client: pg.ClientBase, table: string, migration: { name: string; sql: string; checksum: string }): Promise<void> {
+  const id = randomUUID();
+  await client.query("BEGIN");
+  try {
+    await client.query(insertStartedSql(table), [id, migration.checksum, migration.name]);
+    await client.query(migration.sql);
+    await client.query(markFinishedSql(table), [id]);
+    await client.query("COMMIT");
+  } catch (cause) {
+    await client.query("ROLLBACK");
+    throw new MigrationError("MIGRATION_FAILED", `${migration.name} failed: ${(cause as Error).message}`, { cause });
+  }
+}

@@ -1,0 +1,3 @@
+import { setupTestPostgres } from "../src/testing/index.js";
+
+export default () => setupTestPostgres();

@@ -1,0 +1,102 @@
+import { execFileSync, spawnSync } from "node:child_process";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { describe, expect, it } from "vitest";
+import { FragmentConflictError, mergeFragment } from "../src/index.js";
+
+const NAME = "20261123000000_dispatcher";
+const CLI = resolve("dist/cli.js");
+const PRISMA = resolve("node_modules/.bin/prisma");
+
+function sampleDomain(): { dir: string; schemaFile: string; migrationsDir: string } {
+  const dir = mkdtempSync(join(tmpdir(), "domain-"));
+  mkdirSync(join(dir, "prisma/migrations"), { recursive: true });
+  cpSync("test/fixtures/domain-schema.prisma", join(dir, "prisma/schema.prisma"));
+  return { dir, schemaFile: join(dir, "prisma/schema.prisma"), migrationsDir: join(dir, "prisma/migrations") };
+}
+
+function prismaValidate(schemaFile: string): string {
+  const engine = join(tmpdir(), "no-schema-engine");
+  writeFileSync(engine, "");
+  return execFileSync(PRISMA, ["validate", "--schema", schemaFile], {
+    env: { ...process.env, PRISMA_SCHEMA_ENGINE_BINARY: engine },
+    encoding: "utf8",
+  });
+}
+
+describe("mergeFragment", () => {
+  it("merges cleanly into a domain schema, which Prisma then validates", () => {
+    const domain = sampleDomain();
+    const result = mergeFragment(domain);
+    expect(result).toEqual({
+      addedModels: ["DispatcherEvent", "DispatcherCursor", "DispatcherDedup", "DispatcherDeadLetter"],
+      addedMigrations: [NAME],
+      notes: [],
+    });
+    const merged = readFileSync(domain.schemaFile, "utf8");
+    expect(merged).toContain("model CreditAccount {");
+    expect(merged).toContain("// >>> @sguild/prisma-fragment");
+    expect(readFileSync(join(domain.migrationsDir, NAME, "migration.sql"), "utf8")).toBe(readFileSync(`migrations/${NAME}/migration.sql`, "utf8"));
+    expect(prismaValidate(domain.schemaFile)).toContain("is valid");
+  });
+
+  it("changes nothing on a second run", () => {
+    const domain = sampleDomain();
+    mergeFragment(domain);
+    const before = readFileSync(domain.schemaFile, "utf8");
+    expect(mergeFragment(domain)).toEqual({ addedModels: [], addedMigrations: [], notes: [] });
+    expect(readFileSync(domain.schemaFile, "utf8")).toBe(before);
+  });
+
+  it("refuses a model of the same name with another shape, writing nothing", () => {
+    const domain = sampleDomain();
+    const original = readFileSync(domain.schemaFile, "utf8") + "\nmodel DispatcherEvent {\n  id Int @id\n}\n";
+    writeFileSync(domain.schemaFile, original);
+    expect(() => mergeFragment(domain)).toThrow(FragmentConflictError);
+    expect(() => mergeFragment(domain)).toThrow("cannot merge the dispatcher fragment, nothing was written:\n- model DispatcherEvent exists with another shape");
+    expect(readFileSync(domain.schemaFile, "utf8")).toBe(original);
+    expect(existsSync(join(domain.migrationsDir, NAME))).toBe(false);
+  });
+
+  it("refuses another model mapped to a dispatcher table, and a migration that already creates one", () => {
+    const domain = sampleDomain();
+    writeFileSync(domain.schemaFile, readFileSync(domain.schemaFile, "utf8") + '\nmodel Outbox {\n  id Int @id\n  @@map("dispatcher_dedup")\n}\n');
+    mkdirSync(join(domain.migrationsDir, "20250101000000_init"));
+    writeFileSync(join(domain.migrationsDir, "20250101000000_init/migration.sql"), 'CREATE TABLE "public"."dispatcher_event" (id int);');
+    const error = (() => {
+      try {
+        mergeFragment(domain);
+      } catch (e) {
+        return e as FragmentConflictError;
+      }
+    })();
+    expect(error?.code).toBe("FRAGMENT_CONFLICT");
+    expect(error?.conflicts).toEqual(['model Outbox already maps to table "dispatcher_dedup"', "migration 20250101000000_init already creates table dispatcher_event"]);
+  });
+
+  it("adds @@schema and says how to enable multiSchema for a non-public schema", () => {
+    const domain = sampleDomain();
+    const result = mergeFragment({ ...domain, schema: "dispatcher" });
+    expect(result.notes).toEqual(['the models carry @@schema("dispatcher"): list "dispatcher" in your datasource\'s schemas = [...]']);
+    expect(readFileSync(domain.schemaFile, "utf8").match(/@@schema\("dispatcher"\)/g)).toHaveLength(4);
+    expect(readFileSync(join(domain.migrationsDir, NAME, "migration.sql"), "utf8")).toContain('CREATE TABLE "dispatcher"."dispatcher_event"');
+  });
+});
+
+describe("the sguild-prisma-fragment CLI", () => {
+  it("merges, then reports nothing to change, then refuses a conflict with exit code 2", () => {
+    const domain = sampleDomain();
+    const run = () => spawnSync("node", [CLI, "merge"], { cwd: domain.dir, encoding: "utf8" });
+    const first = run();
+    expect([first.status, first.stdout]).toEqual([0, `added models: DispatcherEvent, DispatcherCursor, DispatcherDedup, DispatcherDeadLetter\nadded migrations: ${NAME}\n`]);
+    const second = run();
+    expect([second.status, second.stdout]).toEqual([0, "already merged: nothing to change\n"]);
+    writeFileSync(domain.schemaFile, readFileSync(domain.schemaFile, "utf8").replace("payload       Json", "payload       String"));
+    const third = run();
+    expect([third.status, third.stderr]).toEqual([
+      2,
+      "sguild-prisma-fragment: cannot merge the dispatcher fragment, nothing was written:\n- model DispatcherEvent exists with another shape\n",
+    ]);
+  });
+});

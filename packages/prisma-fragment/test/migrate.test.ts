@@ -1,0 +1,89 @@
+import { readFileSync } from "node:fs";
+import { createHash } from "node:crypto";
+import pg from "pg";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { applyDispatcherMigrations, dispatcherMigrations, InvalidSchemaNameError } from "../src/index.js";
+import { createTestDatabase, type TestDatabase } from "../src/testing/index.js";
+
+const NAME = "20261123000000_dispatcher";
+let db: TestDatabase;
+let client: pg.Client;
+
+beforeAll(async () => {
+  db = await createTestDatabase({ migrate: false });
+  client = new pg.Client({ connectionString: db.url });
+  await client.connect();
+});
+afterAll(async () => {
+  await client.end();
+  await db.drop();
+});
+
+const tablesIn = async (schema: string) =>
+  (await client.query<{ table_name: string }>("SELECT table_name FROM information_schema.tables WHERE table_schema = $1 ORDER BY 1", [schema])).rows.map(
+    (r) => r.table_name,
+  );
+
+describe("applyDispatcherMigrations", () => {
+  it("applies on a fresh database and records the migration as prisma migrate does", async () => {
+    expect(await applyDispatcherMigrations({ client })).toEqual({ applied: [NAME], alreadyApplied: [] });
+    expect(await tablesIn("public")).toEqual(["_prisma_migrations", "dispatcher_cursor", "dispatcher_dead_letter", "dispatcher_dedup", "dispatcher_event"]);
+    const file = readFileSync(`migrations/${NAME}/migration.sql`, "utf8");
+    const { rows } = await client.query("SELECT migration_name, checksum, finished_at IS NOT NULL AS finished, rolled_back_at, applied_steps_count, logs FROM _prisma_migrations");
+    expect(rows).toEqual([
+      { migration_name: NAME, checksum: createHash("sha256").update(file).digest("hex"), finished: true, rolled_back_at: null, applied_steps_count: 1, logs: null },
+    ]);
+    const indexes = await client.query("SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = 'public' AND indexname = 'dispatcher_dead_letter_active_per_consumer'");
+    expect(indexes.rows[0].indexdef).toContain("WHERE (resolved_at IS NULL)");
+  });
+
+  it("is a no-op the second time", async () => {
+    expect(await applyDispatcherMigrations({ client })).toEqual({ applied: [], alreadyApplied: [NAME] });
+    expect((await client.query("SELECT count(*)::int AS n FROM _prisma_migrations")).rows[0].n).toBe(1);
+  });
+
+  it("fires pg_notify('dispatcher_event_inserted', event_type) on insert, once per type per statement", async () => {
+    const listener = new pg.Client({ connectionString: db.url });
+    await listener.connect();
+    const seen: string[] = [];
+    listener.on("notification", (n) => seen.push(`${n.channel}:${n.payload}`));
+    await listener.query("LISTEN dispatcher_event_inserted");
+    await client.query(`INSERT INTO dispatcher_event (event_id, event_type, schema_version, tenant_id, producer, occurred_at, payload)
+      VALUES ('evt_1', 'credit.locked', 1, 't', 'revenue', now(), '{}'), ('evt_2', 'credit.locked', 1, 't', 'revenue', now(), '{}'),
+             ('evt_3', 'credit.reserved', 1, 't', 'revenue', now(), '{}')`);
+    await new Promise((r) => setTimeout(r, 200));
+    await listener.end();
+    expect(seen.sort()).toEqual(["dispatcher_event_inserted:credit.locked", "dispatcher_event_inserted:credit.reserved"]);
+  });
+
+  it("puts the tables in another schema when asked, touching nothing in public", async () => {
+    const other = await createTestDatabase({ migrate: false });
+    try {
+      expect(await applyDispatcherMigrations({ connectionString: other.url, schema: "dispatcher" })).toEqual({ applied: [NAME], alreadyApplied: [] });
+      const c = new pg.Client({ connectionString: other.url });
+      await c.connect();
+      const rows = await c.query("SELECT table_schema, table_name FROM information_schema.tables WHERE table_schema IN ('public','dispatcher') ORDER BY 1, 2");
+      await c.end();
+      expect(rows.rows.map((r) => `${r.table_schema}.${r.table_name}`)).toEqual([
+        "dispatcher.dispatcher_cursor",
+        "dispatcher.dispatcher_dead_letter",
+        "dispatcher.dispatcher_dedup",
+        "dispatcher.dispatcher_event",
+        "public._prisma_migrations",
+      ]);
+    } finally {
+      await other.drop();
+    }
+  });
+
+  it("refuses a schema name that is not a plain identifier, before touching the database", async () => {
+    await expect(applyDispatcherMigrations({ client, schema: 'x"; DROP TABLE y; --' })).rejects.toThrow(InvalidSchemaNameError);
+    expect(() => dispatcherMigrations("")).toThrow('schema name "" is not a plain Postgres identifier (letters, digits, _; at most 63)');
+  });
+
+  it("the shipped migrations/ folder is the public rendering of the templates", () => {
+    for (const m of dispatcherMigrations("public")) {
+      expect(readFileSync(`migrations/${m.name}/migration.sql`, "utf8")).toBe(m.sql);
+    }
+  });
+});
