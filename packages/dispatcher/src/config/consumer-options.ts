@@ -1,0 +1,62 @@
+import { DispatcherConfigError } from "../errors/index.js";
+
+/** Options of `dispatcher.start()`; every default lives in CONSUMER_DEFAULTS. */
+export interface ConsumerLoopOptions {
+  /** Name of this consumer (its cursors and dedup rows are keyed by it), e.g. "coaching". Required. */
+  consumer: string;
+  /** Events read per (event_type, transaction). Default 50. */
+  batchSize?: number;
+  /** Sleep between polls when idle; NOTIFY cuts it short. Default 5000 ms. */
+  pollIntervalMs?: number;
+  /** Delay before each retry; attempts = 1 + its length; then dead-letter. Default [1000, 5000, 15000]. Each gets 0-30% jitter. */
+  retryDelaysMs?: number[];
+  /** A handler running longer counts as failed. Default 30000 ms. */
+  handlerTimeoutMs?: number;
+  /** LISTEN for wake-ups on a dedicated connection. false = poll only (transaction-mode PgBouncer). Default true. */
+  listen?: boolean;
+  /** Backoff between LISTEN reconnects. Default [1000, 5000, 15000, 60000]. */
+  listenReconnectDelaysMs?: number[];
+  /** How often the LISTEN connection is checked (pg_listening_channels()). Default 15000 ms. */
+  listenHeartbeatMs?: number;
+}
+
+export type ResolvedConsumerOptions = Required<ConsumerLoopOptions>;
+
+export const CONSUMER_DEFAULTS = {
+  batchSize: 50,
+  pollIntervalMs: 5000,
+  retryDelaysMs: [1000, 5000, 15000],
+  handlerTimeoutMs: 30_000,
+  listen: true,
+  listenReconnectDelaysMs: [1000, 5000, 15000, 60000],
+  listenHeartbeatMs: 15_000,
+} as const satisfies Omit<ResolvedConsumerOptions, "consumer">;
+
+const CONSUMER_NAME = /^[a-z][a-z0-9_.:-]{0,127}$/;
+
+export function resolveConsumerOptions(options: ConsumerLoopOptions): ResolvedConsumerOptions {
+  if (!options || typeof options.consumer !== "string" || !CONSUMER_NAME.test(options.consumer)) {
+    throw new DispatcherConfigError(
+      `start({ consumer }) needs a consumer name matching ${CONSUMER_NAME} (got ${JSON.stringify(options?.consumer)})`,
+      "consumer",
+    );
+  }
+  const resolved = { ...CONSUMER_DEFAULTS, ...stripUndefined(options) } as ResolvedConsumerOptions;
+  const positive = (name: keyof ResolvedConsumerOptions, value: number) => {
+    if (!Number.isInteger(value) || value < 1) throw new DispatcherConfigError(`${name} must be a positive integer (got ${value})`, name);
+  };
+  positive("batchSize", resolved.batchSize);
+  positive("pollIntervalMs", resolved.pollIntervalMs);
+  positive("handlerTimeoutMs", resolved.handlerTimeoutMs);
+  positive("listenHeartbeatMs", resolved.listenHeartbeatMs);
+  for (const [name, list] of [["retryDelaysMs", resolved.retryDelaysMs], ["listenReconnectDelaysMs", resolved.listenReconnectDelaysMs]] as const) {
+    if (!Array.isArray(list) || list.some((d) => !Number.isFinite(d) || d < 0)) {
+      throw new DispatcherConfigError(`${name} must be an array of non-negative numbers`, name);
+    }
+  }
+  return resolved;
+}
+
+function stripUndefined<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
+}

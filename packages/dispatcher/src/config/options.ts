@@ -1,0 +1,105 @@
+import pg from "pg";
+import { DOMAINS, loadRegistry, type Domain, type Registry } from "@sguild/contracts";
+import { quoteSchema } from "@sguild/prisma-fragment";
+import { fromPgPool, fromPrisma, type Database, type PrismaLike } from "../database/index.js";
+import { DispatcherConfigError } from "../errors/index.js";
+import { silentLogger, type Logger } from "../observability/logger.js";
+
+/** Everything `configureDispatcher` / `createDispatcher` accepts. */
+export interface DispatcherConfig {
+  /** This domain, from the closed domain set. Fallback: DISPATCHER_PRODUCER. */
+  producer?: Domain | string;
+  /** Tenant stamped on every envelope. Fallback: DISPATCHER_TENANT_ID. */
+  tenantId?: string;
+  /** The domain's own PrismaClient (with @prisma/adapter-pg). Publishes without `tx` and consumer transactions use it. */
+  prismaClient?: PrismaLike;
+  /** A pg Pool, for domains not on Prisma. */
+  pool?: pg.Pool;
+  /** Postgres URL: a pool is opened on it when neither prismaClient nor pool is given, and LISTEN uses it. Fallback: DATABASE_URL. */
+  databaseUrl?: string;
+  /** Postgres schema holding the dispatcher tables. Default `public`. */
+  schema?: string;
+  /** pino-compatible logger. Default: silent. */
+  logger?: Logger;
+  /** Registry to validate against: a loaded Registry or a path to event-types-registry.json. Default: the bundled one. */
+  registry?: Registry | string;
+}
+
+export interface Tables {
+  event: string;
+  cursor: string;
+  dedup: string;
+  deadLetter: string;
+  sequence: string;
+}
+
+export interface ResolvedConfig {
+  producer: Domain;
+  tenantId: string;
+  schema: string;
+  tables: Tables;
+  database: Database;
+  /** URL for the dedicated LISTEN connection; undefined means poll-only. */
+  listenUrl: string | undefined;
+  logger: Logger;
+  registry: Registry;
+}
+
+const env = (name: string): string | undefined => process.env[name] || undefined;
+
+export function tablesFor(schema: string): Tables {
+  const s = quoteSchema(schema);
+  return {
+    event: `${s}."dispatcher_event"`,
+    cursor: `${s}."dispatcher_cursor"`,
+    dedup: `${s}."dispatcher_dedup"`,
+    deadLetter: `${s}."dispatcher_dead_letter"`,
+    sequence: `${s}."dispatcher_sequence"`,
+  };
+}
+
+/** Resolves settings and fallbacks once; every missing or malformed setting is refused here, by name. */
+export function resolveConfig(config: DispatcherConfig = {}): ResolvedConfig {
+  const producer = config.producer ?? env("DISPATCHER_PRODUCER");
+  if (!producer) {
+    throw new DispatcherConfigError("producer is not set: pass configureDispatcher({ producer }) or set DISPATCHER_PRODUCER", "producer");
+  }
+  if (!(DOMAINS as readonly string[]).includes(producer)) {
+    throw new DispatcherConfigError(`producer "${producer}" is not one of ${DOMAINS.join(", ")}`, "producer");
+  }
+  const tenantId = config.tenantId ?? env("DISPATCHER_TENANT_ID");
+  if (!tenantId) {
+    throw new DispatcherConfigError("tenantId is not set: pass configureDispatcher({ tenantId }) or set DISPATCHER_TENANT_ID", "tenantId");
+  }
+  if (tenantId.length > 64) throw new DispatcherConfigError("tenantId is longer than 64 characters", "tenantId");
+  const schema = config.schema ?? "public";
+  let tables: Tables;
+  try {
+    tables = tablesFor(schema);
+  } catch (cause) {
+    throw new DispatcherConfigError((cause as Error).message, "schema");
+  }
+  const databaseUrl = config.databaseUrl ?? env("DATABASE_URL");
+  let database: Database;
+  if (config.prismaClient) database = fromPrisma(config.prismaClient);
+  else if (config.pool) database = fromPgPool(config.pool, false);
+  else if (databaseUrl) database = fromPgPool(new pg.Pool({ connectionString: databaseUrl, max: 10 }), true);
+  else {
+    throw new DispatcherConfigError(
+      "no database: pass configureDispatcher({ prismaClient }) or ({ pool }) or ({ databaseUrl }), or set DATABASE_URL",
+      "database",
+    );
+  }
+  const poolUrl = (config.pool as (pg.Pool & { options?: { connectionString?: string } }) | undefined)?.options?.connectionString;
+  const registry = typeof config.registry === "string" ? loadRegistry(config.registry) : (config.registry ?? loadRegistry());
+  return {
+    producer: producer as Domain,
+    tenantId,
+    schema,
+    tables,
+    database,
+    listenUrl: databaseUrl ?? poolUrl,
+    logger: config.logger ?? silentLogger,
+    registry,
+  };
+}

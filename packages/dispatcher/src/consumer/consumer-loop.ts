@@ -1,0 +1,148 @@
+import type { ResolvedConfig, ResolvedConsumerOptions } from "../config/index.js";
+import { metrics } from "../observability/index.js";
+import { BatchDeliverer, type BatchOutcome, type Handler } from "./deliver-batch.js";
+import { NotificationListener } from "./listener.js";
+import { FailureRecorder } from "./record-failure.js";
+import { Wakeup } from "./wakeup.js";
+
+const SEQUENCE_BATCH = 5000;
+const sequenceSql = (fn: string) => `SELECT ${fn}($1::int) AS numbered`;
+const ensureCursorsSql = (cursor: string) =>
+  `INSERT INTO ${cursor} (consumer, event_type) SELECT $1, jsonb_array_elements_text($2::jsonb) ON CONFLICT DO NOTHING`;
+
+interface TypeResult {
+  worked: boolean;
+  retryAtMs?: number;
+}
+
+/** Live loops in this process, so tests can fail when one is left running. */
+export const activeLoops = new Set<ConsumerLoop>();
+
+/**
+ * Polls the subscribed event types for one consumer: number newly committed events
+ * (the sequencer), then per event type deliver a batch in one transaction. Sleeps when
+ * idle until the poll interval, a retry time, or a NOTIFY wake-up.
+ */
+export class ConsumerLoop {
+  private running = false;
+  private done: Promise<void> | undefined;
+  private readonly wakeup = new Wakeup();
+  private readonly deliverer: BatchDeliverer;
+  private readonly recorder: FailureRecorder;
+  private readonly types: string[];
+  private readonly sequence: string;
+  listener: NotificationListener | undefined;
+
+  constructor(
+    private readonly config: ResolvedConfig,
+    private readonly handlers: ReadonlyMap<string, Handler[]>,
+    readonly options: ResolvedConsumerOptions,
+  ) {
+    this.types = [...handlers.keys()];
+    this.deliverer = new BatchDeliverer(config.database, config.tables, options.consumer, options.handlerTimeoutMs);
+    this.recorder = new FailureRecorder(config.database, config.tables, options.consumer, options.retryDelaysMs);
+    this.sequence = sequenceSql(config.tables.sequence);
+  }
+
+  async start(): Promise<void> {
+    await this.config.database.query(ensureCursorsSql(this.config.tables.cursor), [this.options.consumer, JSON.stringify(this.types)]);
+    this.running = true;
+    activeLoops.add(this);
+    if (this.options.listen && this.config.listenUrl) {
+      this.listener = new NotificationListener({
+        connectionString: this.config.listenUrl,
+        consumer: this.options.consumer,
+        eventTypes: new Set(this.types),
+        onWake: () => this.wakeup.wake(),
+        reconnectDelaysMs: this.options.listenReconnectDelaysMs,
+        heartbeatMs: this.options.listenHeartbeatMs,
+        logger: this.config.logger,
+      });
+      this.listener.start();
+    } else if (this.options.listen) {
+      this.config.logger.warn({ consumer: this.options.consumer }, "no databaseUrl or DATABASE_URL for LISTEN: polling only");
+    }
+    this.done = this.run();
+  }
+
+  /** Stops taking new work; resolves when the batch in flight has finished and LISTEN is closed. */
+  async stop(): Promise<void> {
+    this.running = false;
+    this.wakeup.wake();
+    await this.done;
+    await this.listener?.stop();
+    activeLoops.delete(this);
+  }
+
+  private async run(): Promise<void> {
+    let offset = 0;
+    while (this.running) {
+      let worked = false;
+      let wakeAt = Date.now() + this.options.pollIntervalMs;
+      try {
+        await this.sequenceCommitted();
+        for (let i = 0; i < this.types.length && this.running; i += 1) {
+          const result = await this.processType(this.types[(offset + i) % this.types.length]!);
+          worked ||= result.worked;
+          if (result.retryAtMs !== undefined) wakeAt = Math.min(wakeAt, result.retryAtMs);
+        }
+        offset += 1;
+      } catch (error) {
+        this.config.logger.error({ consumer: this.options.consumer, err: error }, "dispatcher consumer cycle failed");
+        metrics.count("dispatcher.consumer_error.count", 1, { consumer: this.options.consumer });
+        wakeAt = Math.min(wakeAt, Date.now() + 1000);
+      }
+      if (!worked && this.running) await this.wakeup.sleep(Math.max(wakeAt - Date.now(), 5));
+    }
+  }
+
+  private async sequenceCommitted(): Promise<void> {
+    for (;;) {
+      const [row] = await this.config.database.query<{ numbered: number }>(this.sequence, [SEQUENCE_BATCH]);
+      if (Number(row?.numbered ?? 0) < SEQUENCE_BATCH) return;
+    }
+  }
+
+  private async processType(eventType: string): Promise<TypeResult> {
+    const handlers = this.handlers.get(eventType)!;
+    const outcome = await this.deliverer.deliver(eventType, handlers, this.options.batchSize);
+    if (outcome.kind === "locked") return { worked: false };
+    if (outcome.kind === "waiting") return { worked: false, retryAtMs: outcome.retryAtMs };
+    if (outcome.kind === "delivered") {
+      this.report(eventType, outcome);
+      return { worked: outcome.rows.length > 0 };
+    }
+    let cursorPosition = outcome.cursorPosition;
+    if (outcome.index > 0) {
+      // Commit the events before the failing one; their handlers run again in the new transaction.
+      const prefix = await this.deliverer.deliver(eventType, handlers, outcome.index);
+      if (prefix.kind !== "delivered" || prefix.rows.length !== outcome.index) return { worked: true };
+      this.report(eventType, prefix);
+      cursorPosition = prefix.rows[prefix.rows.length - 1]!.position;
+    }
+    const attributes = { consumer: this.options.consumer, event_type: eventType };
+    metrics.count("dispatcher.handler_error.count", 1, attributes);
+    const recorded = await this.recorder.record({ eventType, row: outcome.row, error: outcome.error, attempt: outcome.attempt, cursorPosition });
+    this.config.logger.warn(
+      { ...attributes, event_id: outcome.row.event_id, attempt: outcome.attempt, outcome: recorded.kind, err: outcome.error },
+      "dispatcher handler failed",
+    );
+    if (recorded.kind === "retry") return { worked: false, retryAtMs: Date.now() + recorded.retryInMs };
+    if (recorded.kind === "dead-lettered") metrics.count("dispatcher.dead_letter.count", 1, attributes);
+    return { worked: true };
+  }
+
+  private report(eventType: string, outcome: Extract<BatchOutcome, { kind: "delivered" }>): void {
+    const attributes = { consumer: this.options.consumer, event_type: eventType };
+    if (outcome.delivered.length > 0) metrics.count("dispatcher.consume.count", outcome.delivered.length, attributes);
+    if (outcome.dedupHits.length > 0) metrics.count("dispatcher.dedup_hit.count", outcome.dedupHits.length, attributes);
+    outcome.handlerMs.forEach((ms) => metrics.observe("dispatcher.handler_latency_ms", ms, attributes));
+    outcome.entryLatencyMs.forEach((ms) => metrics.observe("dispatcher.end_to_end_latency_ms", ms, attributes));
+    for (const row of outcome.delivered) {
+      if (row.sequenced_at) {
+        const delay = new Date(row.sequenced_at).getTime() - new Date(row.created_at).getTime();
+        metrics.observe("dispatcher.visibility_delay_ms", Math.max(delay, 0), attributes);
+      }
+    }
+  }
+}

@@ -1,0 +1,143 @@
+import type { Tables } from "../config/index.js";
+import type { Database, TransactionClient } from "../database/index.js";
+import type { EventEnvelope } from "../envelope/index.js";
+import { HandlerTimeoutError } from "../errors/index.js";
+import { runWithConsumedEvent } from "../producer/index.js";
+import { toEnvelope, type EventRow } from "./event-row.js";
+
+export interface HandlerContext {
+  /** The delivery's transaction: a Prisma interactive-transaction client, or a pg client. Write through it. */
+  tx: TransactionClient;
+  /** 1 on first delivery, then 2, 3, ... on retries. */
+  attempt: number;
+  consumer: string;
+}
+
+export type Handler<TPayload = unknown> = (event: EventEnvelope<TPayload>, ctx: HandlerContext) => Promise<void> | void;
+
+export type BatchOutcome =
+  | { kind: "locked" }
+  | { kind: "waiting"; retryAtMs: number }
+  | { kind: "delivered"; rows: EventRow[]; delivered: EventRow[]; dedupHits: EventRow[]; handlerMs: number[]; entryLatencyMs: number[] }
+  | { kind: "failed"; index: number; row: EventRow; error: unknown; attempt: number; cursorPosition: string };
+
+// Locks this (consumer, event_type) cursor (skipping it if a replica holds it) and reads the
+// next events past it in position order, each flagged when this consumer already has it.
+const readBatchSql = (t: Tables) => `WITH c AS (
+    SELECT last_position, failed_attempts, retry_at, (retry_at IS NOT NULL AND retry_at > now()) AS waiting
+    FROM ${t.cursor} WHERE consumer = $1 AND event_type = $2 FOR UPDATE SKIP LOCKED
+  )
+  SELECT c.last_position::text AS cursor_position, c.failed_attempts, c.waiting,
+         (extract(epoch FROM c.retry_at) * 1000)::float8 AS retry_at_ms,
+         e.position::text AS position, e.event_id, e.event_type, e.schema_version, e.tenant_id, e.producer,
+         e.occurred_at, e.subject, e.actor, e.correlation_id, e.payload, e.created_at, e.sequenced_at,
+         (d.event_id IS NOT NULL) AS delivered
+  FROM c
+  LEFT JOIN LATERAL (
+    SELECT * FROM ${t.event} ev
+    WHERE ev.event_type = $2 AND ev.position > c.last_position AND NOT c.waiting
+    ORDER BY ev.position LIMIT $3
+  ) e ON true
+  LEFT JOIN ${t.dedup} d ON d.consumer = $1 AND d.event_id = e.event_id
+  ORDER BY e.position`;
+
+// Dedup rows and the cursor advance in one statement, committed with the handlers' writes.
+const commitBatchSql = (t: Tables) => `WITH dedup AS (
+    INSERT INTO ${t.dedup} (consumer, event_id)
+    SELECT $1, jsonb_array_elements_text($3::jsonb) ON CONFLICT DO NOTHING
+  )
+  UPDATE ${t.cursor} SET last_position = $4::bigint, last_delivered_at = now(), failed_attempts = 0,
+    first_failed_at = NULL, retry_at = NULL, last_error = NULL, updated_at = now()
+  WHERE consumer = $1 AND event_type = $2`;
+
+interface ReadRow extends EventRow {
+  cursor_position: string;
+  failed_attempts: number;
+  waiting: boolean;
+  retry_at_ms: number | null;
+  delivered: boolean;
+}
+
+class HandlerFailure {
+  constructor(readonly outcome: Extract<BatchOutcome, { kind: "failed" }>) {}
+}
+
+export class BatchDeliverer {
+  private readonly readSql: string;
+  private readonly commitSql: string;
+
+  constructor(
+    private readonly database: Database,
+    tables: Tables,
+    private readonly consumer: string,
+    private readonly handlerTimeoutMs: number,
+  ) {
+    this.readSql = readBatchSql(tables);
+    this.commitSql = commitBatchSql(tables);
+  }
+
+  /**
+   * One transaction: lock the cursor, read up to `limit` events, run the handlers (skipping
+   * events this consumer already has), write dedup rows and advance the cursor. A handler
+   * failure rolls the whole transaction back and is reported with its index.
+   */
+  async deliver(eventType: string, handlers: Handler[], limit: number): Promise<BatchOutcome> {
+    try {
+      return await this.database.transaction(
+        async (q, tx) => {
+          const rows = await q.query<ReadRow>(this.readSql, [this.consumer, eventType, limit]);
+          const head = rows[0];
+          if (!head) return { kind: "locked" } as const;
+          if (head.waiting) return { kind: "waiting", retryAtMs: Number(head.retry_at_ms) } as const;
+          const events = rows.filter((row) => row.position !== null);
+          if (events.length === 0) return { kind: "delivered", rows: [], delivered: [], dedupHits: [], handlerMs: [], entryLatencyMs: [] } as const;
+          const delivered: EventRow[] = [];
+          const dedupHits: EventRow[] = [];
+          const handlerMs: number[] = [];
+          const entryLatencyMs: number[] = [];
+          for (const [index, row] of events.entries()) {
+            if (row.delivered) {
+              dedupHits.push(row);
+              continue;
+            }
+            const attempt = index === 0 ? Number(head.failed_attempts) + 1 : 1;
+            entryLatencyMs.push(Date.now() - new Date(row.created_at).getTime());
+            const started = performance.now();
+            try {
+              await this.runHandlers(handlers, toEnvelope(row), { tx, attempt, consumer: this.consumer });
+            } catch (error) {
+              throw new HandlerFailure({ kind: "failed", index, row, error, attempt, cursorPosition: head.cursor_position });
+            }
+            handlerMs.push(performance.now() - started);
+            delivered.push(row);
+          }
+          const last = events[events.length - 1]!;
+          await q.query(this.commitSql, [this.consumer, eventType, JSON.stringify(delivered.map((r) => r.event_id)), last.position]);
+          return { kind: "delivered", rows: events, delivered, dedupHits, handlerMs, entryLatencyMs } as const;
+        },
+        { timeoutMs: this.handlerTimeoutMs * limit + 30_000 },
+      );
+    } catch (error) {
+      if (error instanceof HandlerFailure) return error.outcome;
+      throw error;
+    }
+  }
+
+  private async runHandlers(handlers: Handler[], event: EventEnvelope, ctx: HandlerContext): Promise<void> {
+    await runWithConsumedEvent(event, async () => {
+      for (const handler of handlers) await withTimeout(Promise.resolve().then(() => handler(event, ctx)), this.handlerTimeoutMs, event.event_id);
+    });
+  }
+}
+
+async function withTimeout<T>(promise: Promise<T>, ms: number, eventId: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new HandlerTimeoutError(eventId, ms)), ms);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

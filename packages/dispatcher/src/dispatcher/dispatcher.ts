@@ -1,0 +1,126 @@
+import { ContractValidator, type CatalogEventType } from "@sguild/contracts";
+import {
+  resolveConfig,
+  resolveConsumerOptions,
+  type ConsumerLoopOptions,
+  type DispatcherConfig,
+  type ResolvedConfig,
+} from "../config/index.js";
+import { ConsumerLoop, type Handler } from "../consumer/index.js";
+import { queryableFor, type TransactionClient } from "../database/index.js";
+import type { AnyPayloadOf, Emit, EventEnvelope } from "../envelope/index.js";
+import { DispatcherStateError, InvalidArgumentError } from "../errors/index.js";
+import { metrics } from "../observability/index.js";
+import { buildEnvelope, EventWriter, type EmitInput } from "../producer/index.js";
+
+export interface PublishOptions {
+  /** The caller's transaction: a Prisma interactive-transaction client, or a pg client inside BEGIN. Omitted: the event commits on its own. */
+  tx?: TransactionClient;
+}
+
+interface Runtime {
+  config: ResolvedConfig;
+  validator: ContractValidator;
+  writer: EventWriter;
+}
+
+/** One dispatcher: a producer identity, a database, handlers and at most one running consumer loop. */
+export class Dispatcher {
+  private runtime: Runtime | undefined;
+  private readonly handlers = new Map<string, Handler[]>();
+  private loop: ConsumerLoop | undefined;
+
+  /** With a config, settings are resolved and validated now; without one, on first use from the environment. */
+  constructor(private config?: DispatcherConfig) {
+    if (config) this.runtime = createRuntime(config);
+  }
+
+  /** Replaces the configuration (not while a consumer loop is running). */
+  configure(config: DispatcherConfig): void {
+    if (this.loop) throw new DispatcherStateError("cannot reconfigure a dispatcher while it is running: stop() it first");
+    const previous = this.runtime;
+    this.config = config;
+    this.runtime = createRuntime(config);
+    void previous?.config.database.close();
+  }
+
+  private get active(): Runtime {
+    this.runtime ??= createRuntime(this.config ?? {});
+    return this.runtime;
+  }
+
+  /**
+   * Validates and writes one event through `tx` (or on its own). Resolves to the stored envelope.
+   * Throws a typed error, and writes nothing, on any refusal.
+   */
+  async publish(emit: Emit, options: PublishOptions = {}): Promise<EventEnvelope> {
+    const [envelope] = await this.publishMany([emit], options);
+    return envelope!;
+  }
+
+  /** Validates every emit first, then writes them all in one statement (one round trip). */
+  async publishMany(emits: readonly Emit[], options: PublishOptions = {}): Promise<EventEnvelope[]> {
+    if (!Array.isArray(emits)) throw new InvalidArgumentError("publishMany takes an array of emits", "emits");
+    const { config, validator, writer } = this.active;
+    const context = { producer: config.producer, tenantId: config.tenantId, validator };
+    const envelopes = emits.map((emit) => buildEnvelope(emit as EmitInput, context));
+    const target = options.tx === undefined ? config.database : queryableFor(options.tx);
+    await writer.insert(target, envelopes.map((envelope) => ({ envelope })));
+    const counts = new Map<string, number>();
+    for (const e of envelopes) counts.set(e.event_type, (counts.get(e.event_type) ?? 0) + 1);
+    for (const [eventType, n] of counts) metrics.count("dispatcher.publish.count", n, { event_type: eventType, producer: config.producer });
+    return envelopes;
+  }
+
+  /** Registers a handler for an event type (several per type run in order, in the same transaction). */
+  subscribe<K extends CatalogEventType>(eventType: K, handler: Handler<AnyPayloadOf<K>>): void;
+  subscribe<T = unknown>(eventType: string, handler: Handler<T>): void;
+  subscribe(eventType: string, handler: Handler<never>): void {
+    if (this.loop) throw new DispatcherStateError("subscribe() must be called before start()");
+    if (typeof handler !== "function") throw new InvalidArgumentError("subscribe(eventType, handler): handler must be a function", "handler");
+    this.active.validator.registry.getRegistration(eventType);
+    const list = this.handlers.get(eventType) ?? [];
+    list.push(handler as Handler);
+    this.handlers.set(eventType, list);
+  }
+
+  /** Starts the consumer loop; resolves once it is running (cursors created, LISTEN under way). */
+  async start(options: ConsumerLoopOptions): Promise<void> {
+    const resolved = resolveConsumerOptions(options);
+    if (this.loop) throw new DispatcherStateError("this dispatcher is already running a consumer loop");
+    if (this.handlers.size === 0) throw new DispatcherStateError("start() with no subscriptions: call subscribe() first");
+    const loop = new ConsumerLoop(this.active.config, this.handlers, resolved);
+    this.loop = loop;
+    try {
+      await loop.start();
+    } catch (error) {
+      this.loop = undefined;
+      throw error;
+    }
+  }
+
+  /** Stops taking new work; resolves once the batch in flight has finished. Safe to call twice. */
+  async stop(): Promise<void> {
+    const loop = this.loop;
+    if (!loop) return;
+    await loop.stop();
+    this.loop = undefined;
+  }
+
+  /** stop(), then close the pool the dispatcher opened itself (never one passed in). */
+  async close(): Promise<void> {
+    await this.stop();
+    await this.runtime?.config.database.close();
+  }
+
+  /** The running loop, for status and tests. */
+  get consumerLoop(): ConsumerLoop | undefined {
+    return this.loop;
+  }
+}
+
+function createRuntime(config: DispatcherConfig): Runtime {
+  const resolved = resolveConfig(config);
+  return { config: resolved, validator: new ContractValidator(resolved.registry), writer: new EventWriter(resolved.tables) };
+}
+

@@ -1,0 +1,1 @@
+export type { EventEnvelope, Emit, EmitExtras, AnyPayloadOf } from "./types.js";

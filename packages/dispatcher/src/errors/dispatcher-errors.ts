@@ -1,0 +1,50 @@
+import { SguildError } from "@sguild/contracts";
+
+export {
+  SguildError as DispatcherError,
+  UnknownEventTypeError,
+  SchemaVersionError,
+  PayloadValidationError,
+  EnvelopeValidationError,
+  RegistryError,
+  type ValidationIssue,
+} from "@sguild/contracts";
+
+/** A setting is missing or malformed; the message names it and how to give it. */
+export class DispatcherConfigError extends SguildError {
+  constructor(message: string, readonly setting: string) {
+    super("CONFIG_INVALID", message, { details: { setting } });
+  }
+}
+
+/** The event_type is registered to another producer than the one this dispatcher is configured as. */
+export class ProducerMismatchError extends SguildError {
+  constructor(readonly eventType: string, readonly registeredProducer: string, readonly configuredProducer: string) {
+    super(
+      "PRODUCER_MISMATCH",
+      `"${eventType}" is produced by "${registeredProducer}" per the registry; this dispatcher is configured as producer "${configuredProducer}"`,
+      { details: { eventType, registeredProducer, configuredProducer } },
+    );
+  }
+}
+
+/** A call that does not fit the dispatcher's state (subscribe after start, start twice, ...). */
+export class DispatcherStateError extends SguildError {
+  constructor(message: string) {
+    super("INVALID_STATE", message);
+  }
+}
+
+/** A handler ran longer than handlerTimeoutMs; counts as a failed attempt. */
+export class HandlerTimeoutError extends SguildError {
+  constructor(readonly eventId: string, readonly timeoutMs: number) {
+    super("HANDLER_TIMEOUT", `handler for ${eventId} did not finish within ${timeoutMs} ms`);
+  }
+}
+
+/** A value passed to publish or an API call is not of the accepted shape. */
+export class InvalidArgumentError extends SguildError {
+  constructor(message: string, readonly argument: string) {
+    super("INVALID_ARGUMENT", message, { details: { argument } });
+  }
+}

@@ -1,0 +1,54 @@
+import { v7 as uuidv7 } from "uuid";
+import type { ContractValidator } from "@sguild/contracts";
+import type { EventEnvelope } from "../envelope/index.js";
+import { InvalidArgumentError, ProducerMismatchError } from "../errors/index.js";
+import { inheritedCorrelationId } from "./correlation.js";
+
+export interface EmitInput {
+  event_type: string;
+  payload: unknown;
+  schema_version?: number;
+  subject?: string;
+  actor?: string;
+  correlation_id?: string;
+  occurred_at?: string | Date;
+}
+
+export interface EnvelopeContext {
+  producer: string;
+  tenantId: string;
+  validator: ContractValidator;
+}
+
+/**
+ * Resolves registration and version, builds the envelope and validates it and its payload.
+ * Throws a typed error (and nothing is written) on any refusal.
+ */
+export function buildEnvelope(emit: EmitInput, context: EnvelopeContext): EventEnvelope {
+  if (typeof emit !== "object" || emit === null) throw new InvalidArgumentError("publish takes an emit object", "emit");
+  if (typeof emit.event_type !== "string") throw new InvalidArgumentError("emit.event_type must be a string", "event_type");
+  const registry = context.validator.registry;
+  const registration = registry.getRegistration(emit.event_type);
+  if (registration.producer !== context.producer) {
+    throw new ProducerMismatchError(emit.event_type, registration.producer, context.producer);
+  }
+  const schemaVersion = emit.schema_version ?? registry.resolveSchemaVersion(emit.event_type);
+  registry.getSchemaVersion(emit.event_type, schemaVersion);
+  const occurredAt = emit.occurred_at instanceof Date ? emit.occurred_at.toISOString() : (emit.occurred_at ?? new Date().toISOString());
+  const envelope: EventEnvelope = {
+    event_id: `evt_${uuidv7()}`,
+    event_type: emit.event_type,
+    occurred_at: occurredAt,
+    tenant_id: context.tenantId,
+    producer: context.producer as EventEnvelope["producer"],
+    schema_version: schemaVersion,
+    payload: emit.payload,
+    actor: emit.actor ?? `system:${context.producer}`,
+  };
+  if (emit.subject !== undefined) envelope.subject = emit.subject;
+  const correlationId = emit.correlation_id ?? inheritedCorrelationId();
+  if (correlationId !== undefined) envelope.correlation_id = correlationId;
+  context.validator.assertEnvelope(envelope);
+  context.validator.assertPayload(emit.event_type, schemaVersion, emit.payload);
+  return envelope;
+}

@@ -1,0 +1,3 @@
+export { buildEnvelope, type EmitInput } from "./build-envelope.js";
+export { EventWriter, type StoredEvent } from "./insert-events.js";
+export { runWithConsumedEvent, inheritedCorrelationId } from "./correlation.js";

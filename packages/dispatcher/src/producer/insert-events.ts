@@ -1,0 +1,58 @@
+import type { Queryable } from "../database/index.js";
+import type { EventEnvelope } from "../envelope/index.js";
+import type { Tables } from "../config/index.js";
+
+const insertOneSql = (t: Tables) => `INSERT INTO ${t.event}
+  (event_id, event_type, schema_version, tenant_id, producer, occurred_at, subject, actor, correlation_id, payload, trace_context)
+  VALUES ($1, $2, $3::int, $4, $5, $6::timestamptz, $7, $8, $9, $10::jsonb, $11::jsonb)`;
+
+// Many rows in one statement and one round trip; order of the array is the order of ids.
+const insertManySql = (t: Tables) => `INSERT INTO ${t.event}
+  (event_id, event_type, schema_version, tenant_id, producer, occurred_at, subject, actor, correlation_id, payload, trace_context)
+  SELECT event_id, event_type, schema_version, tenant_id, producer, occurred_at, subject, actor, correlation_id, payload, trace_context
+  FROM jsonb_to_recordset($1::jsonb) AS x(event_id text, event_type text, schema_version int, tenant_id text, producer text,
+    occurred_at timestamptz, subject text, actor text, correlation_id text, payload jsonb, trace_context jsonb)`;
+
+export interface StoredEvent {
+  envelope: EventEnvelope;
+  traceContext?: Record<string, string> | undefined;
+}
+
+export class EventWriter {
+  private readonly one: string;
+  private readonly many: string;
+
+  constructor(tables: Tables) {
+    this.one = insertOneSql(tables);
+    this.many = insertManySql(tables);
+  }
+
+  async insert(q: Queryable, events: StoredEvent[]): Promise<void> {
+    if (events.length === 0) return;
+    if (events.length === 1) {
+      const { envelope: e, traceContext } = events[0]!;
+      await q.query(this.one, [
+        e.event_id,
+        e.event_type,
+        e.schema_version,
+        e.tenant_id,
+        e.producer,
+        e.occurred_at,
+        e.subject ?? null,
+        e.actor ?? null,
+        e.correlation_id ?? null,
+        JSON.stringify(e.payload),
+        traceContext ? JSON.stringify(traceContext) : null,
+      ]);
+      return;
+    }
+    const rows = events.map(({ envelope: e, traceContext }) => ({
+      ...e,
+      subject: e.subject ?? null,
+      actor: e.actor ?? null,
+      correlation_id: e.correlation_id ?? null,
+      trace_context: traceContext ?? null,
+    }));
+    await q.query(this.many, [JSON.stringify(rows)]);
+  }
+}

@@ -1,0 +1,75 @@
+import { PrismaPg } from "@prisma/adapter-pg";
+import pg from "pg";
+import { v7 as uuidv7 } from "uuid";
+import { afterEach, expect } from "vitest";
+import { createTestDatabase } from "@sguild/prisma-fragment/testing";
+import { runningConsumerLoops } from "../src/testing/index.js";
+import { PrismaClient } from "./generated/prisma/client.js";
+
+export const DOMAIN_TABLES_SQL = `
+  CREATE TABLE credit_reservation (id text PRIMARY KEY, state text NOT NULL);
+  CREATE TABLE applied (consumer text NOT NULL, event_id text NOT NULL, value int NOT NULL DEFAULT 0, PRIMARY KEY (consumer, event_id));`;
+
+export interface TestDb {
+  url: string;
+  pool: pg.Pool;
+  prisma: PrismaClient;
+  count(sql: string, values?: unknown[]): Promise<number>;
+  drop(): Promise<void>;
+}
+
+/** A fresh database with the dispatcher tables and the tests' two domain tables. */
+export async function testDb(schema = "public"): Promise<TestDb> {
+  const db = await createTestDatabase({ schema });
+  const pool = new pg.Pool({ connectionString: db.url, max: 30 });
+  await pool.query(DOMAIN_TABLES_SQL);
+  const prisma = new PrismaClient({ adapter: new PrismaPg({ connectionString: db.url }) });
+  return {
+    url: db.url,
+    pool,
+    prisma,
+    count: async (sql, values = []) => Number((await pool.query(sql, values)).rows[0].n),
+    drop: async () => {
+      await prisma.$disconnect();
+      await pool.end();
+      await db.drop();
+    },
+  };
+}
+
+export const id = (prefix: string) => `${prefix}_${uuidv7()}`;
+
+export function lockedPayload(overrides: Record<string, unknown> = {}) {
+  return {
+    credit_reservation_id: id("crr"),
+    lesson_id: id("les"),
+    person_id: id("per"),
+    locked_credits: 6,
+    locked_at: new Date().toISOString(),
+    ...overrides,
+  };
+}
+
+export async function until(check: () => Promise<boolean> | boolean, timeoutMs = 20_000, what = "condition"): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+export async function caught(fn: () => Promise<unknown> | unknown): Promise<any> {
+  try {
+    await fn();
+  } catch (error) {
+    return error;
+  }
+  throw new Error("expected an error, none was thrown");
+}
+
+/** Fails the test that leaves a consumer loop running. */
+export function failOnLeakedLoops(): void {
+  afterEach(() => {
+    expect(runningConsumerLoops(), "a consumer loop was left running").toBe(0);
+  });
+}
