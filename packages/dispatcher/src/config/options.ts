@@ -83,7 +83,12 @@ export function resolveConfig(config: DispatcherConfig = {}): ResolvedConfig {
   let database: Database;
   if (config.prismaClient) database = fromPrisma(config.prismaClient);
   else if (config.pool) database = fromPgPool(config.pool, false);
-  else if (databaseUrl) database = fromPgPool(new pg.Pool({ connectionString: databaseUrl, max: 10 }), true);
+  else if (databaseUrl) {
+    const pool = new pg.Pool({ connectionString: databaseUrl, max: 10 });
+    // An idle client losing its connection must not crash the process; the next query reconnects.
+    pool.on("error", (err) => (config.logger ?? silentLogger).warn({ err }, "dispatcher pool connection lost"));
+    database = fromPgPool(pool, true);
+  }
   else {
     throw new DispatcherConfigError(
       "no database: pass configureDispatcher({ prismaClient }) or ({ pool }) or ({ databaseUrl }), or set DATABASE_URL",
