@@ -1,0 +1,88 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { createDispatcher, type Dispatcher } from "../src/index.js";
+import { failOnLeakedLoops, lockedPayload, testDb, until, type TestDb } from "./helpers.js";
+
+failOnLeakedLoops();
+let db: TestDb;
+let producer: Dispatcher;
+const running: Dispatcher[] = [];
+
+beforeAll(async () => {
+  db = await testDb();
+  producer = createDispatcher({ producer: "revenue", tenantId: "tnt_sguild", pool: db.pool });
+});
+afterEach(async () => {
+  await Promise.all(running.splice(0).map((d) => d.close()));
+});
+afterAll(async () => {
+  await producer.close();
+  await db.drop();
+});
+
+const listenPids = async (consumer: string) =>
+  (await db.pool.query("SELECT pid FROM pg_stat_activity WHERE application_name = $1", [`sguild-dispatcher-listen:${consumer}`])).rows.map((r) => r.pid as number);
+
+describe("LISTEN/NOTIFY wake-up", () => {
+  it("wakes at once, survives pg_terminate_backend on its connection and loses nothing meanwhile", async () => {
+    const seen: string[] = [];
+    const c = createDispatcher({ producer: "coaching", tenantId: "tnt_sguild", pool: db.pool, databaseUrl: db.url });
+    running.push(c);
+    c.subscribe("credit.locked", (event) => void seen.push(event.event_id));
+    // A one-minute poll: anything arriving within seconds came through NOTIFY.
+    await c.start({ consumer: "listen_test", pollIntervalMs: 60_000, listenReconnectDelaysMs: [100, 200], listenHeartbeatMs: 500 });
+    const listener = c.consumerLoop!.listener!;
+    await until(() => listener.connects === 1, 5000, "LISTEN to connect");
+    await new Promise((r) => setTimeout(r, 100));
+
+    const first = await producer.publish({ event_type: "credit.locked", payload: lockedPayload() });
+    await until(() => seen.includes(first.event_id), 5000, "NOTIFY wake-up");
+
+    const [pid] = await listenPids("listen_test");
+    await db.pool.query("SELECT pg_terminate_backend($1)", [pid]);
+    const duringOutage = await producer.publish({ event_type: "credit.locked", payload: lockedPayload() });
+    await until(() => listener.connects === 2, 5000, "LISTEN to reconnect");
+    await until(() => seen.includes(duringOutage.event_id), 5000, "the event published while disconnected");
+    expect(await listenPids("listen_test")).not.toContain(pid);
+
+    const after = await producer.publish({ event_type: "credit.locked", payload: lockedPayload() });
+    await until(() => seen.includes(after.event_id), 5000, "wake-up after reconnect");
+    expect(seen).toEqual([first.event_id, duringOutage.event_id, after.event_id]);
+  });
+
+  it("ignores notifications for types it does not consume", async () => {
+    let wakes = 0;
+    const c = createDispatcher({ producer: "coaching", tenantId: "tnt_sguild", pool: db.pool, databaseUrl: db.url });
+    running.push(c);
+    c.subscribe("credit.reserved", () => undefined);
+    await c.start({ consumer: "filter_test", pollIntervalMs: 60_000 });
+    const loop = c.consumerLoop!;
+    await until(() => loop.listener!.connects === 1);
+    const original = (loop as unknown as { wakeup: { wake(): void } }).wakeup;
+    const wake = original.wake.bind(original);
+    original.wake = () => {
+      wakes += 1;
+      wake();
+    };
+    await producer.publish({ event_type: "credit.locked", payload: lockedPayload() });
+    await new Promise((r) => setTimeout(r, 300));
+    expect(wakes).toBe(0);
+  });
+
+  it("listen: false polls only and opens no LISTEN connection; stop() closes LISTEN", async () => {
+    const seen: string[] = [];
+    const c = createDispatcher({ producer: "coaching", tenantId: "tnt_sguild", pool: db.pool, databaseUrl: db.url });
+    running.push(c);
+    c.subscribe("credit.locked", (event) => void seen.push(event.event_id));
+    await c.start({ consumer: "poll_only", pollIntervalMs: 50, listen: false });
+    const e = await producer.publish({ event_type: "credit.locked", payload: lockedPayload() });
+    await until(() => seen.includes(e.event_id));
+    expect(await listenPids("poll_only")).toEqual([]);
+
+    const d = createDispatcher({ producer: "coaching", tenantId: "tnt_sguild", pool: db.pool, databaseUrl: db.url });
+    d.subscribe("credit.locked", () => undefined);
+    await d.start({ consumer: "closing" });
+    await until(async () => (await listenPids("closing")).length === 1);
+    await d.stop();
+    await until(async () => (await listenPids("closing")).length === 0, 5000, "LISTEN connection to close");
+  });
+});
