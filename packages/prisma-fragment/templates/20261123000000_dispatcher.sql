@@ -27,7 +27,6 @@ CREATE TABLE __SCHEMA__."dispatcher_event" (
     CONSTRAINT "dispatcher_event_pkey" PRIMARY KEY ("id")
 );
 CREATE UNIQUE INDEX "dispatcher_event_event_id_key" ON __SCHEMA__."dispatcher_event"("event_id");
-CREATE UNIQUE INDEX "dispatcher_event_position_key" ON __SCHEMA__."dispatcher_event"("position");
 CREATE INDEX "dispatcher_event_type_position" ON __SCHEMA__."dispatcher_event"("event_type", "position");
 CREATE INDEX "dispatcher_event_unsequenced" ON __SCHEMA__."dispatcher_event"("id") WHERE "position" IS NULL;
 CREATE INDEX "dispatcher_event_created_at" ON __SCHEMA__."dispatcher_event"("created_at");
@@ -101,6 +100,9 @@ BEGIN
     IF NOT EXISTS (SELECT 1 FROM __SCHEMA__."dispatcher_event" WHERE "position" IS NULL) THEN
         RETURN 0;
     END IF;
+    -- Positions are derived data: a commit lost in a server crash is re-numbered on restart,
+    -- and anything that read them was written later in the WAL, so skip the fsync wait.
+    PERFORM set_config('synchronous_commit', 'off', true);
     PERFORM pg_advisory_xact_lock(hashtext('sguild.dispatcher_sequence.__SCHEMA_NAME__'));
     base := nextval('__SCHEMA__."dispatcher_event_position_seq"') - 1;
     WITH pending AS (

@@ -12,6 +12,13 @@ export interface ConsumerLoopOptions {
   retryDelaysMs?: number[];
   /** A handler running longer counts as failed. Default 30000 ms. */
   handlerTimeoutMs?: number;
+  /**
+   * Wait for the delivery transaction's WAL flush at commit. Default false: the handler's writes,
+   * dedup rows and cursor commit together either way, and a PostgreSQL crash can only lose the
+   * newest deliveries as a whole, which are then delivered again (nothing lost, nothing applied
+   * twice). Set true when handlers must not be re-run after a database crash.
+   */
+  synchronousCommit?: boolean;
   /** LISTEN for wake-ups on a dedicated connection. false = poll only (transaction-mode PgBouncer). Default true. */
   listen?: boolean;
   /** Backoff between LISTEN reconnects. Default [1000, 5000, 15000, 60000]. */
@@ -27,6 +34,7 @@ export const CONSUMER_DEFAULTS = {
   pollIntervalMs: 5000,
   retryDelaysMs: [1000, 5000, 15000],
   handlerTimeoutMs: 30_000,
+  synchronousCommit: false,
   listen: true,
   listenReconnectDelaysMs: [1000, 5000, 15000, 60000],
   listenHeartbeatMs: 15_000,

@@ -39,7 +39,7 @@ export class ConsumerLoop {
     readonly options: ResolvedConsumerOptions,
   ) {
     this.types = [...handlers.keys()];
-    this.deliverer = new BatchDeliverer(config.database, config.tables, options.consumer, options.handlerTimeoutMs);
+    this.deliverer = new BatchDeliverer(config.database, config.tables, options.consumer, options.handlerTimeoutMs, options.synchronousCommit);
     this.recorder = new FailureRecorder(config.database, config.tables, options.consumer, options.retryDelaysMs);
     this.sequence = sequenceSql(config.tables.sequence);
   }

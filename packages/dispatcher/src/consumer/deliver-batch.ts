@@ -23,22 +23,28 @@ export type BatchOutcome =
 
 // Locks this (consumer, event_type) cursor (skipping it if a replica holds it) and reads the
 // next events past it in position order, each flagged when this consumer already has it.
-const readBatchSql = (t: Tables) => `WITH c AS (
-    SELECT last_position, failed_attempts, retry_at, (retry_at IS NOT NULL AND retry_at > now()) AS waiting
+// The limit is a validated integer written into the text, so the cached plan of this prepared
+// statement is made for it (a generic plan with LIMIT $n would sort every row of the type).
+const readBatchSql = (t: Tables, limit: number) => `WITH c AS (
+    SELECT last_position, failed_attempts, retry_at, (retry_at IS NOT NULL AND retry_at > now()) AS waiting,
+           set_config('synchronous_commit', $3, true) AS commit_mode -- this transaction only
     FROM ${t.cursor} WHERE consumer = $1 AND event_type = $2 FOR UPDATE SKIP LOCKED
   )
   SELECT c.last_position::text AS cursor_position, c.failed_attempts, c.waiting,
          (extract(epoch FROM c.retry_at) * 1000)::float8 AS retry_at_ms,
          e.position::text AS position, e.event_id, e.event_type, e.schema_version, e.tenant_id, e.producer,
          e.occurred_at, e.subject, e.actor, e.correlation_id, e.payload, e.created_at, e.sequenced_at,
-         (d.event_id IS NOT NULL) AS delivered
+         coalesce(d.delivered, false) AS delivered
   FROM c
   LEFT JOIN LATERAL (
     SELECT * FROM ${t.event} ev
     WHERE ev.event_type = $2 AND ev.position > c.last_position AND NOT c.waiting
-    ORDER BY ev.position LIMIT $3
+    ORDER BY ev.position LIMIT ${Math.trunc(limit)}
   ) e ON true
-  LEFT JOIN ${t.dedup} d ON d.consumer = $1 AND d.event_id = e.event_id
+  -- One primary-key probe per event (a plain join or EXISTS may hash every dedup row of the consumer).
+  LEFT JOIN LATERAL (
+    SELECT true AS delivered FROM ${t.dedup} dd WHERE dd.consumer = $1 AND dd.event_id = e.event_id LIMIT 1
+  ) d ON true
   ORDER BY e.position`;
 
 // Dedup rows and the cursor advance in one statement, committed with the handlers' writes.
@@ -63,16 +69,19 @@ class HandlerFailure {
 }
 
 export class BatchDeliverer {
-  private readonly readSql: string;
+  private readonly readSql = new Map<number, string>();
   private readonly commitSql: string;
+
+  private readonly tables: Tables;
 
   constructor(
     private readonly database: Database,
     tables: Tables,
     private readonly consumer: string,
     private readonly handlerTimeoutMs: number,
+    private readonly synchronousCommit: boolean,
   ) {
-    this.readSql = readBatchSql(tables);
+    this.tables = tables;
     this.commitSql = commitBatchSql(tables);
   }
 
@@ -85,7 +94,7 @@ export class BatchDeliverer {
     try {
       return await this.database.transaction(
         async (q, tx) => {
-          const rows = await q.query<ReadRow>(this.readSql, [this.consumer, eventType, limit]);
+          const rows = await q.query<ReadRow>(this.readSqlFor(limit), [this.consumer, eventType, this.synchronousCommit ? "on" : "off"]);
           const head = rows[0];
           if (!head) return { kind: "locked" } as const;
           if (head.waiting) return { kind: "waiting", retryAtMs: Number(head.retry_at_ms) } as const;
@@ -121,6 +130,15 @@ export class BatchDeliverer {
       if (error instanceof HandlerFailure) return error.outcome;
       throw error;
     }
+  }
+
+  private readSqlFor(limit: number): string {
+    let sql = this.readSql.get(limit);
+    if (!sql) {
+      sql = readBatchSql(this.tables, limit);
+      this.readSql.set(limit, sql);
+    }
+    return sql;
   }
 
   private async runHandlers(handlers: Handler[], event: EventEnvelope, ctx: HandlerContext): Promise<void> {

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import pg from "pg";
 
 /**
@@ -35,8 +36,21 @@ const prismaQueryable = (client: PrismaLike): Queryable => ({
   query: async <Row>(text: string, values: unknown[] = []) => (await client.$queryRawUnsafe<Row[]>(text, ...values)) ?? [],
 });
 
+// The dispatcher's SQL is a small fixed set of texts: each runs as a named prepared statement,
+// planned once per connection instead of on every call.
+const statementNames = new Map<string, string>();
+function statementName(text: string): string {
+  let name = statementNames.get(text);
+  if (!name) {
+    name = `sguild_${createHash("sha1").update(text).digest("hex").slice(0, 16)}`;
+    statementNames.set(text, name);
+  }
+  return name;
+}
+
 const pgQueryable = (client: pg.ClientBase | pg.Pool): Queryable => ({
-  query: async <Row>(text: string, values: unknown[] = []) => (await client.query(text, values)).rows as Row[],
+  query: async <Row>(text: string, values: unknown[] = []) =>
+    (await client.query({ name: statementName(text), text, values })).rows as Row[],
 });
 
 /** A Queryable over a caller's transaction: a Prisma interactive-transaction client or a pg client inside BEGIN. */
