@@ -3,7 +3,35 @@ export { CONSUMER_DEFAULTS, type DispatcherConfig, type ConsumerLoopOptions } fr
 export type { EventEnvelope, Emit, EmitExtras, AnyPayloadOf } from "./envelope/index.js";
 export type { Handler, HandlerContext } from "./consumer/index.js";
 export { fromPrisma, fromPgPool, type Database, type Queryable, type TransactionClient, type PrismaLike } from "./database/index.js";
-export { configureDispatcherObservability, type ObservabilityHooks, type Attributes, type Logger } from "./observability/index.js";
+export {
+  configureDispatcherObservability,
+  openTelemetryMetrics,
+  openTelemetryTracing,
+  prometheusMetrics,
+  type ObservabilityHooks,
+  type TracingHooks,
+  type PrometheusOptions,
+  type Attributes,
+  type Logger,
+} from "./observability/index.js";
+export {
+  listDeadLetters,
+  getDeadLetter,
+  resolveDeadLetter,
+  replayDeadLetter,
+  replayDeadLetters,
+  listDeadLetterGroups,
+  pruneDispatcherTables,
+  DeadLetterService,
+  type DeadLetter,
+  type DeadLetterGroup,
+  type ListDeadLettersOptions,
+  type ReplayResult,
+} from "./dlq/index.js";
+export { createDeadLetterRoutes, toNodeHandler, type DeadLetterRoutesOptions, type AuthorizationResult } from "./http/index.js";
+export { PRUNE_DEFAULTS, type PruneOptions, type PruneResult } from "./retention/index.js";
+export { consumerStatus, resetCursor, type CursorStatus, type ResetCursorOptions, type ResetCursorResult } from "./status/index.js";
+export { tablesFor, type Tables } from "./config/index.js";
 export * from "./errors/index.js";
 export {
   loadRegistry,

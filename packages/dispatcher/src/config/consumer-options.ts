@@ -25,6 +25,8 @@ export interface ConsumerLoopOptions {
   listenReconnectDelaysMs?: number[];
   /** How often the LISTEN connection is checked (pg_listening_channels()). Default 15000 ms. */
   listenHeartbeatMs?: number;
+  /** How often consumer lag gauges are computed and reported. Default 10000 ms. */
+  lagReportIntervalMs?: number;
 }
 
 export type ResolvedConsumerOptions = Required<ConsumerLoopOptions>;
@@ -38,6 +40,7 @@ export const CONSUMER_DEFAULTS = {
   listen: true,
   listenReconnectDelaysMs: [1000, 5000, 15000, 60000],
   listenHeartbeatMs: 15_000,
+  lagReportIntervalMs: 10_000,
 } as const satisfies Omit<ResolvedConsumerOptions, "consumer">;
 
 const CONSUMER_NAME = /^[a-z][a-z0-9_.:-]{0,127}$/;
@@ -57,6 +60,7 @@ export function resolveConsumerOptions(options: ConsumerLoopOptions): ResolvedCo
   positive("pollIntervalMs", resolved.pollIntervalMs);
   positive("handlerTimeoutMs", resolved.handlerTimeoutMs);
   positive("listenHeartbeatMs", resolved.listenHeartbeatMs);
+  positive("lagReportIntervalMs", resolved.lagReportIntervalMs);
   for (const [name, list] of [["retryDelaysMs", resolved.retryDelaysMs], ["listenReconnectDelaysMs", resolved.listenReconnectDelaysMs]] as const) {
     if (!Array.isArray(list) || list.some((d) => !Number.isFinite(d) || d < 0)) {
       throw new DispatcherConfigError(`${name} must be an array of non-negative numbers`, name);

@@ -1,11 +1,14 @@
 import type { ResolvedConfig, ResolvedConsumerOptions } from "../config/index.js";
 import { metrics } from "../observability/index.js";
+import { consumerStatus } from "../status/index.js";
 import { BatchDeliverer, type BatchOutcome, type Handler } from "./deliver-batch.js";
 import { NotificationListener } from "./listener.js";
 import { FailureRecorder } from "./record-failure.js";
 import { Wakeup } from "./wakeup.js";
 
 const SEQUENCE_BATCH = 5000;
+/** How often a loop looks for dead letters an operator asked to replay. */
+const REPLAY_CHECK_MS = 1000;
 const sequenceSql = (fn: string) => `SELECT ${fn}($1::int) AS numbered`;
 const ensureCursorsSql = (cursor: string) =>
   `INSERT INTO ${cursor} (consumer, event_type) SELECT $1, jsonb_array_elements_text($2::jsonb) ON CONFLICT DO NOTHING`;
@@ -25,6 +28,8 @@ export const activeLoops = new Set<ConsumerLoop>();
  */
 export class ConsumerLoop {
   private running = false;
+  private nextReplayCheck = 0;
+  private nextLagReport = 0;
   private done: Promise<void> | undefined;
   private readonly wakeup = new Wakeup();
   private readonly deliverer: BatchDeliverer;
@@ -37,6 +42,8 @@ export class ConsumerLoop {
     private readonly config: ResolvedConfig,
     private readonly handlers: ReadonlyMap<string, Handler[]>,
     readonly options: ResolvedConsumerOptions,
+    /** Replays dead letters an operator asked for; returns what it did. */
+    private readonly replayRequested: () => Promise<unknown[]> = async () => [],
   ) {
     this.types = [...handlers.keys()];
     this.deliverer = new BatchDeliverer(config.database, config.tables, options.consumer, options.handlerTimeoutMs, options.synchronousCommit);
@@ -81,6 +88,14 @@ export class ConsumerLoop {
       let wakeAt = Date.now() + this.options.pollIntervalMs;
       try {
         await this.sequenceCommitted();
+        if (Date.now() >= this.nextLagReport) {
+          this.nextLagReport = Date.now() + this.options.lagReportIntervalMs;
+          await this.reportLag();
+        }
+        if (Date.now() >= this.nextReplayCheck) {
+          this.nextReplayCheck = Date.now() + REPLAY_CHECK_MS;
+          worked ||= (await this.replayRequested()).length > 0;
+        }
         for (let i = 0; i < this.types.length && this.running; i += 1) {
           const result = await this.processType(this.types[(offset + i) % this.types.length]!);
           worked ||= result.worked;
@@ -93,6 +108,15 @@ export class ConsumerLoop {
         wakeAt = Math.min(wakeAt, Date.now() + 1000);
       }
       if (!worked && this.running) await this.wakeup.sleep(Math.max(wakeAt - Date.now(), 5));
+    }
+  }
+
+  /** Consumer lag per event type, in events and seconds, as gauges. */
+  private async reportLag(): Promise<void> {
+    for (const status of await consumerStatus(this.config.database, this.config.tables, this.options.consumer)) {
+      const attributes = { consumer: status.consumer, event_type: status.eventType };
+      metrics.gauge("dispatcher.consumer_lag.events", status.lagEvents, attributes);
+      metrics.gauge("dispatcher.consumer_lag.seconds", status.lagSeconds, attributes);
     }
   }
 

@@ -1,19 +1,10 @@
 import type { Tables } from "../config/index.js";
-import type { Database, TransactionClient } from "../database/index.js";
-import type { EventEnvelope } from "../envelope/index.js";
-import { HandlerTimeoutError } from "../errors/index.js";
-import { runWithConsumedEvent } from "../producer/index.js";
+import type { Database } from "../database/index.js";
+import { tracing } from "../observability/index.js";
 import { toEnvelope, type EventRow } from "./event-row.js";
+import { runHandlers, type Handler } from "./run-handlers.js";
 
-export interface HandlerContext {
-  /** The delivery's transaction: a Prisma interactive-transaction client, or a pg client. Write through it. */
-  tx: TransactionClient;
-  /** 1 on first delivery, then 2, 3, ... on retries. */
-  attempt: number;
-  consumer: string;
-}
-
-export type Handler<TPayload = unknown> = (event: EventEnvelope<TPayload>, ctx: HandlerContext) => Promise<void> | void;
+export type { Handler, HandlerContext } from "./run-handlers.js";
 
 export type BatchOutcome =
   | { kind: "locked" }
@@ -33,7 +24,7 @@ const readBatchSql = (t: Tables, limit: number) => `WITH c AS (
   SELECT c.last_position::text AS cursor_position, c.failed_attempts, c.waiting,
          (extract(epoch FROM c.retry_at) * 1000)::float8 AS retry_at_ms,
          e.position::text AS position, e.event_id, e.event_type, e.schema_version, e.tenant_id, e.producer,
-         e.occurred_at, e.subject, e.actor, e.correlation_id, e.payload, e.created_at, e.sequenced_at,
+         e.occurred_at, e.subject, e.actor, e.correlation_id, e.payload, e.trace_context, e.created_at, e.sequenced_at,
          coalesce(d.delivered, false) AS delivered
   FROM c
   LEFT JOIN LATERAL (
@@ -113,7 +104,10 @@ export class BatchDeliverer {
             entryLatencyMs.push(Date.now() - new Date(row.created_at).getTime());
             const started = performance.now();
             try {
-              await this.runHandlers(handlers, toEnvelope(row), { tx, attempt, consumer: this.consumer });
+              const attributes = { "messaging.system": "sguild-dispatcher", "messaging.destination.name": eventType, "messaging.message.id": row.event_id, consumer: this.consumer, attempt };
+              await tracing.inConsumerSpan(`${eventType} process`, row.trace_context, attributes, () =>
+                runHandlers(handlers, toEnvelope(row), { tx, attempt, consumer: this.consumer }, this.handlerTimeoutMs),
+              );
             } catch (error) {
               throw new HandlerFailure({ kind: "failed", index, row, error, attempt, cursorPosition: head.cursor_position });
             }
@@ -139,23 +133,5 @@ export class BatchDeliverer {
       this.readSql.set(limit, sql);
     }
     return sql;
-  }
-
-  private async runHandlers(handlers: Handler[], event: EventEnvelope, ctx: HandlerContext): Promise<void> {
-    await runWithConsumedEvent(event, async () => {
-      for (const handler of handlers) await withTimeout(Promise.resolve().then(() => handler(event, ctx)), this.handlerTimeoutMs, event.event_id);
-    });
-  }
-}
-
-async function withTimeout<T>(promise: Promise<T>, ms: number, eventId: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new HandlerTimeoutError(eventId, ms)), ms);
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
   }
 }

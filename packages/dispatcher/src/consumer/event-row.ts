@@ -13,6 +13,7 @@ export interface EventRow {
   actor: string | null;
   correlation_id: string | null;
   payload: unknown;
+  trace_context?: Record<string, string> | null;
   created_at: Date | string;
   sequenced_at: Date | string | null;
 }

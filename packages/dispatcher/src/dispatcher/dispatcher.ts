@@ -9,8 +9,11 @@ import {
 import { ConsumerLoop, type Handler } from "../consumer/index.js";
 import { queryableFor, type TransactionClient } from "../database/index.js";
 import type { AnyPayloadOf, Emit, EventEnvelope } from "../envelope/index.js";
+import { DeadLetterService } from "../dlq/index.js";
+import { pruneTables, type PruneOptions, type PruneResult } from "../retention/index.js";
+import { consumerStatus, resetCursor, type CursorStatus, type ResetCursorOptions, type ResetCursorResult } from "../status/index.js";
 import { DispatcherStateError, InvalidArgumentError } from "../errors/index.js";
-import { metrics } from "../observability/index.js";
+import { metrics, tracing } from "../observability/index.js";
 import { buildEnvelope, EventWriter, type EmitInput } from "../producer/index.js";
 
 export interface PublishOptions {
@@ -22,6 +25,7 @@ interface Runtime {
   config: ResolvedConfig;
   validator: ContractValidator;
   writer: EventWriter;
+  deadLetters?: DeadLetterService;
 }
 
 /** One dispatcher: a producer identity, a database, handlers and at most one running consumer loop. */
@@ -65,7 +69,8 @@ export class Dispatcher {
     const context = { producer: config.producer, tenantId: config.tenantId, validator };
     const envelopes = emits.map((emit) => buildEnvelope(emit as EmitInput, context));
     const target = options.tx === undefined ? config.database : queryableFor(options.tx);
-    await writer.insert(target, envelopes.map((envelope) => ({ envelope })));
+    const traceContext = tracing.currentContext();
+    await writer.insert(target, envelopes.map((envelope) => ({ envelope, traceContext })));
     const counts = new Map<string, number>();
     for (const e of envelopes) counts.set(e.event_type, (counts.get(e.event_type) ?? 0) + 1);
     for (const [eventType, n] of counts) metrics.count("dispatcher.publish.count", n, { event_type: eventType, producer: config.producer });
@@ -84,12 +89,39 @@ export class Dispatcher {
     this.handlers.set(eventType, list);
   }
 
+  /** Dead letters of this dispatcher's database; replay uses this dispatcher's handlers. */
+  get deadLetters(): DeadLetterService {
+    const runtime = this.active;
+    runtime.deadLetters ??= new DeadLetterService(
+      runtime.config.database,
+      runtime.config.tables,
+      (eventType) => this.handlers.get(eventType),
+      this.loop?.options.handlerTimeoutMs,
+    );
+    return runtime.deadLetters;
+  }
+
+  /** Cursor position, lag, last delivery and active dead letters per (consumer, event_type). */
+  status(consumer?: string): Promise<CursorStatus[]> {
+    return consumerStatus(this.active.config.database, this.active.config.tables, consumer);
+  }
+
+  /** Rewinds a consumer's cursors (to rebuild a projection); the rewound events are delivered again. */
+  resetCursor(options: ResetCursorOptions): Promise<ResetCursorResult> {
+    return resetCursor(this.active.config.database, this.active.config.tables, options);
+  }
+
+  /** Retention: deletes passed events, old dedup rows and old resolved dead letters, in bounded batches. */
+  prune(options?: PruneOptions): Promise<PruneResult> {
+    return pruneTables(this.active.config.database, this.active.config.tables, options);
+  }
+
   /** Starts the consumer loop; resolves once it is running (cursors created, LISTEN under way). */
   async start(options: ConsumerLoopOptions): Promise<void> {
     const resolved = resolveConsumerOptions(options);
     if (this.loop) throw new DispatcherStateError("this dispatcher is already running a consumer loop");
     if (this.handlers.size === 0) throw new DispatcherStateError("start() with no subscriptions: call subscribe() first");
-    const loop = new ConsumerLoop(this.active.config, this.handlers, resolved);
+    const loop = new ConsumerLoop(this.active.config, this.handlers, resolved, () => this.deadLetters.replayRequested(resolved.consumer));
     this.loop = loop;
     try {
       await loop.start();

@@ -48,3 +48,27 @@ export class InvalidArgumentError extends SguildError {
     super("INVALID_ARGUMENT", message, { details: { argument } });
   }
 }
+
+export class DeadLetterNotFoundError extends SguildError {
+  constructor(readonly deadLetterId: string) {
+    super("DEAD_LETTER_NOT_FOUND", `dead letter ${deadLetterId} does not exist`, { details: { deadLetterId } });
+  }
+}
+
+/** Resolution is one-shot: the dead letter was resolved already. */
+export class DeadLetterAlreadyResolvedError extends SguildError {
+  constructor(readonly deadLetterId: string, readonly resolvedAt: Date, readonly resolvedBy: string | null) {
+    super("DEAD_LETTER_ALREADY_RESOLVED", `dead letter ${deadLetterId} was already resolved at ${resolvedAt.toISOString()} by ${resolvedBy ?? "unknown"}`, {
+      details: { deadLetterId, resolvedAt: resolvedAt.toISOString(), resolvedBy },
+    });
+  }
+}
+
+/** Replay needs the consumer's handler for this event type, registered with subscribe(). */
+export class NoHandlerError extends SguildError {
+  constructor(readonly eventType: string) {
+    super("NO_HANDLER", `no handler is subscribed for "${eventType}" on this dispatcher: replay from the process that consumes it`, {
+      details: { eventType },
+    });
+  }
+}

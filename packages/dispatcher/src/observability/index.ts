@@ -1,2 +1,4 @@
-export { configureDispatcherObservability, metrics, type ObservabilityHooks, type Attributes } from "./hooks.js";
+export { configureDispatcherObservability, metrics, tracing, type ObservabilityHooks, type TracingHooks, type Attributes } from "./hooks.js";
 export { silentLogger, type Logger } from "./logger.js";
+export { openTelemetryMetrics, openTelemetryTracing } from "./adapters/open-telemetry.js";
+export { prometheusMetrics, type PrometheusOptions } from "./adapters/prometheus.js";

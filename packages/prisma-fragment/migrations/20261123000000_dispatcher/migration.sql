@@ -71,11 +71,15 @@ CREATE TABLE "public"."dispatcher_dead_letter" (
     "resolved_at" TIMESTAMPTZ(3),
     "resolved_by" TEXT,
     "resolution_note" TEXT,
+    -- An operator asked (CLI or API without handlers) for the running consumer to replay it.
+    "replay_requested_at" TIMESTAMPTZ(3),
+    "replay_requested_by" TEXT,
     CONSTRAINT "dispatcher_dead_letter_pkey" PRIMARY KEY ("id")
 );
 CREATE INDEX "dispatcher_dead_letter_active_per_consumer" ON "public"."dispatcher_dead_letter"("consumer", "created_at" DESC) WHERE "resolved_at" IS NULL;
 CREATE INDEX "dispatcher_dead_letter_consumer_created_at" ON "public"."dispatcher_dead_letter"("consumer", "created_at" DESC);
 CREATE INDEX "dispatcher_dead_letter_event" ON "public"."dispatcher_dead_letter"("consumer", "event_id");
+CREATE INDEX "dispatcher_dead_letter_replay_requested" ON "public"."dispatcher_dead_letter"("consumer") WHERE "replay_requested_at" IS NOT NULL AND "resolved_at" IS NULL;
 
 -- Wake-up: one notification per event_type per inserting statement, delivered at commit.
 CREATE FUNCTION "public"."dispatcher_event_notify"() RETURNS trigger LANGUAGE plpgsql AS $$

@@ -1,0 +1,33 @@
+import type { TransactionClient } from "../database/index.js";
+import type { EventEnvelope } from "../envelope/index.js";
+import { HandlerTimeoutError } from "../errors/index.js";
+import { runWithConsumedEvent } from "../producer/index.js";
+
+export interface HandlerContext {
+  /** The delivery's transaction: a Prisma interactive-transaction client, or a pg client. Write through it. */
+  tx: TransactionClient;
+  /** 1 on first delivery, then 2, 3, ... on retries and replays. */
+  attempt: number;
+  consumer: string;
+}
+
+export type Handler<TPayload = unknown> = (event: EventEnvelope<TPayload>, ctx: HandlerContext) => Promise<void> | void;
+
+/** Runs an event's handlers in order, each bounded by `timeoutMs`, with the event as correlation context. */
+export async function runHandlers(handlers: readonly Handler[], event: EventEnvelope, ctx: HandlerContext, timeoutMs: number): Promise<void> {
+  await runWithConsumedEvent(event, async () => {
+    for (const handler of handlers) await withTimeout(Promise.resolve().then(() => handler(event, ctx)), timeoutMs, event.event_id);
+  });
+}
+
+async function withTimeout<T>(promise: Promise<T>, ms: number, eventId: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new HandlerTimeoutError(eventId, ms)), ms);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

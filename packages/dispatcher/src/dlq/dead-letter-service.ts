@@ -1,0 +1,180 @@
+import type { Tables } from "../config/index.js";
+import { failureFingerprint, runHandlers, type Handler } from "../consumer/index.js";
+import type { Database } from "../database/index.js";
+import { DeadLetterAlreadyResolvedError, DeadLetterNotFoundError, InvalidArgumentError, NoHandlerError } from "../errors/index.js";
+import { assertDeadLetterId, assertOperator, DEAD_LETTER_COLUMNS, toDeadLetter, type DeadLetter, type DeadLetterRow } from "./dead-letter.js";
+
+export interface ListDeadLettersOptions {
+  /** Include resolved ones. Default false. */
+  includeResolved?: boolean;
+  /** At most this many, newest first. Default 50, at most 1000. */
+  limit?: number;
+}
+
+export interface DeadLetterGroup {
+  fingerprint: string;
+  errorClass: string;
+  /** The newest message of the group. */
+  sampleMessage: string;
+  eventTypes: string[];
+  count: number;
+  firstFailedAt: Date;
+  lastFailedAt: Date;
+}
+
+export interface ReplayResult {
+  outcome: "replayed" | "already_delivered" | "failed";
+  deadLetter: DeadLetter;
+  error?: unknown;
+}
+
+const listSql = (t: Tables) => `SELECT ${DEAD_LETTER_COLUMNS} FROM ${t.deadLetter}
+  WHERE consumer = $1 AND ($2::boolean OR resolved_at IS NULL) ORDER BY created_at DESC, id DESC LIMIT $3::int`;
+const groupsSql = (t: Tables) => `SELECT fingerprint, min(error_class) AS error_class,
+    (array_agg(error_message ORDER BY last_failed_at DESC))[1] AS sample_message,
+    array_agg(DISTINCT event_type ORDER BY event_type) AS event_types, count(*)::int AS count,
+    min(first_failed_at) AS first_failed_at, max(last_failed_at) AS last_failed_at
+  FROM ${t.deadLetter} WHERE consumer = $1 AND resolved_at IS NULL GROUP BY fingerprint ORDER BY count(*) DESC, fingerprint`;
+const getSql = (t: Tables, lock: boolean) => `SELECT ${DEAD_LETTER_COLUMNS} FROM ${t.deadLetter} WHERE id = $1${lock ? " FOR UPDATE" : ""}`;
+const resolveSql = (t: Tables) => `UPDATE ${t.deadLetter} SET resolved_at = now(), resolved_by = $2, resolution_note = $3,
+    replay_requested_at = NULL, replay_requested_by = NULL
+  WHERE id = $1 AND resolved_at IS NULL RETURNING ${DEAD_LETTER_COLUMNS}`;
+const delivered = (t: Tables) => `SELECT EXISTS (SELECT 1 FROM ${t.dedup} WHERE consumer = $1 AND event_id = $2) AS delivered`;
+const insertDedupSql = (t: Tables) => `INSERT INTO ${t.dedup} (consumer, event_id) VALUES ($1, $2) ON CONFLICT DO NOTHING`;
+const failedReplaySql = (t: Tables) => `UPDATE ${t.deadLetter} SET error_class = $2, error_message = $3, error_stack = $4, fingerprint = $5,
+    attempts = attempts + 1, last_failed_at = now(), replay_requested_at = NULL, replay_requested_by = NULL
+  WHERE id = $1 RETURNING ${DEAD_LETTER_COLUMNS}`;
+const requestReplaySql = (t: Tables) => `UPDATE ${t.deadLetter} SET replay_requested_at = now(), replay_requested_by = $2
+  WHERE id = $1 AND resolved_at IS NULL RETURNING ${DEAD_LETTER_COLUMNS}`;
+const requestedSql = (t: Tables) => `SELECT id FROM ${t.deadLetter}
+  WHERE consumer = $1 AND replay_requested_at IS NOT NULL AND resolved_at IS NULL ORDER BY replay_requested_at LIMIT 20`;
+const activeIdsSql = (t: Tables) => `SELECT id FROM ${t.deadLetter}
+  WHERE consumer = $1 AND resolved_at IS NULL AND ($2::text IS NULL OR event_type = $2) ORDER BY created_at LIMIT $3::int`;
+
+class ReplayFailure {
+  constructor(readonly error: unknown) {}
+}
+
+/** List, read, resolve and replay one consumer's dead letters. */
+export class DeadLetterService {
+  constructor(
+    private readonly database: Database,
+    private readonly tables: Tables,
+    /** The handlers of this process, for replay. */
+    private readonly handlersFor: (eventType: string) => readonly Handler[] | undefined = () => undefined,
+    private readonly handlerTimeoutMs = 30_000,
+  ) {}
+
+  async list(consumer: string, options: ListDeadLettersOptions = {}): Promise<DeadLetter[]> {
+    assertOperator(consumer, "consumer");
+    const limit = options.limit ?? 50;
+    if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new InvalidArgumentError(`limit must be an integer from 1 to 1000 (got ${limit})`, "limit");
+    const rows = await this.database.query<DeadLetterRow>(listSql(this.tables), [consumer, options.includeResolved ?? false, limit]);
+    return rows.map(toDeadLetter);
+  }
+
+  /** Active dead letters grouped by failure fingerprint, largest group first. */
+  async groups(consumer: string): Promise<DeadLetterGroup[]> {
+    assertOperator(consumer, "consumer");
+    const rows = await this.database.query<Record<string, unknown>>(groupsSql(this.tables), [consumer]);
+    return rows.map((r) => ({
+      fingerprint: String(r["fingerprint"]),
+      errorClass: String(r["error_class"]),
+      sampleMessage: String(r["sample_message"]),
+      eventTypes: r["event_types"] as string[],
+      count: Number(r["count"]),
+      firstFailedAt: new Date(r["first_failed_at"] as string),
+      lastFailedAt: new Date(r["last_failed_at"] as string),
+    }));
+  }
+
+  async get(id: string): Promise<DeadLetter> {
+    assertDeadLetterId(id);
+    const [row] = await this.database.query<DeadLetterRow>(getSql(this.tables, false), [id]);
+    if (!row) throw new DeadLetterNotFoundError(id);
+    return toDeadLetter(row);
+  }
+
+  /** One-shot: a second resolve throws DeadLetterAlreadyResolvedError. */
+  async resolve(id: string, options: { resolvedBy: string; resolutionNote?: string }): Promise<DeadLetter> {
+    assertDeadLetterId(id);
+    assertOperator(options?.resolvedBy, "resolvedBy");
+    const [row] = await this.database.query<DeadLetterRow>(resolveSql(this.tables), [id, options.resolvedBy, options.resolutionNote ?? null]);
+    if (row) return toDeadLetter(row);
+    const existing = await this.get(id);
+    throw new DeadLetterAlreadyResolvedError(id, existing.resolvedAt!, existing.resolvedBy);
+  }
+
+  /** Asks the running consumer (which has the handler) to replay it on its next cycle. */
+  async requestReplay(id: string, options: { requestedBy: string }): Promise<DeadLetter> {
+    assertDeadLetterId(id);
+    assertOperator(options?.requestedBy, "requestedBy");
+    const [row] = await this.database.query<DeadLetterRow>(requestReplaySql(this.tables), [id, options.requestedBy]);
+    if (row) return toDeadLetter(row);
+    const existing = await this.get(id);
+    throw new DeadLetterAlreadyResolvedError(id, existing.resolvedAt!, existing.resolvedBy);
+  }
+
+  /**
+   * Hands the event to this process's handler again in a delivery transaction (dedup respected:
+   * an event the consumer already has is not handled twice). Success resolves the dead letter with
+   * a replay note; a failure leaves it active with the new error.
+   */
+  async replay(id: string, options: { replayedBy: string }): Promise<ReplayResult> {
+    assertDeadLetterId(id);
+    assertOperator(options?.replayedBy, "replayedBy");
+    try {
+      return await this.database.transaction(async (q, tx) => {
+        const [row] = await q.query<DeadLetterRow>(getSql(this.tables, true), [id]);
+        if (!row) throw new DeadLetterNotFoundError(id);
+        if (row.resolved_at) throw new DeadLetterAlreadyResolvedError(id, new Date(row.resolved_at), row.resolved_by);
+        const handlers = this.handlersFor(row.event_type);
+        if (!handlers?.length) throw new NoHandlerError(row.event_type);
+        const [{ delivered: already } = { delivered: false }] = await q.query<{ delivered: boolean }>(delivered(this.tables), [row.consumer, row.event_id]);
+        if (!already) {
+          try {
+            await runHandlers(handlers, row.envelope, { tx, attempt: Number(row.attempts) + 1, consumer: row.consumer }, this.handlerTimeoutMs);
+          } catch (error) {
+            throw new ReplayFailure(error);
+          }
+          await q.query(insertDedupSql(this.tables), [row.consumer, row.event_id]);
+        }
+        const note = already ? "replay: the consumer already had this event" : "replayed";
+        const [resolved] = await q.query<DeadLetterRow>(resolveSql(this.tables), [id, options.replayedBy, note]);
+        return { outcome: already ? "already_delivered" : "replayed", deadLetter: toDeadLetter(resolved!) } as const;
+      });
+    } catch (error) {
+      if (!(error instanceof ReplayFailure)) throw error;
+      const failure = failureFingerprint(error.error);
+      const [row] = await this.database.query<DeadLetterRow>(failedReplaySql(this.tables), [
+        id,
+        failure.errorClass,
+        failure.message,
+        failure.stack,
+        failure.fingerprint,
+      ]);
+      return { outcome: "failed", deadLetter: toDeadLetter(row!), error: error.error };
+    }
+  }
+
+  /** Replays a consumer's active dead letters (optionally of one event type), oldest first. */
+  async replayAll(consumer: string, options: { replayedBy: string; eventType?: string; limit?: number }): Promise<ReplayResult[]> {
+    assertOperator(consumer, "consumer");
+    const ids = await this.database.query<{ id: string }>(activeIdsSql(this.tables), [consumer, options.eventType ?? null, options.limit ?? 1000]);
+    const results: ReplayResult[] = [];
+    for (const { id } of ids) results.push(await this.replay(id, { replayedBy: options.replayedBy }));
+    return results;
+  }
+
+  /** Replays what operators requested for this consumer (called by its consumer loop). */
+  async replayRequested(consumer: string): Promise<ReplayResult[]> {
+    const ids = await this.database.query<{ id: string }>(requestedSql(this.tables), [consumer]);
+    const results: ReplayResult[] = [];
+    for (const { id } of ids) {
+      const [row] = await this.database.query<DeadLetterRow>(getSql(this.tables, false), [id]);
+      if (!row || !this.handlersFor(row.event_type)?.length) continue;
+      results.push(await this.replay(id, { replayedBy: row.replay_requested_by ?? "operator" }));
+    }
+    return results;
+  }
+}

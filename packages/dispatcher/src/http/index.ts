@@ -1,0 +1,2 @@
+export { createDeadLetterRoutes, type DeadLetterRoutesOptions, type AuthorizationResult } from "./dead-letter-routes.js";
+export { toNodeHandler } from "./node-handler.js";
