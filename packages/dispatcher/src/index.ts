@@ -22,6 +22,8 @@ export {
   replayDeadLetters,
   listDeadLetterGroups,
   pruneDispatcherTables,
+} from "./dlq/functions.js";
+export {
   DeadLetterService,
   type DeadLetter,
   type DeadLetterGroup,

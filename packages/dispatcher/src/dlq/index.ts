@@ -1,3 +1,2 @@
 export { DeadLetterService, type ListDeadLettersOptions, type DeadLetterGroup, type ReplayResult } from "./dead-letter-service.js";
 export { type DeadLetter, assertDeadLetterId } from "./dead-letter.js";
-export * from "./functions.js";

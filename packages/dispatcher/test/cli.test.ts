@@ -1,0 +1,103 @@
+import { spawn, spawnSync } from "node:child_process";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createDispatcher, type Dispatcher } from "../src/index.js";
+import { failOnLeakedLoops, lockedPayload, testDb, until, type TestDb } from "./helpers.js";
+
+failOnLeakedLoops();
+const CLI = new URL("../dist/cli/main.js", import.meta.url).pathname;
+let db: TestDb;
+let producer: Dispatcher;
+let deadLetterId: string;
+let events: Array<{ event_id: string }>;
+
+const run = (...args: string[]) => {
+  const result = spawnSync(process.execPath, [CLI, ...args], { encoding: "utf8", env: { ...process.env, DATABASE_URL: db.url } });
+  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
+};
+
+beforeAll(async () => {
+  db = await testDb();
+  producer = createDispatcher({ producer: "revenue", tenantId: "tnt_sguild", pool: db.pool });
+  events = await producer.publishMany(Array.from({ length: 5 }, () => ({ event_type: "credit.locked" as const, payload: lockedPayload() })));
+  const consumer = createDispatcher({ producer: "coaching", tenantId: "tnt_sguild", pool: db.pool, databaseUrl: db.url });
+  consumer.subscribe("credit.locked", async (event, ctx) => {
+    if (event.event_id === events[4]!.event_id) throw new Error("cannot place lesson");
+    await ctx.tx.query("INSERT INTO applied (consumer, event_id) VALUES ('coaching', $1)", [event.event_id]);
+  });
+  await consumer.start({ consumer: "coaching", pollIntervalMs: 20, retryDelaysMs: [] });
+  await until(async () => (await db.count("SELECT count(*) AS n FROM dispatcher_dead_letter")) === 1);
+  await consumer.close();
+  deadLetterId = (await db.pool.query("SELECT id FROM dispatcher_dead_letter")).rows[0].id;
+});
+afterAll(async () => {
+  await producer.close();
+  await db.drop();
+});
+
+describe("sguild-dispatcher", () => {
+  it("status: a readable table and --json", () => {
+    const text = run("status");
+    expect(text.code).toBe(0);
+    expect(text.stdout.split("\n")[0]).toMatch(/^CONSUMER\s+EVENT TYPE\s+POSITION\s+LAG \(EVENTS\)\s+LAG \(S\)\s+LAST DELIVERY\s+RETRYING\s+DEAD LETTERS$/);
+    expect(text.stdout).toMatch(/coaching\s+credit\.locked\s+5\s+0\s+0\.0\s+\S+Z\s+-\s+1/);
+    const json = JSON.parse(run("status", "--json").stdout);
+    expect(json).toMatchObject([{ consumer: "coaching", eventType: "credit.locked", position: 5, lagEvents: 0, activeDeadLetters: 1 }]);
+  });
+
+  it("dlq list, show, replay request, resolve", () => {
+    const list = run("dlq", "list", "--consumer", "coaching");
+    expect(list.stdout).toContain(deadLetterId);
+    expect(list.stdout).toContain("Error: cannot place lesson");
+    expect(JSON.parse(run("--json", "dlq", "list", "--consumer", "coaching", "--group").stdout)).toMatchObject([{ count: 1, errorClass: "Error" }]);
+    const show = run("dlq", "show", deadLetterId);
+    expect(show.stdout.split("\n")[0]).toBe(`${deadLetterId}  coaching  credit.locked  ${events[4]!.event_id}`);
+    const replay = run("dlq", "replay", deadLetterId, "--by", "per_ops");
+    expect(replay.stdout).toBe(`replay of ${deadLetterId} requested; consumer "coaching" replays it on its next cycle (see: dlq show ${deadLetterId})\n`);
+    expect(run("dlq", "resolve", deadLetterId, "--by", "per_ops", "--note", "lesson cancelled").stdout).toBe(`resolved ${deadLetterId} by per_ops\n`);
+    const again = run("dlq", "resolve", deadLetterId, "--by", "per_ops");
+    expect([again.code, again.stderr]).toEqual([2, expect.stringMatching(/^sguild-dispatcher: dead letter dlq_.* was already resolved at .* by per_ops\n$/)]);
+    expect(run("dlq", "list", "--consumer", "coaching").stdout).toBe("no active dead letters for coaching\n");
+  });
+
+  it("cursor reset needs --yes, then rewinds and forgets the deliveries so a rebuild sees them again", () => {
+    const refused = run("cursor", "reset", "--consumer", "coaching", "--to", events[2]!.event_id);
+    expect([refused.code, refused.stderr]).toEqual([2, 'sguild-dispatcher: cursor reset rewinds "coaching" and its handlers will see those events again: add --yes to do it\n']);
+    const done = JSON.parse(run("--json", "cursor", "reset", "--consumer", "coaching", "--to", events[2]!.event_id, "--yes").stdout);
+    expect(done).toEqual({ cursors: [{ eventType: "credit.locked", position: 2 }], forgotten: 2 });
+    const byTime = JSON.parse(run("--json", "cursor", "reset", "--consumer", "coaching", "--to", "2000-01-01T00:00:00Z", "--yes").stdout);
+    expect(byTime).toEqual({ cursors: [{ eventType: "credit.locked", position: 0 }], forgotten: 2 });
+  });
+
+  it("prune reports what it removed", () => {
+    expect(JSON.parse(run("--json", "prune", "--older-than", "0s", "--resolved-dead-letters-older-than", "0s").stdout)).toEqual({ events: 0, dedup: 0, deadLetters: 1 });
+  });
+
+  it("tail follows new events live", async () => {
+    const child = spawn(process.execPath, [CLI, "tail", "--type", "credit.locked"], { env: { ...process.env, DATABASE_URL: db.url } });
+    let out = "";
+    let err = "";
+    child.stdout.on("data", (c: Buffer) => (out += c.toString()));
+    child.stderr.on("data", (c: Buffer) => (err += c.toString()));
+    await until(() => err.includes("following new events of credit.locked"), 10_000, "tail to start");
+    const e = await producer.publish({ event_type: "credit.locked", payload: lockedPayload() });
+    await until(() => out.includes(e.event_id), 10_000, "the event on the tail");
+    expect(out).not.toContain(events[0]!.event_id);
+    child.kill("SIGINT");
+    await new Promise((r) => child.once("exit", r));
+    expect(out.trim().split("\n")).toHaveLength(1);
+    expect(out).toMatch(new RegExp(`^\\S+Z  credit\\.locked  ${e.event_id}  revenue  -  \\{`));
+  });
+
+  it("bad flags and an unreachable database exit 2 with a clear message and no stack", () => {
+    const bad = run("status", "--bogus");
+    expect([bad.code, bad.stderr]).toEqual([2, "error: unknown option '--bogus'\n"]);
+    const missing = run("dlq", "list");
+    expect([missing.code, missing.stderr]).toEqual([2, "error: required option '--consumer <name>' not specified\n"]);
+    const down = spawnSync(process.execPath, [CLI, "--database-url", "postgres://nobody:x@127.0.0.1:1/none", "status"], { encoding: "utf8" });
+    expect(down.status).toBe(2);
+    expect(down.stderr).toMatch(/^sguild-dispatcher: cannot reach the database: .*ECONNREFUSED.*\n$/);
+    expect(down.stderr).not.toMatch(/\n\s+at /);
+    const badId = run("dlq", "show", "nope");
+    expect([badId.code, badId.stderr]).toEqual([2, 'sguild-dispatcher: dead letter id must look like dlq_<UUID> (got "nope")\n']);
+  });
+});

@@ -1,0 +1,119 @@
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createDeadLetterRoutes, createDispatcher, toNodeHandler, DispatcherConfigError, type Dispatcher } from "../src/index.js";
+import { caught, failOnLeakedLoops, lockedPayload, testDb, until, type TestDb } from "./helpers.js";
+
+failOnLeakedLoops();
+let db: TestDb;
+let consumer: Dispatcher;
+let server: Server;
+let base: string;
+let ids: string[];
+const failing = new Set<string>();
+
+beforeAll(async () => {
+  db = await testDb();
+  const producer = createDispatcher({ producer: "revenue", tenantId: "tnt_sguild", pool: db.pool });
+  consumer = createDispatcher({ producer: "coaching", tenantId: "tnt_sguild", pool: db.pool, databaseUrl: db.url });
+  consumer.subscribe("credit.locked", async (event) => {
+    if (failing.has(event.event_id)) throw new Error(`projection rejected ${event.event_id}`);
+  });
+  const events = await producer.publishMany(Array.from({ length: 3 }, () => ({ event_type: "credit.locked" as const, payload: lockedPayload() })));
+  for (const e of events) failing.add(e.event_id);
+  await consumer.start({ consumer: "coaching", pollIntervalMs: 20, retryDelaysMs: [] });
+  await until(async () => (await db.count("SELECT count(*) AS n FROM dispatcher_dead_letter")) === 3);
+  await consumer.stop();
+  ids = (await db.pool.query("SELECT id FROM dispatcher_dead_letter ORDER BY event_position")).rows.map((r) => r.id);
+  await producer.close();
+  const routes = createDeadLetterRoutes({
+    dispatcher: consumer,
+    authorize: (request) => {
+      const auth = request.headers.get("authorization");
+      if (!auth) return { allowed: false, status: 401 };
+      return auth === "Bearer ops" ? true : { allowed: false, status: 403, reason: "operators only" };
+    },
+  });
+  server = createServer(toNodeHandler(routes));
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/api/dispatcher/v1/dlq`;
+});
+afterAll(async () => {
+  await new Promise((r) => server.close(r));
+  await consumer.close();
+  await db.drop();
+});
+
+const call = async (path: string, init: RequestInit & { token?: string | null } = {}) => {
+  const headers: Record<string, string> = { "content-type": "application/json" };
+  if (init.token !== null) headers["authorization"] = `Bearer ${init.token ?? "ops"}`;
+  const response = await fetch(`${base}${path}`, { ...init, headers });
+  return { status: response.status, body: (await response.json()) as any };
+};
+
+describe("dead-letter routes over real HTTP", () => {
+  it("cannot be created without an authorize hook", () => {
+    expect(() => createDeadLetterRoutes({} as never)).toThrow(DispatcherConfigError);
+    expect(() => createDeadLetterRoutes({} as never)).toThrow("createDeadLetterRoutes needs an authorize(request) hook: the routes are never served without one");
+  });
+
+  it("401 and 403 come from the hook", async () => {
+    expect(await call("?consumer=coaching", { token: null })).toEqual({ status: 401, body: { error: { code: "UNAUTHORIZED", message: "authentication required" } } });
+    expect(await call("?consumer=coaching", { token: "guest" })).toEqual({ status: 403, body: { error: { code: "FORBIDDEN", message: "operators only" } } });
+  });
+
+  it("lists, groups and reads", async () => {
+    const list = await call("?consumer=coaching&limit=2");
+    expect(list.status).toBe(200);
+    expect(list.body.dead_letters.map((d: { id: string }) => d.id)).toEqual([ids[2], ids[1]]);
+    expect(Object.keys(list.body.dead_letters[0]).sort()).toEqual(
+      ["attempts", "consumer", "created_at", "envelope", "error_class", "error_message", "error_stack", "event_id", "event_type", "fingerprint", "first_failed_at", "last_failed_at", "replay_requested_at", "replay_requested_by", "resolution_note", "resolved_at", "resolved_by", "id"].sort(),
+    );
+    const groups = await call("?consumer=coaching&group=true");
+    expect(groups.body.groups.map((g: { count: number }) => g.count)).toEqual([3]);
+    const one = await call(`/${ids[0]}`);
+    expect([one.status, one.body.dead_letter.id, one.body.dead_letter.attempts]).toEqual([200, ids[0], 1]);
+  });
+
+  it("400 names the bad field; 404 for an unknown id; 405 for a wrong method", async () => {
+    expect(await call("")).toEqual({ status: 400, body: { error: { code: "INVALID_ARGUMENT", message: "consumer is required", field: "consumer" } } });
+    expect((await call("?consumer=coaching&limit=0")).body.error.field).toBe("limit");
+    expect((await call("?consumer=coaching&include_resolved=yes")).body.error.field).toBe("include_resolved");
+    expect(await call("/42")).toEqual({ status: 400, body: { error: { code: "INVALID_ARGUMENT", message: 'dead letter id must look like dlq_<UUID> (got "42")', field: "id" } } });
+    expect(await call("/dlq_00000000-0000-7000-8000-000000000000")).toEqual({
+      status: 404,
+      body: { error: { code: "DEAD_LETTER_NOT_FOUND", message: "dead letter dlq_00000000-0000-7000-8000-000000000000 does not exist" } },
+    });
+    expect((await call(`/${ids[0]}/resolve`, { method: "POST", body: "{}" })).body).toEqual({ error: { code: "INVALID_ARGUMENT", message: "resolved_by is required", field: "resolved_by" } });
+    expect((await call(`/${ids[0]}/resolve`, { method: "POST", body: "not json" })).body).toEqual({ error: { code: "INVALID_JSON", message: "the body must be a JSON object" } });
+    expect((await call(`/${ids[0]}/resolve`)).status).toBe(405);
+    expect((await call(`/${ids[0]}/explode`, { method: "POST", body: "{}" })).status).toBe(404);
+  });
+
+  it("resolves once (409 the second time), never leaking stacks or SQL", async () => {
+    const ok = await call(`/${ids[0]}/resolve`, { method: "POST", body: JSON.stringify({ resolved_by: "per_ops", resolution_note: "duplicate booking" }) });
+    expect([ok.status, ok.body.dead_letter.resolved_by, ok.body.dead_letter.resolution_note]).toEqual([200, "per_ops", "duplicate booking"]);
+    const again = await call(`/${ids[0]}/resolve`, { method: "POST", body: JSON.stringify({ resolved_by: "per_ops" }) });
+    expect(again.status).toBe(409);
+    expect(again.body.error.code).toBe("DEAD_LETTER_ALREADY_RESOLVED");
+    expect(JSON.stringify(again.body)).not.toMatch(/at .*\.ts|SELECT|UPDATE/);
+  });
+
+  it("replays: still failing leaves it active; fixed resolves it", async () => {
+    const stillFailing = await call(`/${ids[1]}/replay`, { method: "POST", body: JSON.stringify({ replayed_by: "per_ops" }) });
+    expect([stillFailing.status, stillFailing.body.outcome, stillFailing.body.dead_letter.resolved_at, stillFailing.body.error.class]).toEqual([200, "failed", null, "Error"]);
+    failing.clear();
+    const fixed = await call(`/${ids[1]}/replay`, { method: "POST", body: JSON.stringify({ replayed_by: "per_ops" }) });
+    expect([fixed.status, fixed.body.outcome, fixed.body.dead_letter.resolved_by]).toEqual([200, "replayed", "per_ops"]);
+  });
+
+  it("a dispatcher without the handler hands the replay to the consumer (202)", async () => {
+    const other = createDispatcher({ producer: "platform", tenantId: "tnt_sguild", pool: db.pool });
+    const routes = createDeadLetterRoutes({ dispatcher: other, authorize: () => true });
+    const response = await routes(new Request(`http://x/api/dispatcher/v1/dlq/${ids[2]}/replay`, { method: "POST", body: JSON.stringify({ replayed_by: "per_ops" }) }));
+    const body = (await response.json()) as any;
+    expect([response.status, body.outcome, body.dead_letter.replay_requested_by]).toEqual([202, "requested", "per_ops"]);
+    expect((await caught(() => other.deadLetters.requestReplay(ids[0]!, { requestedBy: "x" }))).code).toBe("DEAD_LETTER_ALREADY_RESOLVED");
+    await other.close();
+  });
+});
