@@ -47,3 +47,18 @@ export {
   type CatalogEventType,
   type PayloadOf,
 } from "@sguild/contracts";
+export {
+  createFanoutRelay,
+  FanoutRelay,
+  fanoutConsumerName,
+  createInbox,
+  drainFanout,
+  toCloudEvent,
+  fromCloudEvent,
+  signBody,
+  verifySignature,
+  type FanoutRelayOptions,
+  type InboxOptions,
+  type DrainResult,
+  type DestinationConfig,
+} from "./fanout/index.js";

@@ -6,7 +6,10 @@ import { tablesFor } from "../config/index.js";
 import { fromPgPool, type Database } from "../database/index.js";
 import { DeadLetterService, type DeadLetter } from "../dlq/index.js";
 import { deadLetterJson } from "../http/responses.js";
-import { pruneTables, PRUNE_DEFAULTS } from "../retention/index.js";
+import { resolve as resolvePath } from "node:path";
+import { pathToFileURL } from "node:url";
+import { drainFanout, type FanoutRelayOptions } from "../fanout/index.js";
+import { parseDuration, pruneTables, PRUNE_DEFAULTS } from "../retention/index.js";
 import { consumerStatus, resetCursor } from "../status/index.js";
 import { iso, table } from "./format.js";
 import { tail } from "./tail.js";
@@ -151,6 +154,19 @@ program
     const { db, tables, globals } = connect();
     const result = await pruneTables(db, tables, opts);
     print(globals, result, () => `deleted ${result.events} events, ${result.dedup} dedup rows, ${result.deadLetters} resolved dead letters`);
+  });
+
+program
+  .command("fanout-drain")
+  .description("deliver every pending event to every destination, then exit (non-zero if anything was not delivered)")
+  .requiredOption("--config <file>", "a module whose default export is the relay options ({ source, destinations })")
+  .option("--timeout <duration>", "give up after this long", "60s")
+  .action(async (opts: { config: string; timeout: string }) => {
+    const globals = program.opts<Globals>();
+    const { default: config } = (await import(pathToFileURL(resolvePath(opts.config)).href)) as { default: FanoutRelayOptions };
+    const result = await drainFanout(config, { timeoutMs: parseDuration(opts.timeout, "timeout") });
+    print(globals, result, () => table(["DESTINATION", "UNDELIVERED", "PARKED (DEAD LETTERS)"], result.destinations.map((d) => [d.domain, d.lagEvents, d.deadLetters])));
+    if (!result.ok) process.exitCode = 1;
   });
 
 const CONNECTION_CODES = new Set(["ECONNREFUSED", "ENOTFOUND", "ETIMEDOUT", "EHOSTUNREACH", "28P01", "28000", "3D000"]);

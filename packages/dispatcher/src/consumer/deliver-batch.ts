@@ -106,7 +106,7 @@ export class BatchDeliverer {
             try {
               const attributes = { "messaging.system": "sguild-dispatcher", "messaging.destination.name": eventType, "messaging.message.id": row.event_id, consumer: this.consumer, attempt };
               await tracing.inConsumerSpan(`${eventType} process`, row.trace_context, attributes, () =>
-                runHandlers(handlers, toEnvelope(row), { tx, attempt, consumer: this.consumer }, this.handlerTimeoutMs),
+                runHandlers(handlers, toEnvelope(row), { tx, attempt, consumer: this.consumer, traceContext: row.trace_context ?? undefined }, this.handlerTimeoutMs),
               );
             } catch (error) {
               throw new HandlerFailure({ kind: "failed", index, row, error, attempt, cursorPosition: head.cursor_position });

@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import { v7 as uuidv7 } from "uuid";
+import { SguildError } from "@sguild/contracts";
 import type { Tables } from "../config/index.js";
 import type { Database } from "../database/index.js";
 import { toEnvelope, type EventRow } from "./event-row.js";
@@ -63,8 +64,12 @@ export class FailureRecorder {
     return this.database.transaction(async (q) => {
       const [cursor] = await q.query<{ last_position: string; first_failed_at: Date | null }>(this.sql.lock, [this.consumer, input.eventType]);
       if (!cursor || cursor.last_position !== input.cursorPosition) return { kind: "stale" } as const;
-      if (input.attempt <= this.retryDelaysMs.length) {
-        const retryInMs = this.retryDelaysMs[input.attempt - 1]! * (1 + Math.random() * 0.3);
+      const steer = SguildError.isInstance(input.error) ? input.error.code : undefined;
+      const retryLater = steer === "RETRY_LATER";
+      if (retryLater || (steer !== "PERMANENT_FAILURE" && input.attempt <= this.retryDelaysMs.length)) {
+        const scheduled = this.retryDelaysMs[Math.min(input.attempt, this.retryDelaysMs.length) - 1] ?? 1000;
+        const requested = retryLater ? (input.error as { retryAfterMs?: number }).retryAfterMs : undefined;
+        const retryInMs = (requested ?? scheduled) * (1 + Math.random() * 0.3);
         await q.query(this.sql.retry, [this.consumer, input.eventType, input.attempt, retryInMs, failure.message]);
         return { kind: "retry", retryInMs } as const;
       }

@@ -9,6 +9,8 @@ export interface HandlerContext {
   /** 1 on first delivery, then 2, 3, ... on retries and replays. */
   attempt: number;
   consumer: string;
+  /** The W3C trace context stored with the event by its publisher, if any. */
+  traceContext?: Record<string, string> | undefined;
 }
 
 export type Handler<TPayload = unknown> = (event: EventEnvelope<TPayload>, ctx: HandlerContext) => Promise<void> | void;

@@ -1,4 +1,4 @@
-import { ContractValidator, type CatalogEventType } from "@sguild/contracts";
+import { ContractValidator, type CatalogEventType, type Registry } from "@sguild/contracts";
 import {
   resolveConfig,
   resolveConsumerOptions,
@@ -87,6 +87,16 @@ export class Dispatcher {
     const list = this.handlers.get(eventType) ?? [];
     list.push(handler as Handler);
     this.handlers.set(eventType, list);
+  }
+
+  /** The registry this dispatcher validates against. */
+  get registry(): Registry {
+    return this.active.config.registry;
+  }
+
+  /** The producer domain this dispatcher publishes as. */
+  get producer(): string {
+    return this.active.config.producer;
   }
 
   /** Dead letters of this dispatcher's database; replay uses this dispatcher's handlers. */

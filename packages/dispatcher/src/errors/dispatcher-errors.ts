@@ -72,3 +72,20 @@ export class NoHandlerError extends SguildError {
     });
   }
 }
+
+/**
+ * Thrown by a handler to steer delivery: try again later, however many attempts that takes
+ * (a destination that is down). Never dead-letters; the backoff stays at the last retry delay.
+ */
+export class RetryLaterError extends SguildError {
+  constructor(message: string, readonly retryAfterMs?: number, options: { cause?: unknown } = {}) {
+    super("RETRY_LATER", message, options);
+  }
+}
+
+/** Thrown by a handler to dead-letter the event at once: retrying cannot help (a 4xx refusal). */
+export class PermanentFailureError extends SguildError {
+  constructor(message: string, options: { cause?: unknown; details?: Record<string, unknown> } = {}) {
+    super("PERMANENT_FAILURE", message, options);
+  }
+}

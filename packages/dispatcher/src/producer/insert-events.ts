@@ -2,16 +2,19 @@ import type { Queryable } from "../database/index.js";
 import type { EventEnvelope } from "../envelope/index.js";
 import type { Tables } from "../config/index.js";
 
-const insertOneSql = (t: Tables) => `INSERT INTO ${t.event}
+// Idempotent variant: an event_id already stored is skipped (cross-domain delivery, redelivery).
+const onConflict = (idempotent: boolean) => (idempotent ? "\n  ON CONFLICT (event_id) DO NOTHING" : "");
+
+const insertOneSql = (t: Tables, idempotent: boolean) => `INSERT INTO ${t.event}
   (event_id, event_type, schema_version, tenant_id, producer, occurred_at, subject, actor, correlation_id, payload, trace_context)
-  VALUES ($1, $2, $3::int, $4, $5, $6::timestamptz, $7, $8, $9, $10::jsonb, $11::jsonb)`;
+  VALUES ($1, $2, $3::int, $4, $5, $6::timestamptz, $7, $8, $9, $10::jsonb, $11::jsonb)${onConflict(idempotent)}`;
 
 // Many rows in one statement and one round trip; order of the array is the order of ids.
-const insertManySql = (t: Tables) => `INSERT INTO ${t.event}
+const insertManySql = (t: Tables, idempotent: boolean) => `INSERT INTO ${t.event}
   (event_id, event_type, schema_version, tenant_id, producer, occurred_at, subject, actor, correlation_id, payload, trace_context)
   SELECT event_id, event_type, schema_version, tenant_id, producer, occurred_at, subject, actor, correlation_id, payload, trace_context
   FROM jsonb_to_recordset($1::jsonb) AS x(event_id text, event_type text, schema_version int, tenant_id text, producer text,
-    occurred_at timestamptz, subject text, actor text, correlation_id text, payload jsonb, trace_context jsonb)`;
+    occurred_at timestamptz, subject text, actor text, correlation_id text, payload jsonb, trace_context jsonb)${onConflict(idempotent)}`;
 
 export interface StoredEvent {
   envelope: EventEnvelope;
@@ -22,9 +25,9 @@ export class EventWriter {
   private readonly one: string;
   private readonly many: string;
 
-  constructor(tables: Tables) {
-    this.one = insertOneSql(tables);
-    this.many = insertManySql(tables);
+  constructor(tables: Tables, options: { idempotent?: boolean } = {}) {
+    this.one = insertOneSql(tables, options.idempotent ?? false);
+    this.many = insertManySql(tables, options.idempotent ?? false);
   }
 
   async insert(q: Queryable, events: StoredEvent[]): Promise<void> {

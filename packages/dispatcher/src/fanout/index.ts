@@ -1,0 +1,6 @@
+export { createFanoutRelay, FanoutRelay, fanoutConsumerName, type FanoutRelayOptions } from "./relay.js";
+export { createInbox, type InboxOptions } from "./inbox.js";
+export { drainFanout, type DrainResult } from "./drain.js";
+export { toCloudEvent, fromCloudEvent, toStructuredHttp, parseStructuredHttp } from "./cloud-event.js";
+export { signBody, verifySignature, SIGNATURE_HEADER, TIMESTAMP_HEADER, KEY_ID_HEADER, type SignatureCheck } from "./signature.js";
+export { createDestination, type Destination, type DestinationConfig } from "./destinations.js";

@@ -1,0 +1,85 @@
+import type { ConsumerLoopOptions, DispatcherConfig } from "../config/index.js";
+import { Dispatcher } from "../dispatcher/dispatcher.js";
+import { DispatcherConfigError } from "../errors/index.js";
+import { createDestination, type Destination, type DestinationConfig } from "./destinations.js";
+
+export interface FanoutRelayOptions {
+  /** The producer domain's dispatcher settings (its database, its producer name). */
+  source: DispatcherConfig;
+  /** Consumer domain -> where it receives events. Domains without a route are skipped. */
+  destinations: Readonly<Record<string, DestinationConfig>>;
+  /** Consumer loop options for each destination (batchSize, retryDelaysMs, ...). */
+  consumerOptions?: Omit<ConsumerLoopOptions, "consumer">;
+}
+
+export const fanoutConsumerName = (domain: string) => `fanout:${domain}`;
+
+/**
+ * Relays the producer's committed events to every consumer domain the registry lists, one
+ * consumer loop per destination (`fanout:<domain>`): the same no-skip, once-per-consumer
+ * machinery, per-destination order and retries, and a destination that is down holds up only itself.
+ */
+export class FanoutRelay {
+  readonly dispatchers = new Map<string, Dispatcher>();
+  private readonly destinations = new Map<string, Destination>();
+
+  constructor(private readonly options: FanoutRelayOptions) {
+    const probe = new Dispatcher(options.source);
+    const { registry, producer } = probe;
+    void probe.close();
+    for (const [domain, config] of Object.entries(options.destinations)) {
+      const types = registry.eventTypes.filter((t) => {
+        const r = registry.getRegistration(t);
+        return r.producer === producer && (r.consumers as string[]).includes(domain);
+      });
+      if (types.length === 0) continue;
+      const destination = createDestination(config);
+      const dispatcher = new Dispatcher(options.source);
+      for (const type of types) {
+        dispatcher.subscribe(type, async (event, ctx) => {
+          const version = registry.getRegistration(type).schema_versions.find((v) => v.version === event.schema_version);
+          await destination.deliver(event, { traceContext: ctx.traceContext, payloadSchemaPath: version?.payload_schema ?? undefined });
+        });
+      }
+      this.destinations.set(domain, destination);
+      this.dispatchers.set(domain, dispatcher);
+    }
+    if (this.dispatchers.size === 0) {
+      throw new DispatcherConfigError(`no destination consumes any event of producer "${producer}"`, "destinations");
+    }
+  }
+
+  async start(): Promise<void> {
+    for (const [domain, dispatcher] of this.dispatchers) {
+      await dispatcher.start({ retryDelaysMs: [1000, 5000, 15000, 60000], ...this.options.consumerOptions, consumer: fanoutConsumerName(domain) });
+    }
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all([...this.dispatchers.values()].map((d) => d.stop()));
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.dispatchers.values()].map((d) => d.close()));
+    await Promise.all([...this.destinations.values()].map((d) => d.close()));
+  }
+
+  /** Per destination: events still to deliver (lag) and parked refusals (active dead letters). */
+  async pending(): Promise<Array<{ domain: string; lagEvents: number; deadLetters: number; retrying: number }>> {
+    const result = [];
+    for (const [domain, dispatcher] of this.dispatchers) {
+      const rows = await dispatcher.status(fanoutConsumerName(domain));
+      result.push({
+        domain,
+        lagEvents: rows.reduce((n, r) => n + r.lagEvents, 0),
+        deadLetters: rows.reduce((n, r) => n + r.activeDeadLetters, 0),
+        retrying: rows.filter((r) => r.failedAttempts > 0).length,
+      });
+    }
+    return result;
+  }
+}
+
+export function createFanoutRelay(options: FanoutRelayOptions): FanoutRelay {
+  return new FanoutRelay(options);
+}

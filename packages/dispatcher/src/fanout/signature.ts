@@ -1,0 +1,39 @@
+import { createHmac, timingSafeEqual } from "node:crypto";
+
+export const SIGNATURE_HEADER = "x-sguild-signature";
+export const TIMESTAMP_HEADER = "x-sguild-timestamp";
+export const KEY_ID_HEADER = "x-sguild-key-id";
+
+const mac = (secret: string, timestamp: string, body: string) => createHmac("sha256", secret).update(`${timestamp}.${body}`).digest("hex");
+
+/** Headers signing `body`: HMAC-SHA256 over "<unix seconds>.<body>", with the key id for rotation. */
+export function signBody(body: string, key: { id: string; secret: string }, now = Date.now()): Record<string, string> {
+  const timestamp = String(Math.floor(now / 1000));
+  return { [KEY_ID_HEADER]: key.id, [TIMESTAMP_HEADER]: timestamp, [SIGNATURE_HEADER]: `v1=${mac(key.secret, timestamp, body)}` };
+}
+
+export type SignatureCheck =
+  | { ok: true; keyId: string }
+  | { ok: false; code: "MISSING_SIGNATURE" | "UNKNOWN_KEY_ID" | "STALE_TIMESTAMP" | "BAD_SIGNATURE"; message: string };
+
+/** Verifies a request's signature against the active keys and the replay window. */
+export function verifySignature(headers: Headers, body: string, keys: Readonly<Record<string, string>>, toleranceMs: number, now = Date.now()): SignatureCheck {
+  const keyId = headers.get(KEY_ID_HEADER);
+  const timestamp = headers.get(TIMESTAMP_HEADER);
+  const signature = headers.get(SIGNATURE_HEADER);
+  if (!keyId || !timestamp || !signature) {
+    return { ok: false, code: "MISSING_SIGNATURE", message: `${KEY_ID_HEADER}, ${TIMESTAMP_HEADER} and ${SIGNATURE_HEADER} are required` };
+  }
+  const secret = Object.hasOwn(keys, keyId) ? keys[keyId] : undefined;
+  if (!secret) return { ok: false, code: "UNKNOWN_KEY_ID", message: `key id "${keyId}" is not an active key` };
+  const seconds = Number(timestamp);
+  if (!/^\d+$/.test(timestamp) || Math.abs(now - seconds * 1000) > toleranceMs) {
+    return { ok: false, code: "STALE_TIMESTAMP", message: `timestamp is outside the ${Math.round(toleranceMs / 1000)} s window` };
+  }
+  const expected = Buffer.from(`v1=${mac(secret, timestamp, body)}`);
+  const given = Buffer.from(signature);
+  if (expected.length !== given.length || !timingSafeEqual(expected, given)) {
+    return { ok: false, code: "BAD_SIGNATURE", message: "signature does not match the body" };
+  }
+  return { ok: true, keyId };
+}
