@@ -2,7 +2,7 @@
 import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 
-const benches = ["publish", "consume"];
+const benches = ["publish", "consume", "fanout"];
 const wanted = process.argv[2] ?? "all";
 const list = wanted === "all" ? benches : [wanted];
 for (const name of list) {

@@ -11,6 +11,11 @@ export interface HandlerContext {
   consumer: string;
   /** The W3C trace context stored with the event by its publisher, if any. */
   traceContext?: Record<string, string> | undefined;
+  /**
+   * Runs `fn` once after every handler of this delivery transaction, before it commits (for
+   * batching a write per transaction). A throw fails the whole transaction.
+   */
+  beforeCommit(key: string, fn: () => Promise<void>): void;
 }
 
 export type Handler<TPayload = unknown> = (event: EventEnvelope<TPayload>, ctx: HandlerContext) => Promise<void> | void;

@@ -133,7 +133,10 @@ export class DeadLetterService {
         const [{ delivered: already } = { delivered: false }] = await q.query<{ delivered: boolean }>(delivered(this.tables), [row.consumer, row.event_id]);
         if (!already) {
           try {
-            await runHandlers(handlers, row.envelope, { tx, attempt: Number(row.attempts) + 1, consumer: row.consumer }, this.handlerTimeoutMs);
+            const flushes = new Map<string, () => Promise<void>>();
+            const beforeCommit = (key: string, fn: () => Promise<void>) => void (flushes.has(key) || flushes.set(key, fn));
+            await runHandlers(handlers, row.envelope, { tx, attempt: Number(row.attempts) + 1, consumer: row.consumer, beforeCommit }, this.handlerTimeoutMs);
+            for (const flush of flushes.values()) await flush();
           } catch (error) {
             throw new ReplayFailure(error);
           }

@@ -12,8 +12,15 @@ export type DestinationConfig =
   | { kind: "database"; databaseUrl: string; schema?: string }
   | { kind: "http"; url: string; key: { id: string; secret: string }; timeoutMs?: number };
 
+export interface DeliveryContext {
+  traceContext?: Record<string, string>;
+  payloadSchemaPath?: string;
+  /** The relay's delivery transaction hook: lets a destination write a whole batch at once. */
+  beforeCommit(key: string, fn: () => Promise<void>): void;
+}
+
 export interface Destination {
-  deliver(envelope: EventEnvelope, context: { traceContext?: Record<string, string>; payloadSchemaPath?: string }): Promise<void>;
+  deliver(envelope: EventEnvelope, context: DeliveryContext): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -23,13 +30,22 @@ export function databaseDestination(config: Extract<DestinationConfig, { kind: "
   pool.on("error", () => undefined);
   const database: Database = fromPgPool(pool, true);
   const writer = new EventWriter(tablesFor(config.schema ?? "public"), { idempotent: true });
+  // Events of one relay transaction are inserted in one statement just before it commits: the
+  // source cursor only moves once they are durable in the destination.
+  let pending: Array<{ envelope: EventEnvelope; traceContext?: Record<string, string> }> = [];
+  const flush = async () => {
+    const batch = pending;
+    pending = [];
+    try {
+      await writer.insert(database, batch);
+    } catch (error) {
+      throw new RetryLaterError(`destination database unavailable: ${(error as Error).message}`, undefined, { cause: error });
+    }
+  };
   return {
     async deliver(envelope, context) {
-      try {
-        await writer.insert(database, [{ envelope, traceContext: context.traceContext }]);
-      } catch (error) {
-        throw new RetryLaterError(`destination database unavailable: ${(error as Error).message}`, undefined, { cause: error });
-      }
+      pending.push({ envelope, traceContext: context.traceContext });
+      context.beforeCommit("database-destination", flush);
     },
     close: () => database.close(),
   };

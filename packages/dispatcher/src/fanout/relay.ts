@@ -38,7 +38,7 @@ export class FanoutRelay {
       for (const type of types) {
         dispatcher.subscribe(type, async (event, ctx) => {
           const version = registry.getRegistration(type).schema_versions.find((v) => v.version === event.schema_version);
-          await destination.deliver(event, { traceContext: ctx.traceContext, payloadSchemaPath: version?.payload_schema ?? undefined });
+          await destination.deliver(event, { traceContext: ctx.traceContext, payloadSchemaPath: version?.payload_schema ?? undefined, beforeCommit: ctx.beforeCommit });
         });
       }
       this.destinations.set(domain, destination);
