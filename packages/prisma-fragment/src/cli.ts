@@ -3,7 +3,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { Command } from "commander";
 import { mergeFragment } from "./merge/index.js";
-import { applyDispatcherMigrations, dispatcherMigrations, renderFragment } from "./migrate/index.js";
+import { applyDispatcherMigrations, applyPrismaMigrations, dispatcherMigrations, renderFragment } from "./migrate/index.js";
 
 const program = new Command("sguild-prisma-fragment")
   .description("Merge the dispatcher tables into a domain's Prisma project, or apply them to a database.")
@@ -30,12 +30,12 @@ program
   .option("--database-url <url>", "Postgres URL (default: DATABASE_URL)")
   .option("--db-schema <name>", "Postgres schema for the dispatcher tables", "public")
   .option("--migrations-table-schema <name>", "schema of _prisma_migrations", "public")
-  .action(async (opts: { databaseUrl?: string; dbSchema: string; migrationsTableSchema: string }) => {
-    const result = await applyDispatcherMigrations({
-      connectionString: opts.databaseUrl,
-      schema: opts.dbSchema,
-      migrationsTableSchema: opts.migrationsTableSchema,
-    });
+  .option("--migrations-dir <path>", "apply this whole Prisma migrations folder instead (the domain's tables too)")
+  .action(async (opts: { databaseUrl?: string; dbSchema: string; migrationsTableSchema: string; migrationsDir?: string }) => {
+    const common = { connectionString: opts.databaseUrl, migrationsTableSchema: opts.migrationsTableSchema };
+    const result = opts.migrationsDir
+      ? await applyPrismaMigrations({ ...common, migrationsDir: opts.migrationsDir })
+      : await applyDispatcherMigrations({ ...common, schema: opts.dbSchema });
     console.log(`applied: ${result.applied.join(", ") || "none"}; already applied: ${result.alreadyApplied.join(", ") || "none"}`);
   });
 

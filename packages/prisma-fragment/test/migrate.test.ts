@@ -87,3 +87,26 @@ describe("applyDispatcherMigrations", () => {
     }
   });
 });
+
+describe("applyPrismaMigrations", () => {
+  it("applies a domain's whole migrations folder once, recorded as Prisma does", async () => {
+    const { mkdtempSync, mkdirSync, writeFileSync } = await import("node:fs");
+    const { join } = await import("node:path");
+    const { tmpdir } = await import("node:os");
+    const { applyPrismaMigrations } = await import("../src/index.js");
+    const dir = mkdtempSync(join(tmpdir(), "migrations-"));
+    mkdirSync(join(dir, "20250101000000_init"));
+    writeFileSync(join(dir, "20250101000000_init/migration.sql"), "CREATE TABLE account (id text PRIMARY KEY);");
+    mkdirSync(join(dir, NAME));
+    writeFileSync(join(dir, NAME, "migration.sql"), readFileSync(`migrations/${NAME}/migration.sql`, "utf8"));
+    const target = await createTestDatabase({ migrate: false });
+    try {
+      expect(await applyPrismaMigrations({ connectionString: target.url, migrationsDir: dir })).toEqual({ applied: ["20250101000000_init", NAME], alreadyApplied: [] });
+      expect(await applyPrismaMigrations({ connectionString: target.url, migrationsDir: dir })).toEqual({ applied: [], alreadyApplied: ["20250101000000_init", NAME] });
+      // the dispatcher step sees its migration as applied too
+      expect(await applyDispatcherMigrations({ connectionString: target.url })).toEqual({ applied: [], alreadyApplied: [NAME] });
+    } finally {
+      await target.drop();
+    }
+  });
+});

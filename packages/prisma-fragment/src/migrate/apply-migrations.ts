@@ -2,7 +2,9 @@ import { randomUUID } from "node:crypto";
 import pg from "pg";
 import { SguildError } from "@sguild/contracts";
 import { quoteSchema } from "../schema/identifier.js";
-import { dispatcherMigrations } from "./migrations.js";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { checksumOf, dispatcherMigrations, type DispatcherMigration } from "./migrations.js";
 
 export interface ApplyMigrationsOptions {
   /** Postgres URL; used when no `client` is given. Default: DATABASE_URL. */
@@ -47,8 +49,28 @@ const markFinishedSql = (table: string) => `UPDATE ${table} SET finished_at = no
  * applied. Each migration runs in its own transaction; applying twice is a no-op.
  */
 export async function applyDispatcherMigrations(options: ApplyMigrationsOptions = {}): Promise<ApplyMigrationsResult> {
+  return applyMigrations(dispatcherMigrations(options.schema ?? "public"), options);
+}
+
+/**
+ * Applies every `<migrationsDir>/<name>/migration.sql` not applied yet, oldest first, recording
+ * each as `prisma migrate deploy` does: for a domain's whole Prisma migrations folder (its own
+ * tables plus the merged dispatcher migration) where Prisma's engine is not available.
+ */
+export async function applyPrismaMigrations(options: Omit<ApplyMigrationsOptions, "schema"> & { migrationsDir: string }): Promise<ApplyMigrationsResult> {
+  const migrations = readdirSync(options.migrationsDir, { withFileTypes: true })
+    .filter((entry) => entry.isDirectory() && existsSync(join(options.migrationsDir, entry.name, "migration.sql")))
+    .map((entry) => entry.name)
+    .sort()
+    .map((name) => {
+      const sql = readFileSync(join(options.migrationsDir, name, "migration.sql"), "utf8");
+      return { name, sql, checksum: checksumOf(sql) };
+    });
+  return applyMigrations(migrations, options);
+}
+
+async function applyMigrations(migrations: DispatcherMigration[], options: Omit<ApplyMigrationsOptions, "schema">): Promise<ApplyMigrationsResult> {
   const table = `${quoteSchema(options.migrationsTableSchema ?? "public")}."_prisma_migrations"`;
-  const migrations = dispatcherMigrations(options.schema ?? "public");
   const connectionString = options.connectionString ?? process.env["DATABASE_URL"];
   if (!options.client && !connectionString) {
     throw new MigrationError("MISSING_DATABASE_URL", "applyDispatcherMigrations needs `client`, `connectionString` or DATABASE_URL");
