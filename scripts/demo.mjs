@@ -1,68 +1,89 @@
-// pnpm demo: starts an embedded PostgreSQL, applies the dispatcher fragment, publishes events in
-// a transaction with a domain write, consumes them through a handler that writes a projection in
-// the delivery transaction, prints what happened, and stops everything.
+// pnpm demo [--keep]: a scripted week of business across Revenue and Coaching, each with its own
+// database on an embedded PostgreSQL, events crossing through the fanout relay. Prints Revenue's
+// reservations next to Coaching's availability, the consumer lag and the dead letters, and exits
+// non-zero if the projection disagrees with Revenue's truth.
+import { spawn } from "node:child_process";
+import { fileURLToPath } from "node:url";
 import pg from "pg";
 import { v7 as uuidv7 } from "uuid";
+import { consumerStatus, tablesFor } from "@sguild/dispatcher";
 import { startTestPostgres, createTestDatabase } from "@sguild/prisma-fragment/testing";
-import { createDispatcher } from "@sguild/dispatcher";
+import { runWeek, expectedAvailability } from "./demo-week.mjs";
 
-const id = (prefix) => `${prefix}_${uuidv7()}`;
-const step = (text) => console.log(`• ${text}`);
+const keep = process.argv.includes("--keep");
+const app = (name) => fileURLToPath(new URL(`../apps/${name}/dist/main.js`, import.meta.url));
+const children = [];
 
-step("starting an embedded PostgreSQL (real binaries from npm)");
-const server = await startTestPostgres();
-let failed = false;
-try {
-  const db = await createTestDatabase({ adminUrl: server.adminUrl });
-  step(`database ready, dispatcher migration applied (${server.source})`);
-  const pool = new pg.Pool({ connectionString: db.url });
-  await pool.query("CREATE TABLE credit_reservation (id text PRIMARY KEY, state text NOT NULL); CREATE TABLE availability (lesson_id text PRIMARY KEY, held int NOT NULL)");
-
-  const revenue = createDispatcher({ producer: "revenue", tenantId: "tnt_sguild", pool });
-  const coaching = createDispatcher({ producer: "coaching", tenantId: "tnt_sguild", pool, databaseUrl: db.url });
-  const received = [];
-  coaching.subscribe("credit.reserved", async (event, ctx) => {
-    await ctx.tx.query("INSERT INTO availability (lesson_id, held) VALUES ($1, 1) ON CONFLICT (lesson_id) DO UPDATE SET held = availability.held + 1", [event.payload.lesson_id]);
-    received.push(event);
+function start(name, env) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [app(name)], { env: { ...process.env, ...env, PORT: "0" }, stdio: ["ignore", "pipe", "inherit"] });
+    children.push(child);
+    child.stdout.on("data", (chunk) => {
+      const match = /listening on (http:\/\/\S+)/.exec(chunk.toString());
+      if (match) resolve(match[1]);
+    });
+    child.once("exit", (code) => reject(new Error(`${name} exited with ${code}`)));
   });
-  await coaching.start({ consumer: "coaching", pollIntervalMs: 1000 });
+}
 
-  const lesson = id("les");
-  for (let i = 0; i < 3; i += 1) {
-    const client = await pool.connect();
-    await client.query("BEGIN");
-    const reservation = id("crr");
-    await client.query("INSERT INTO credit_reservation (id, state) VALUES ($1, 'reserved')", [reservation]);
-    const person = id("per");
-    const envelope = await revenue.publish(
-      {
-        event_type: "credit.reserved",
-        payload: {
-          credit_reservation_id: reservation, credit_account_id: id("crd_acct"), person_id: person, lesson_id: lesson,
-          organization_id: "org_demo", reserved_credits: 1, reserved_at: new Date().toISOString(), lesson_starts_at: new Date(Date.now() + 864e5).toISOString(),
-        },
-        subject: person,
-      },
-      { tx: client },
-    );
-    await client.query("COMMIT");
-    client.release();
-    step(`revenue committed reservation ${reservation.slice(0, 12)}… with ${envelope.event_type} ${envelope.event_id.slice(0, 16)}…`);
+async function stopAll() {
+  await Promise.all(children.map((c) => (c.exitCode !== null ? undefined : new Promise((r) => { c.once("exit", r); c.kill("SIGTERM"); }))));
+}
+
+console.log("Sguild dispatcher demo: Revenue and Coaching, one database each, events through the fanout relay\n");
+const server = await startTestPostgres();
+let failed = true;
+try {
+  const [revenueDb, coachingDb] = await Promise.all([createTestDatabase({ adminUrl: server.adminUrl, migrate: false }), createTestDatabase({ adminUrl: server.adminUrl, migrate: false })]);
+  console.log(`• embedded PostgreSQL up; databases ${revenueDb.name} (revenue) and ${coachingDb.name} (coaching)`);
+  const revenueUrl = await start("revenue-reference", { DATABASE_URL: revenueDb.url, COACHING_DATABASE_URL: coachingDb.url, ADMIN_TOKEN: "demo" });
+  const coachingUrl = await start("coaching-reference", { DATABASE_URL: coachingDb.url, ADMIN_TOKEN: "demo" });
+  console.log(`• revenue API ${revenueUrl} (with the fanout relay), coaching API ${coachingUrl}; migrations applied\n`);
+
+  const week = await runWeek(revenueUrl, (line) => console.log(`  ${line}`));
+  const expected = expectedAvailability(week);
+
+  const deadline = Date.now() + 20_000;
+  let lessons = [];
+  while (Date.now() < deadline) {
+    lessons = (await (await fetch(`${coachingUrl}/availability`)).json()).lessons;
+    if (JSON.stringify(lessons) === JSON.stringify(expected)) break;
+    await new Promise((r) => setTimeout(r, 100));
   }
-  const refused = await revenue.publish({ event_type: "credit.reserved", payload: { credit_reservation_id: "nope" } }).catch((e) => e);
-  step(`a bad payload is refused: ${refused.code}: ${refused.message.slice(0, 90)}…`);
+  const reservations = (await (await fetch(`${revenueUrl}/reservations`)).json()).reservations;
+  const coachingStatus = await (await fetch(`${coachingUrl}/status`)).json();
+  const revenuePool = new pg.Pool({ connectionString: revenueDb.url });
+  const relay = await consumerStatus({ query: async (t, v) => (await revenuePool.query(t, v)).rows }, tablesFor("public"), "fanout:coaching");
+  const handoffs = (await revenuePool.query("SELECT count(*)::int AS n FROM dispatcher_event WHERE event_type = 'customer.handoff'")).rows[0].n;
+  await revenuePool.end();
 
-  const deadline = Date.now() + 10_000;
-  while (received.length < 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-  const held = (await pool.query("SELECT held FROM availability WHERE lesson_id = $1", [lesson])).rows[0]?.held ?? 0;
-  step(`coaching received ${received.length} events; availability projection holds ${held} slots for the lesson`);
-  failed = received.length !== 3 || held !== 3;
-  await coaching.close();
-  await revenue.close();
-  await pool.end();
-  await db.drop();
+  // Revenue's truth: a slot is held unless the reservation was released or forfeited.
+  const truth = Object.keys(week.lessonNames).sort().map((lesson) => ({
+    lesson_id: lesson,
+    held_slots: reservations.filter((r) => r.lesson_id === lesson && r.state !== "released" && r.state !== "forfeited").length,
+  }));
+  console.log("\nRevenue's reservations (the truth)                      Coaching's availability (the projection)");
+  const byLesson = new Map(lessons.map((l) => [l.lesson_id, l.held_slots]));
+  const names = week.lessonNames;
+  for (const lesson of Object.keys(names)) {
+    const rs = reservations.filter((r) => r.lesson_id === lesson).map((r) => `${week.personNames[r.person_id]}:${r.state}/${r.funding_state}`).join(", ");
+    const want = truth.find((l) => l.lesson_id === lesson)?.held_slots ?? 0;
+    const got = byLesson.get(lesson) ?? 0;
+    console.log(`  ${names[lesson].padEnd(10)} ${rs.padEnd(52)} ${String(got).padStart(2)} held ${got === want ? "✓" : `✗ (Revenue implies ${want})`}`);
+  }
+  const relayLag = relay.reduce((n, r) => n + r.lagEvents, 0);
+  const relayDead = relay.reduce((n, r) => n + r.activeDeadLetters, 0);
+  console.log(`\n  customer.handoff sidecars published: ${handoffs} (one per Person)`);
+  console.log(`  consumer lag: fanout relay ${relayLag} events, coaching projection ${coachingStatus.lag_events} events`);
+  console.log(`  dead letters: fanout relay ${relayDead}, coaching projection ${coachingStatus.dead_letters}`);
+  failed = JSON.stringify(lessons) !== JSON.stringify(truth) || JSON.stringify(truth) !== JSON.stringify(expected) || relayLag + coachingStatus.lag_events + relayDead + coachingStatus.dead_letters !== 0;
+  console.log(failed ? "\ndemo FAILED: Coaching's projection disagrees with Revenue's truth" : "\ndemo finished: Coaching's projection matches Revenue's truth");
+  if (keep) {
+    console.log(`\n--keep: services are running.\n  revenue  ${revenueUrl}/reservations\n  coaching ${coachingUrl}/availability\n  coaching ${coachingUrl}/status\n  DLQ      ${coachingUrl}/api/dispatcher/v1/dlq?consumer=coaching-availability  (Authorization: Bearer demo)\n  database ${server.adminUrl}\nCtrl-C to stop.`);
+    await new Promise((resolve) => { process.once("SIGINT", resolve); process.once("SIGTERM", resolve); });
+  }
 } finally {
+  await stopAll();
   await server.stop();
 }
-console.log(failed ? "demo FAILED: the projection disagrees with what was published" : "demo finished: every event delivered exactly once");
 process.exit(failed ? 1 : 0);
