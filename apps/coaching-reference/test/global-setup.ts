@@ -1,0 +1,3 @@
+import { setupTestPostgres } from "@sguild/prisma-fragment/testing";
+
+export default () => setupTestPostgres();

@@ -1,0 +1,4 @@
+import { defineConfig } from "vitest/config";
+
+// Root-level end-to-end tests only; each package and app runs its own suite through turbo.
+export default defineConfig({ test: { include: ["tests/**/*.test.mjs"] } });
