@@ -4,7 +4,7 @@ import { createDispatcher, type Dispatcher } from "../src/index.js";
 import { failOnLeakedLoops, lockedPayload, testDb, until, type TestDb } from "./helpers.js";
 
 failOnLeakedLoops();
-const CLI = new URL("../dist/cli/main.js", import.meta.url).pathname;
+const CLI = new URL("../bin/sguild-dispatcher.mjs", import.meta.url).pathname;
 let db: TestDb;
 let producer: Dispatcher;
 let deadLetterId: string;

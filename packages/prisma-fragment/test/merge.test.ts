@@ -6,7 +6,7 @@ import { describe, expect, it } from "vitest";
 import { FragmentConflictError, mergeFragment } from "../src/index.js";
 
 const NAME = "20261123000000_dispatcher";
-const CLI = resolve("dist/cli.js");
+const CLI = resolve("bin/sguild-prisma-fragment.mjs");
 const PRISMA = resolve("node_modules/.bin/prisma");
 
 function sampleDomain(): { dir: string; schemaFile: string; migrationsDir: string } {

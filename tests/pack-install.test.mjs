@@ -1,0 +1,62 @@
+// Installs the packages the way a domain team does: `pnpm pack` each, `npm install` the tarballs
+// into a scratch project outside the workspace, then run the seed README's Usage there against a
+// real PostgreSQL (Prisma 7 transaction, subscribe, start, receive, stop), plus require() from CommonJS.
+import { execFileSync } from "node:child_process";
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterAll, beforeAll, expect, it } from "vitest";
+import { createTestDatabase, startTestPostgres } from "@sguild/prisma-fragment/testing";
+
+const root = fileURLToPath(new URL("..", import.meta.url));
+const fixtures = join(root, "tests/pack-install");
+const scratch = mkdtempSync(join(tmpdir(), "sguild-adopter-"));
+// The pnpm running this test (root `pnpm test` sets npm_execpath), else the pinned one through npx.
+const pnpm = process.env.npm_execpath?.includes("pnpm") ? [process.execPath, process.env.npm_execpath] : ["npx", "-y", "pnpm@10.34.9"];
+let server;
+let db;
+
+const run = (cmd, args, opts = {}) =>
+  execFileSync(cmd, args, { cwd: scratch, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...opts.env } });
+
+beforeAll(async () => {
+  server = await startTestPostgres();
+  db = await createTestDatabase({ adminUrl: server.adminUrl, migrate: false });
+  const packs = join(scratch, "packs");
+  for (const pkg of ["contracts", "prisma-fragment", "dispatcher"]) {
+    execFileSync(pnpm[0], [...pnpm.slice(1), "pack", "--pack-destination", packs], { cwd: join(root, "packages", pkg), stdio: "ignore" });
+  }
+  writeFileSync(join(scratch, "package.json"), JSON.stringify({ name: "adopter", private: true, type: "module" }));
+  const tarballs = readdirSync(packs).map((f) => join(packs, f));
+  run("npm", ["install", "--no-audit", "--no-fund", "--loglevel=error", ...tarballs, "@prisma/client@7", "@prisma/adapter-pg@7", "prisma@7", "pg", "uuid", "tsx"]);
+  mkdirSync(join(scratch, "prisma/migrations/20250101000000_domain"), { recursive: true });
+  copyFileSync(join(fixtures, "schema.prisma"), join(scratch, "prisma/schema.prisma"));
+  copyFileSync(join(fixtures, "001_domain.sql"), join(scratch, "prisma/migrations/20250101000000_domain/migration.sql"));
+  for (const f of ["usage.mts", "require.cjs"]) copyFileSync(join(fixtures, f), join(scratch, f));
+}, 600_000);
+
+afterAll(async () => {
+  await db?.drop();
+  await server?.stop();
+});
+
+it("merges the fragment, applies migrations, generates the client, and runs the seed Usage from the tarballs", () => {
+  expect(run("npx", ["sguild-prisma-fragment", "merge"])).toContain("added migrations: 20261123000000_dispatcher");
+  expect(run("npx", ["sguild-prisma-fragment", "merge"])).toBe("already merged: nothing to change\n");
+  const engine = join(scratch, "no-engine");
+  writeFileSync(engine, "");
+  run("npx", ["prisma", "generate"], { env: { PRISMA_SCHEMA_ENGINE_BINARY: engine } });
+  expect(run("npx", ["sguild-prisma-fragment", "apply", "--migrations-dir", "prisma/migrations", "--database-url", db.url])).toBe(
+    "applied: 20250101000000_domain, 20261123000000_dispatcher; already applied: none\n",
+  );
+  const usage = JSON.parse(run("npx", ["tsx", "usage.mts"], { env: { DATABASE_URL: db.url } }).trim().split("\n").pop());
+  expect(usage.received).toEqual([["credit.locked", true, 6]]);
+  expect(usage.refused).toBe("PAYLOAD_INVALID");
+  expect(usage.resolved.startsWith(`file://${scratch}/node_modules/@sguild/dispatcher/`)).toBe(true);
+  const cjs = JSON.parse(run("node", ["require.cjs"]));
+  expect(cjs).toMatchObject({ configureDispatcher: "function", publish: "function", creditReleased: 2, migrations: ["20261123000000_dispatcher"], createTestDatabase: "function" });
+  for (const path of cjs.resolved) expect(path.startsWith(join(scratch, "node_modules/@sguild/"))).toBe(true);
+  expect(run("npx", ["sguild-contracts-lint"])).toBe("contracts: no problems\n");
+  expect(JSON.parse(run("npx", ["sguild-dispatcher", "--json", "status"], { env: { DATABASE_URL: db.url } }))).toMatchObject([{ consumer: "coaching", eventType: "credit.locked", lagEvents: 0 }]);
+}, 300_000);
