@@ -1,0 +1,9 @@
+// Names the docs' samples use without defining them (the reader's own code).
+declare const prisma: import("./generated/prisma/client.js").PrismaClient;
+declare const payload: any;
+declare const personId: string;
+declare const reservationId: string;
+declare const lessonId: string;
+declare const id: string;
+declare const session: (request: Request) => Promise<{ isOperator: boolean } | undefined>;
+declare const registry: import("prom-client").Registry;
