@@ -1,0 +1,40 @@
+import pg from "pg";
+import { afterAll, beforeAll, expect, it } from "vitest";
+import { createTestDatabase, type TestDatabase } from "@sguild/prisma-fragment/testing";
+import { createDispatcher, type Dispatcher } from "../src/index.js";
+import { failOnLeakedLoops, lockedPayload, until } from "./helpers.js";
+
+failOnLeakedLoops();
+let db: TestDatabase;
+let pool: pg.Pool;
+let d: Dispatcher;
+
+beforeAll(async () => {
+  db = await createTestDatabase({ schema: "sguild_events" });
+  pool = new pg.Pool({ connectionString: db.url });
+  d = createDispatcher({ producer: "revenue", tenantId: "tnt_sguild", pool, databaseUrl: db.url, schema: "sguild_events" });
+});
+afterAll(async () => {
+  await d.close();
+  await pool.end();
+  await db.drop();
+});
+
+it("publishes, consumes, dead-letters and reports status in a non-public schema, touching nothing in public", async () => {
+  const seen: string[] = [];
+  const [good, bad] = await d.publishMany([{ event_type: "credit.locked", payload: lockedPayload() }, { event_type: "credit.locked", payload: lockedPayload() }]);
+  d.subscribe("credit.locked", (event) => {
+    if (event.event_id === bad!.event_id) throw new Error("poison");
+    seen.push(event.event_id);
+  });
+  await d.start({ consumer: "coaching", pollIntervalMs: 20, retryDelaysMs: [] });
+  await until(async () => (await d.deadLetters.list("coaching")).length === 1);
+  await d.stop();
+  // (the good event's handler may have run twice: its first transaction rolled back with the batch)
+  expect([...new Set(seen)]).toEqual([good!.event_id]);
+  expect(await d.status("coaching")).toMatchObject([{ consumer: "coaching", eventType: "credit.locked", lagEvents: 0, activeDeadLetters: 1 }]);
+  const counts = (await pool.query("SELECT (SELECT count(*) FROM sguild_events.dispatcher_event)::int AS events, (SELECT count(*) FROM sguild_events.dispatcher_dedup)::int AS dedup")).rows[0];
+  expect(counts).toEqual({ events: 2, dedup: 1 });
+  const publicTables = (await pool.query("SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY 1")).rows.map((r) => r.table_name);
+  expect(publicTables).toEqual(["_prisma_migrations"]);
+});
