@@ -66,11 +66,17 @@ describe("no event is ever skipped", () => {
 
   it("concurrent producers with overlapping transactions: every event exactly once, in commit order per type", async () => {
     const seen = new Map<string, string[]>([["credit.locked", []], ["credit.reserved", []]]);
-    const c = consumer();
     const record = (event: EventEnvelope) => void seen.get(event.event_type)!.push(event.event_id);
+    const c = consumer();
     c.subscribe("credit.locked", record);
     c.subscribe("credit.reserved", record);
     await c.start({ consumer: "coaching", pollIntervalMs: 100, batchSize: 100 });
+    // a second consumer with a small batch sees the same stream independently
+    const warehouseSeen: string[] = [];
+    const w = consumer();
+    w.subscribe("credit.locked", (event) => void warehouseSeen.push(event.event_id));
+    w.subscribe("credit.reserved", (event) => void warehouseSeen.push(event.event_id));
+    await w.start({ consumer: "warehouse", pollIntervalMs: 100, batchSize: 7 });
     // Each producer commits its transactions one after another, so its own events have a known commit order.
     const perProducer = await Promise.all(
       Array.from({ length: 8 }, async () => {
@@ -105,6 +111,8 @@ describe("no event is ever skipped", () => {
       }
     }
     expect(all).toHaveLength(2000);
+    await until(() => warehouseSeen.length >= all.length, 60_000, "the second consumer");
+    expect([...warehouseSeen].sort()).toEqual(all.map((e) => e.id).sort());
   });
 });
 

@@ -1,3 +1,4 @@
+import net from "node:net";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { createDispatcher, type Dispatcher } from "../src/index.js";
 import { failOnLeakedLoops, lockedPayload, testDb, until, type TestDb } from "./helpers.js";
@@ -47,6 +48,39 @@ describe("LISTEN/NOTIFY wake-up", () => {
     const after = await producer.publish({ event_type: "credit.locked", payload: lockedPayload() });
     await until(() => seen.includes(after.event_id), 5000, "wake-up after reconnect");
     expect(seen).toEqual([first.event_id, duringOutage.event_id, after.event_id]);
+  });
+
+  it("a half-open LISTEN connection (no error, no data) is caught by the heartbeat and replaced", async () => {
+    // A TCP proxy that can go silent without closing anything: the LISTEN connection goes through it.
+    const target = new URL(db.url);
+    const frozen = new Set<net.Socket>();
+    const sockets: net.Socket[] = [];
+    const proxy = net.createServer((client) => {
+      const upstream = net.connect(Number(target.port), target.hostname);
+      sockets.push(client, upstream);
+      client.on("data", (chunk) => !frozen.has(client) && upstream.write(chunk));
+      upstream.on("data", (chunk) => !frozen.has(client) && client.write(chunk));
+      client.on("error", () => upstream.destroy());
+      upstream.on("error", () => client.destroy());
+      client.on("close", () => upstream.destroy());
+    });
+    await new Promise<void>((r) => proxy.listen(0, "127.0.0.1", r));
+    const proxied = new URL(db.url);
+    proxied.port = String((proxy.address() as net.AddressInfo).port);
+    const seen: string[] = [];
+    const c = createDispatcher({ producer: "coaching", tenantId: "tnt_sguild", pool: db.pool, databaseUrl: proxied.toString() });
+    running.push(c);
+    c.subscribe("credit.locked", (event) => void seen.push(event.event_id));
+    await c.start({ consumer: "half_open", pollIntervalMs: 60_000, listenReconnectDelaysMs: [50], listenHeartbeatMs: 300 });
+    const listener = c.consumerLoop!.listener!;
+    await until(() => listener.connects === 1, 5000, "LISTEN to connect");
+    for (const socket of sockets) frozen.add(socket); // the connection now never answers, and never errors
+    await until(() => listener.connects === 2, 10_000, "the heartbeat to catch it and LISTEN to reconnect");
+    const e = await producer.publish({ event_type: "credit.locked", payload: lockedPayload() });
+    await until(() => seen.includes(e.event_id), 5000, "wake-up on the new connection");
+    await c.close();
+    for (const s of sockets) s.destroy();
+    await new Promise((r) => proxy.close(r));
   });
 
   it("ignores notifications for types it does not consume", async () => {

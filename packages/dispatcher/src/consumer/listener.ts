@@ -2,6 +2,7 @@ import pg from "pg";
 import type { Logger } from "../observability/index.js";
 
 export const NOTIFY_CHANNEL = "dispatcher_event_inserted";
+const CONNECT_TIMEOUT_MS = 10_000;
 
 export interface ListenerOptions {
   connectionString: string;
@@ -43,6 +44,8 @@ export class NotificationListener {
       connectionString: this.options.connectionString,
       application_name: `sguild-dispatcher-listen:${this.options.consumer}`,
       keepAlive: true,
+      // A connect that never completes (a silent network) must fail and be retried.
+      connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
     });
     this.client = client;
     client.on("error", (error) => this.lost(client, error));
@@ -101,11 +104,22 @@ export class NotificationListener {
     const client = this.client;
     this.client = undefined;
     if (!client) return;
-    try {
+    // A clean UNLISTEN and end, unless the connection does not answer within a second.
+    let timer: NodeJS.Timeout | undefined;
+    const clean = (async () => {
       await client.query(`UNLISTEN ${NOTIFY_CHANNEL}`);
       await client.end();
+    })();
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error("LISTEN connection did not close")), 1000);
+    });
+    try {
+      await Promise.race([clean, timeout]);
     } catch {
+      clean.catch(() => undefined);
       destroy(client);
+    } finally {
+      clearTimeout(timer);
     }
   }
 }
