@@ -2,7 +2,7 @@ import type { Tables } from "../config/index.js";
 import type { Database } from "../database/index.js";
 import { tracing } from "../observability/index.js";
 import { toEnvelope, type EventRow } from "./event-row.js";
-import { runHandlers, type Handler } from "./run-handlers.js";
+import { commitHooks, runHandlers, type Handler } from "./run-handlers.js";
 
 export type { Handler, HandlerContext } from "./run-handlers.js";
 
@@ -95,8 +95,7 @@ export class BatchDeliverer {
           const dedupHits: EventRow[] = [];
           const handlerMs: number[] = [];
           const entryLatencyMs: number[] = [];
-          const beforeCommit = new Map<string, () => Promise<void>>();
-          const register = (key: string, fn: () => Promise<void>) => void (beforeCommit.has(key) || beforeCommit.set(key, fn));
+          const hooks = commitHooks();
           for (const [index, row] of events.entries()) {
             if (row.delivered) {
               dedupHits.push(row);
@@ -108,7 +107,7 @@ export class BatchDeliverer {
             try {
               const attributes = { "messaging.system": "sguild-dispatcher", "messaging.destination.name": eventType, "messaging.message.id": row.event_id, consumer: this.consumer, attempt };
               await tracing.inConsumerSpan(`${eventType} process`, row.trace_context, attributes, () =>
-                runHandlers(handlers, toEnvelope(row), { tx, attempt, consumer: this.consumer, traceContext: row.trace_context ?? undefined, beforeCommit: register }, this.handlerTimeoutMs),
+                runHandlers(handlers, toEnvelope(row), { tx, attempt, consumer: this.consumer, traceContext: row.trace_context ?? undefined, beforeCommit: hooks.register }, this.handlerTimeoutMs),
               );
             } catch (error) {
               throw new HandlerFailure({ kind: "failed", index, row, error, attempt, cursorPosition: head.cursor_position });
@@ -116,13 +115,11 @@ export class BatchDeliverer {
             handlerMs.push(performance.now() - started);
             delivered.push(row);
           }
-          for (const flush of beforeCommit.values()) {
-            try {
-              await flush();
-            } catch (error) {
-              // A batch-wide write failed: the whole transaction is retried from its first event.
-              throw new HandlerFailure({ kind: "failed", index: 0, row: events[0]!, error, attempt: Number(head.failed_attempts) + 1, cursorPosition: head.cursor_position });
-            }
+          try {
+            await hooks.run();
+          } catch (error) {
+            // A batch-wide write failed: the whole transaction is retried from its first event.
+            throw new HandlerFailure({ kind: "failed", index: 0, row: events[0]!, error, attempt: Number(head.failed_attempts) + 1, cursorPosition: head.cursor_position });
           }
           const last = events[events.length - 1]!;
           await q.query(this.commitSql, [this.consumer, eventType, JSON.stringify(delivered.map((r) => r.event_id)), last.position]);

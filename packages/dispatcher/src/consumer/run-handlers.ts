@@ -38,3 +38,14 @@ async function withTimeout<T>(promise: Promise<T>, ms: number, eventId: string):
     clearTimeout(timer);
   }
 }
+
+/** The `beforeCommit` hooks of one delivery transaction: registered once per key, run in order. */
+export function commitHooks(): { register: HandlerContext["beforeCommit"]; run(): Promise<void> } {
+  const hooks = new Map<string, () => Promise<void>>();
+  return {
+    register: (key, fn) => void (hooks.has(key) || hooks.set(key, fn)),
+    run: async () => {
+      for (const hook of hooks.values()) await hook();
+    },
+  };
+}

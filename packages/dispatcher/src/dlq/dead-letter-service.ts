@@ -1,5 +1,5 @@
 import type { Tables } from "../config/index.js";
-import { failureFingerprint, runHandlers, type Handler } from "../consumer/index.js";
+import { commitHooks, failureFingerprint, runHandlers, type Handler } from "../consumer/index.js";
 import type { Database } from "../database/index.js";
 import { DeadLetterAlreadyResolvedError, DeadLetterNotFoundError, InvalidArgumentError, NoHandlerError } from "../errors/index.js";
 import { assertDeadLetterId, assertOperator, DEAD_LETTER_COLUMNS, toDeadLetter, type DeadLetter, type DeadLetterRow } from "./dead-letter.js";
@@ -133,10 +133,9 @@ export class DeadLetterService {
         const [{ delivered: already } = { delivered: false }] = await q.query<{ delivered: boolean }>(delivered(this.tables), [row.consumer, row.event_id]);
         if (!already) {
           try {
-            const flushes = new Map<string, () => Promise<void>>();
-            const beforeCommit = (key: string, fn: () => Promise<void>) => void (flushes.has(key) || flushes.set(key, fn));
-            await runHandlers(handlers, row.envelope, { tx, attempt: Number(row.attempts) + 1, consumer: row.consumer, beforeCommit }, this.handlerTimeoutMs);
-            for (const flush of flushes.values()) await flush();
+            const hooks = commitHooks();
+            await runHandlers(handlers, row.envelope, { tx, attempt: Number(row.attempts) + 1, consumer: row.consumer, beforeCommit: hooks.register }, this.handlerTimeoutMs);
+            await hooks.run();
           } catch (error) {
             throw new ReplayFailure(error);
           }
