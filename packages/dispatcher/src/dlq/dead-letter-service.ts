@@ -99,20 +99,22 @@ export class DeadLetterService {
   async resolve(id: string, options: { resolvedBy: string; resolutionNote?: string }): Promise<DeadLetter> {
     assertDeadLetterId(id);
     assertOperator(options?.resolvedBy, "resolvedBy");
-    const [row] = await this.database.query<DeadLetterRow>(resolveSql(this.tables), [id, options.resolvedBy, options.resolutionNote ?? null]);
-    if (row) return toDeadLetter(row);
-    const existing = await this.get(id);
-    throw new DeadLetterAlreadyResolvedError(id, existing.resolvedAt!, existing.resolvedBy);
+    return this.updateActive(resolveSql(this.tables), [id, options.resolvedBy, options.resolutionNote ?? null]);
   }
 
   /** Asks the running consumer (which has the handler) to replay it on its next cycle. */
   async requestReplay(id: string, options: { requestedBy: string }): Promise<DeadLetter> {
     assertDeadLetterId(id);
     assertOperator(options?.requestedBy, "requestedBy");
-    const [row] = await this.database.query<DeadLetterRow>(requestReplaySql(this.tables), [id, options.requestedBy]);
+    return this.updateActive(requestReplaySql(this.tables), [id, options.requestedBy]);
+  }
+
+  /** Runs an UPDATE that only touches an active dead letter; no row means unknown (404) or resolved (409). */
+  private async updateActive(sql: string, values: [string, ...unknown[]]): Promise<DeadLetter> {
+    const [row] = await this.database.query<DeadLetterRow>(sql, values);
     if (row) return toDeadLetter(row);
-    const existing = await this.get(id);
-    throw new DeadLetterAlreadyResolvedError(id, existing.resolvedAt!, existing.resolvedBy);
+    const existing = await this.get(values[0]);
+    throw new DeadLetterAlreadyResolvedError(values[0], existing.resolvedAt!, existing.resolvedBy);
   }
 
   /**
