@@ -35,13 +35,16 @@ afterAll(async () => {
   await db.drop();
 });
 
-/** Publishes `n` events that fail, runs the consumer until they are dead-lettered, and stops it. */
-async function deadLetters(n: number): Promise<string[]> {
+/**
+ * Publishes `n` events that fail and runs the consumer until they are dead-lettered; stops it
+ * unless `running` (a consumer replays only its own letters, from the process that runs it).
+ */
+async function deadLetters(n: number, running = false): Promise<string[]> {
   const events = await producer.publishMany(Array.from({ length: n }, () => ({ event_type: "credit.locked" as const, payload: lockedPayload() })));
   for (const e of events) failing.add(e.event_id);
   await consumer.start({ consumer: "coaching", pollIntervalMs: 20, retryDelaysMs: [5] });
   await until(async () => (await db.count("SELECT count(*) AS n FROM dispatcher_dead_letter")) === n);
-  await consumer.stop();
+  if (!running) await consumer.stop();
   return (await db.pool.query("SELECT id FROM dispatcher_dead_letter ORDER BY event_position")).rows.map((r) => r.id);
 }
 
@@ -85,7 +88,7 @@ describe("dead-letter service", () => {
   });
 
   it("replays: a handler that now succeeds resolves it, one that still fails leaves it active with the new error", async () => {
-    const [fixed, broken] = await deadLetters(2);
+    const [fixed, broken] = await deadLetters(2, true);
     const fixedEvent = (await consumer.deadLetters.get(fixed!)).eventId;
     failing.delete(fixedEvent);
     const ok = await consumer.deadLetters.replay(fixed!, { replayedBy: "per_ops" });
@@ -101,7 +104,7 @@ describe("dead-letter service", () => {
   });
 
   it("replay respects dedup: an event the consumer already has is not handled twice", async () => {
-    const [id] = await deadLetters(1);
+    const [id] = await deadLetters(1, true);
     const d = await consumer.deadLetters.get(id!);
     await db.pool.query("INSERT INTO dispatcher_dedup (consumer, event_id) VALUES ('coaching', $1)", [d.eventId]);
     failing.delete(d.eventId);
@@ -111,13 +114,12 @@ describe("dead-letter service", () => {
   });
 
   it("bulk replay by consumer and event type, and a requested replay picked up by the running consumer", async () => {
-    const ids = await deadLetters(3);
+    const ids = await deadLetters(3, true);
     failing.clear();
     const results = await consumer.deadLetters.replayAll("coaching", { replayedBy: "per_ops", eventType: "credit.locked", limit: 2 });
     expect(results.map((r) => [r.deadLetter.id, r.outcome])).toEqual([[ids[0], "replayed"], [ids[1], "replayed"]]);
     const operator = createDispatcher({ producer: "platform", tenantId: "tnt_sguild", pool: db.pool });
     await operator.deadLetters.requestReplay(ids[2]!, { requestedBy: "per_cli" });
-    await consumer.start({ consumer: "coaching", pollIntervalMs: 20 });
     await until(async () => (await consumer.deadLetters.get(ids[2]!)).resolvedAt !== null);
     expect((await consumer.deadLetters.get(ids[2]!)).resolvedBy).toBe("per_cli");
     expect(await db.count("SELECT count(*) AS n FROM applied")).toBe(3);

@@ -1,5 +1,8 @@
 import { createHash } from "node:crypto";
 import pg from "pg";
+import { CommitFailedError, InvalidArgumentError } from "../errors/index.js";
+import { silentLogger, type Logger } from "../observability/logger.js";
+import { cancelRunningStatement } from "./cancel.js";
 
 /**
  * The one database seam: everything in the dispatcher runs SQL through `query(text, values)`.
@@ -12,9 +15,24 @@ export interface Queryable {
 /** What a caller may pass as `tx`, and what a handler receives as `ctx.tx`. */
 export type TransactionClient = any; // eslint-disable-line @typescript-eslint/no-explicit-any
 
+/** One transaction's connection, as the code running in it sees it. */
+export interface TransactionSession {
+  /** Backend pid of the connection (pg: known at once; Prisma: set by the caller from a query). */
+  pid: number | undefined;
+  /**
+   * Gives the transaction up without waiting for it: the backend's running statement is cancelled
+   * (or the backend terminated) and the connection is destroyed, never rolled back on and reused.
+   * What the transaction wrote is rolled back by PostgreSQL when the connection goes.
+   */
+  abandon(): void;
+}
+
 export interface Database extends Queryable {
   /** Runs `fn` in one transaction; `raw` is the driver's own transaction client (for handlers). */
-  transaction<T>(fn: (q: Queryable, raw: TransactionClient) => Promise<T>, options?: { timeoutMs?: number }): Promise<T>;
+  transaction<T>(
+    fn: (q: Queryable, raw: TransactionClient, session: TransactionSession) => Promise<T>,
+    options?: { timeoutMs?: number },
+  ): Promise<T>;
   close(): Promise<void>;
 }
 
@@ -57,42 +75,95 @@ const pgQueryable = (client: pg.ClientBase | pg.Pool): Queryable => ({
 export function queryableFor(tx: unknown): Queryable {
   if (isPrismaLike(tx)) return prismaQueryable(tx);
   if (isPgQueryable(tx)) return pgQueryable(tx);
-  throw new TypeError("tx must be a Prisma interactive-transaction client or a pg client");
+  throw new InvalidArgumentError(
+    "tx must be the client of your transaction: the `tx` of prisma.$transaction(async (tx) => ...), or a pg client after BEGIN",
+    "tx",
+  );
 }
 
-export function fromPrisma(client: PrismaLike): Database {
-  if (typeof client.$transaction !== "function") throw new TypeError("prismaClient must be a PrismaClient (it has no $transaction)");
+const TERMINATE_SQL = "SELECT pg_terminate_backend($1::int) AS terminated";
+
+export function fromPrisma(client: PrismaLike, logger: Logger = silentLogger): Database {
+  if (typeof client.$transaction !== "function") {
+    throw new InvalidArgumentError("prismaClient must be a PrismaClient (it has no $transaction)", "prismaClient");
+  }
   const transaction = client.$transaction.bind(client);
   return {
     ...prismaQueryable(client),
-    transaction: async (fn, options = {}) =>
-      (await transaction((tx) => fn(prismaQueryable(tx), tx), { timeout: options.timeoutMs ?? 60_000, maxWait: 10_000 })) as never,
+    transaction: async (fn, options = {}) => {
+      let abandoned = false;
+      const session: TransactionSession = {
+        pid: undefined,
+        abandon() {
+          if (abandoned || session.pid === undefined) return;
+          abandoned = true;
+          // The transaction's connection is busy (or Prisma's ROLLBACK would queue behind the running
+          // statement): end its backend from another connection of the pool. Prisma discards it.
+          client.$queryRawUnsafe(TERMINATE_SQL, session.pid).catch((err: unknown) =>
+            logger.error({ err, pid: session.pid }, "dispatcher could not terminate an abandoned transaction's backend"),
+          );
+        },
+      };
+      return (await transaction((tx) => fn(prismaQueryable(tx), tx, session), { timeout: options.timeoutMs ?? 60_000, maxWait: 10_000 })) as never;
+    },
     close: async () => undefined,
   };
 }
 
-export function fromPgPool(pool: pg.Pool, owned: boolean): Database {
+export function fromPgPool(pool: pg.Pool, owned: boolean, logger: Logger = silentLogger): Database {
+  // An idle client losing its connection must not crash the process; the next query reconnects.
+  if (pool.listenerCount("error") === 0) pool.on("error", (err) => logger.warn({ err }, "dispatcher pool connection lost"));
   return {
     ...pgQueryable(pool),
     transaction: async (fn) => {
       const client = await pool.connect();
       let broken = false;
+      let released = false;
+      // A connection lost while checked out emits 'error' on the client: with no listener that kills the process.
+      const onError = (err: Error) => {
+        broken = true;
+        logger.warn({ err }, "dispatcher connection lost during a transaction");
+      };
+      client.on("error", onError);
+      const release = (destroy: boolean) => {
+        if (released) return;
+        released = true;
+        // A destroyed client keeps the listener: a socket error while it closes must not crash either.
+        if (!destroy) client.off("error", onError);
+        client.release(destroy || undefined);
+      };
+      const session: TransactionSession = {
+        pid: (client as unknown as { processID?: number }).processID ?? undefined,
+        abandon() {
+          if (released) return;
+          broken = true;
+          cancelRunningStatement(client, logger);
+          release(true);
+        },
+      };
       try {
         await client.query("BEGIN");
-        const result = await fn(pgQueryable(client), client);
-        await client.query("COMMIT");
+        const result = await fn(pgQueryable(client), client, session);
+        const done = await client.query("COMMIT");
+        // COMMIT of a transaction in which a statement failed answers ROLLBACK instead of an error.
+        if (done.command === "ROLLBACK") throw new CommitFailedError("the transaction was rolled back at COMMIT: a statement in it had failed");
         return result;
       } catch (error) {
-        await client.query("ROLLBACK").catch(() => {
-          broken = true;
-        });
+        if (!broken && !released) await client.query("ROLLBACK").catch(() => (broken = true));
         throw error;
       } finally {
-        client.release(broken);
+        release(broken);
       }
     },
     close: async () => {
       if (owned) await pool.end();
     },
   };
+}
+
+/** A pool the dispatcher opens itself (config, CLI, relay destinations, inbox), always with its error listener. */
+export function openPool(connectionString: string, logger: Logger = silentLogger, options: pg.PoolConfig = {}): pg.Pool {
+  const pool = new pg.Pool({ connectionString, max: 10, ...options });
+  pool.on("error", (err) => logger.warn({ err }, "dispatcher pool connection lost"));
+  return pool;
 }

@@ -1,5 +1,5 @@
 import type { Tables } from "../config/index.js";
-import { commitHooks, failureFingerprint, runHandlers, type Handler } from "../consumer/index.js";
+import { attemptDelivery, failureFingerprint, type Handler } from "../consumer/index.js";
 import type { Database } from "../database/index.js";
 import { DeadLetterAlreadyResolvedError, DeadLetterNotFoundError, InvalidArgumentError, NoHandlerError } from "../errors/index.js";
 import { assertDeadLetterId, assertOperator, DEAD_LETTER_COLUMNS, toDeadLetter, type DeadLetter, type DeadLetterRow } from "./dead-letter.js";
@@ -22,8 +22,21 @@ export interface DeadLetterGroup {
   lastFailedAt: Date;
 }
 
+/** The consumer a process runs, which alone replays that consumer's dead letters. */
+export interface ReplayOwner {
+  consumer: string;
+  handlerTimeoutMs: number;
+  handlersFor(eventType: string): readonly Handler[] | undefined;
+}
+
 export interface ReplayResult {
-  outcome: "replayed" | "already_delivered" | "failed";
+  /**
+   * replayed: handled and resolved. already_delivered: the consumer had it; resolved without handling.
+   * failed: the handler failed again; the letter stays active with the new error.
+   * requested: the letter belongs to another consumer than the one this process runs (or none runs
+   * here); it is marked for its owner, whose loop replays it on its next cycle.
+   */
+  outcome: "replayed" | "already_delivered" | "failed" | "requested";
   deadLetter: DeadLetter;
   error?: unknown;
 }
@@ -39,8 +52,9 @@ const getSql = (t: Tables, lock: boolean) => `SELECT ${DEAD_LETTER_COLUMNS} FROM
 const resolveSql = (t: Tables) => `UPDATE ${t.deadLetter} SET resolved_at = now(), resolved_by = $2, resolution_note = $3,
     replay_requested_at = NULL, replay_requested_by = NULL
   WHERE id = $1 AND resolved_at IS NULL RETURNING ${DEAD_LETTER_COLUMNS}`;
-const delivered = (t: Tables) => `SELECT EXISTS (SELECT 1 FROM ${t.dedup} WHERE consumer = $1 AND event_id = $2) AS delivered`;
-const insertDedupSql = (t: Tables) => `INSERT INTO ${t.dedup} (consumer, event_id) VALUES ($1, $2) ON CONFLICT DO NOTHING`;
+// Claimed before handling, as batch delivery does: a delivery racing this replay waits here, then finds it taken.
+const claimSql = (t: Tables) => `INSERT INTO ${t.dedup} (consumer, event_id) VALUES ($1, $2) ON CONFLICT DO NOTHING
+  RETURNING pg_backend_pid() AS backend_pid`;
 const failedReplaySql = (t: Tables) => `UPDATE ${t.deadLetter} SET error_class = $2, error_message = $3, error_stack = $4, fingerprint = $5,
     attempts = attempts + 1, last_failed_at = now(), replay_requested_at = NULL, replay_requested_by = NULL
   WHERE id = $1 RETURNING ${DEAD_LETTER_COLUMNS}`;
@@ -51,18 +65,13 @@ const requestedSql = (t: Tables) => `SELECT id FROM ${t.deadLetter}
 const activeIdsSql = (t: Tables) => `SELECT id FROM ${t.deadLetter}
   WHERE consumer = $1 AND resolved_at IS NULL AND ($2::text IS NULL OR event_type = $2) ORDER BY created_at LIMIT $3::int`;
 
-class ReplayFailure {
-  constructor(readonly error: unknown) {}
-}
-
 /** List, read, resolve and replay one consumer's dead letters. */
 export class DeadLetterService {
   constructor(
     private readonly database: Database,
     private readonly tables: Tables,
-    /** The handlers of this process, for replay. */
-    private readonly handlersFor: (eventType: string) => readonly Handler[] | undefined = () => undefined,
-    private readonly handlerTimeoutMs = 30_000,
+    /** The consumer this process runs, read at each replay; undefined when none runs here. */
+    private readonly owner: () => ReplayOwner | undefined = () => undefined,
   ) {}
 
   async list(consumer: string, options: ListDeadLettersOptions = {}): Promise<DeadLetter[]> {
@@ -118,47 +127,47 @@ export class DeadLetterService {
   }
 
   /**
-   * Hands the event to this process's handler again in a delivery transaction (dedup respected:
-   * an event the consumer already has is not handled twice). Success resolves the dead letter with
-   * a replay note; a failure leaves it active with the new error.
+   * Hands the event to this process's handler again, in a delivery transaction like any other
+   * (dedup claimed first, handler timeout, ctx.tx closed after). Only the consumer this process
+   * runs replays its own letters: any other letter is requested of its owner (outcome "requested").
+   * Success resolves the letter with a replay note; a failure leaves it active with the new error.
    */
   async replay(id: string, options: { replayedBy: string }): Promise<ReplayResult> {
     assertDeadLetterId(id);
     assertOperator(options?.replayedBy, "replayedBy");
-    try {
-      return await this.database.transaction(async (q, tx) => {
-        const [row] = await q.query<DeadLetterRow>(getSql(this.tables, true), [id]);
-        if (!row) throw new DeadLetterNotFoundError(id);
-        if (row.resolved_at) throw new DeadLetterAlreadyResolvedError(id, new Date(row.resolved_at), row.resolved_by);
-        const handlers = this.handlersFor(row.event_type);
-        if (!handlers?.length) throw new NoHandlerError(row.event_type);
-        const [{ delivered: already } = { delivered: false }] = await q.query<{ delivered: boolean }>(delivered(this.tables), [row.consumer, row.event_id]);
-        if (!already) {
-          try {
-            const hooks = commitHooks();
-            await runHandlers(handlers, row.envelope, { tx, attempt: Number(row.attempts) + 1, consumer: row.consumer, beforeCommit: hooks.register }, this.handlerTimeoutMs);
-            await hooks.run();
-          } catch (error) {
-            throw new ReplayFailure(error);
-          }
-          await q.query(insertDedupSql(this.tables), [row.consumer, row.event_id]);
-        }
-        const note = already ? "replay: the consumer already had this event" : "replayed";
-        const [resolved] = await q.query<DeadLetterRow>(resolveSql(this.tables), [id, options.replayedBy, note]);
-        return { outcome: already ? "already_delivered" : "replayed", deadLetter: toDeadLetter(resolved!) } as const;
-      });
-    } catch (error) {
-      if (!(error instanceof ReplayFailure)) throw error;
-      const failure = failureFingerprint(error.error);
-      const [row] = await this.database.query<DeadLetterRow>(failedReplaySql(this.tables), [
-        id,
-        failure.errorClass,
-        failure.message,
-        failure.stack,
-        failure.fingerprint,
-      ]);
-      return { outcome: "failed", deadLetter: toDeadLetter(row!), error: error.error };
+    const letter = await this.get(id);
+    if (letter.resolvedAt) throw new DeadLetterAlreadyResolvedError(id, letter.resolvedAt, letter.resolvedBy);
+    const owner = this.owner();
+    if (!owner || owner.consumer !== letter.consumer) {
+      return { outcome: "requested", deadLetter: await this.requestReplay(id, { requestedBy: options.replayedBy }) };
     }
+    const handlers = owner.handlersFor(letter.eventType);
+    if (!handlers?.length) throw new NoHandlerError(letter.eventType);
+    const settings = { consumer: owner.consumer, handlerTimeoutMs: owner.handlerTimeoutMs, transactionTimeoutMs: owner.handlerTimeoutMs + 30_000 };
+    const result = await attemptDelivery(this.database, settings, async (attempt) => {
+      const [row] = await attempt.q.query<DeadLetterRow>(getSql(this.tables, true), [id]);
+      if (!row) throw new DeadLetterNotFoundError(id);
+      if (row.resolved_at) throw new DeadLetterAlreadyResolvedError(id, new Date(row.resolved_at), row.resolved_by);
+      const [claim] = await attempt.q.query<{ backend_pid: number }>(claimSql(this.tables), [row.consumer, row.event_id]);
+      if (claim) {
+        attempt.session.pid ??= Number(claim.backend_pid);
+        await attempt.handle(0, handlers, row.envelope, { attempt: Number(row.attempts) + 1 });
+        await attempt.beforeCommit();
+      }
+      const note = claim ? "replayed" : "replay: the consumer already had this event";
+      const [resolved] = await attempt.q.query<DeadLetterRow>(resolveSql(this.tables), [id, options.replayedBy, note]);
+      return { outcome: claim ? "replayed" : "already_delivered", deadLetter: toDeadLetter(resolved!) } as const;
+    });
+    if (result.ok) return result.value;
+    const failure = failureFingerprint(result.failure.error);
+    const [row] = await this.database.query<DeadLetterRow>(failedReplaySql(this.tables), [
+      id,
+      failure.errorClass,
+      failure.message,
+      failure.stack,
+      failure.fingerprint,
+    ]);
+    return { outcome: "failed", deadLetter: toDeadLetter(row!), error: result.failure.error };
   }
 
   /** Replays a consumer's active dead letters (optionally of one event type), oldest first. */
@@ -176,7 +185,7 @@ export class DeadLetterService {
     const results: ReplayResult[] = [];
     for (const { id } of ids) {
       const [row] = await this.database.query<DeadLetterRow>(getSql(this.tables, false), [id]);
-      if (!row || !this.handlersFor(row.event_type)?.length) continue;
+      if (!row || !this.owner()?.handlersFor(row.event_type)?.length) continue;
       results.push(await this.replay(id, { replayedBy: row.replay_requested_by ?? "operator" }));
     }
     return results;

@@ -1,0 +1,40 @@
+import pg from "pg";
+import type { Logger } from "../observability/logger.js";
+
+interface ClientInternals {
+  processID: number | null;
+  secretKey: number | null;
+  host: string;
+  port: number;
+  connectionParameters: { ssl?: unknown };
+}
+
+interface WireConnection {
+  on(event: string, listener: (...args: never[]) => void): void;
+  connect(portOrPath: number | string, host?: string): void;
+  requestSsl(): void;
+  cancel(processID: number, secretKey: number): void;
+}
+
+/**
+ * Sends PostgreSQL's cancel request for whatever `client`'s backend is running (a lock wait, a
+ * pg_sleep, a slow query), over a connection of its own: no pool slot, no privilege, and keyed by
+ * the backend's secret so it can never hit another session. A backend that is idle ignores it.
+ */
+export function cancelRunningStatement(client: pg.PoolClient, logger: Logger): void {
+  const c = client as unknown as ClientInternals;
+  if (c.processID === null || c.secretKey === null) return;
+  // pg's wire-protocol Connection; its typings omit the methods used here.
+  const connection = new pg.Connection({ ssl: c.connectionParameters.ssl as boolean | undefined }) as unknown as WireConnection;
+  const pid = c.processID;
+  const secret = c.secretKey;
+  connection.on("error", (err: Error) => logger.debug({ err, pid }, "dispatcher cancel request connection error"));
+  if (c.connectionParameters.ssl) {
+    connection.on("connect", () => connection.requestSsl());
+    connection.on("sslconnect", () => connection.cancel(pid, secret));
+  } else {
+    connection.on("connect", () => connection.cancel(pid, secret));
+  }
+  if (c.host?.startsWith("/")) connection.connect(`${c.host}/.s.PGSQL.${c.port}`);
+  else connection.connect(c.port, c.host);
+}
