@@ -12,6 +12,8 @@ const sequenceSql = (t: Tables) => `SELECT ${t.sequence}(5000)`;
 /** Prints events committed from now on, in delivery order, until interrupted. */
 export async function tail(db: Database, tables: Tables, url: string, types: string[], json: boolean): Promise<void> {
   const listener = new pg.Client({ connectionString: url, application_name: "sguild-dispatcher-tail" });
+  // A lost LISTEN connection must not crash the CLI: tail goes on polling every 2 s.
+  listener.on("error", (err) => console.error(`LISTEN connection lost (${err.message}); polling every 2 s`));
   await listener.connect();
   let wake: (() => void) | undefined;
   listener.on("notification", () => wake?.());
@@ -35,5 +37,5 @@ export async function tail(db: Database, tables: Tables, url: string, types: str
     }
     if (rows.length === 0) await new Promise<void>((resolve) => { wake = resolve; setTimeout(resolve, 2000).unref(); });
   }
-  await listener.end();
+  await listener.end().catch(() => undefined);
 }
