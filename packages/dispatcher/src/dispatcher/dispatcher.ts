@@ -14,7 +14,7 @@ import { pruneTables, type PruneOptions, type PruneResult } from "../retention/i
 import { consumerStatus, resetCursor, type CursorStatus, type ResetCursorOptions, type ResetCursorResult } from "../status/index.js";
 import { DispatcherStateError, InvalidArgumentError } from "../errors/index.js";
 import { metrics, tracing } from "../observability/index.js";
-import { buildEnvelope, EventWriter, type EmitInput } from "../producer/index.js";
+import { assertTransactionClient, buildEnvelope, EventWriter, type EmitInput } from "../producer/index.js";
 
 export interface PublishOptions {
   /** The caller's transaction: a Prisma interactive-transaction client, or a pg client inside BEGIN. Omitted: the event commits on its own. */
@@ -65,6 +65,7 @@ export class Dispatcher {
   /** Validates every emit first, then writes them all in one statement (one round trip). */
   async publishMany(emits: readonly Emit[], options: PublishOptions = {}): Promise<EventEnvelope[]> {
     if (!Array.isArray(emits)) throw new InvalidArgumentError("publishMany takes an array of emits", "emits");
+    if (options?.tx !== undefined) assertTransactionClient(options.tx);
     const { config, validator, writer } = this.active;
     const context = { producer: config.producer, tenantId: config.tenantId, validator };
     const envelopes = emits.map((emit) => buildEnvelope(emit as EmitInput, context));

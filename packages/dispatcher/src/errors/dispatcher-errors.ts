@@ -89,3 +89,17 @@ export class PermanentFailureError extends SguildError {
     super("PERMANENT_FAILURE", message, options);
   }
 }
+
+/**
+ * publish ran in a transaction that PostgreSQL has aborted (25P02): an earlier statement in it
+ * failed, so nothing can be written in it. Roll it back and run the whole transaction again.
+ */
+export class TransactionAbortedError extends SguildError {
+  constructor(options: { cause?: unknown } = {}) {
+    super(
+      "TRANSACTION_ABORTED",
+      "the transaction passed as tx is aborted (PostgreSQL 25P02: an earlier statement in it failed); nothing was written: roll it back and retry the whole transaction",
+      options,
+    );
+  }
+}

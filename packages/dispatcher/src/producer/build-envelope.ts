@@ -1,8 +1,9 @@
 import { v7 as uuidv7 } from "uuid";
 import type { ContractValidator } from "@sguild/contracts";
 import type { EventEnvelope } from "../envelope/index.js";
-import { InvalidArgumentError, ProducerMismatchError } from "../errors/index.js";
+import { EnvelopeValidationError, InvalidArgumentError, PayloadValidationError, ProducerMismatchError, type ValidationIssue } from "../errors/index.js";
 import { inheritedCorrelationId } from "./correlation.js";
+import { envelopeStorageIssues, payloadSchema, payloadStorageIssues } from "./storable.js";
 
 export interface EmitInput {
   event_type: string;
@@ -20,8 +21,12 @@ export interface EnvelopeContext {
   validator: ContractValidator;
 }
 
+/** Envelopes built here passed every storability check already; writers need not walk them again. */
+export const checkedEnvelopes = new WeakSet<EventEnvelope>();
+
 /**
- * Resolves registration and version, builds the envelope and validates it and its payload.
+ * Resolves registration and version, builds the envelope and validates it and its payload: the
+ * contract (JSON Schema) and what PostgreSQL can store (see storable.ts).
  * Throws a typed error (and nothing is written) on any refusal.
  */
 export function buildEnvelope(emit: EmitInput, context: EnvelopeContext): EventEnvelope {
@@ -34,7 +39,8 @@ export function buildEnvelope(emit: EmitInput, context: EnvelopeContext): EventE
   }
   const schemaVersion = emit.schema_version ?? registry.resolveSchemaVersion(emit.event_type);
   registry.getSchemaVersion(emit.event_type, schemaVersion);
-  const occurredAt = emit.occurred_at instanceof Date ? emit.occurred_at.toISOString() : (emit.occurred_at ?? new Date().toISOString());
+  const invalidDate = emit.occurred_at instanceof Date && Number.isNaN(emit.occurred_at.getTime());
+  const occurredAt = emit.occurred_at instanceof Date ? (invalidDate ? "Invalid Date" : emit.occurred_at.toISOString()) : (emit.occurred_at ?? new Date().toISOString());
   const envelope: EventEnvelope = {
     event_id: `evt_${uuidv7()}`,
     event_type: emit.event_type,
@@ -48,7 +54,15 @@ export function buildEnvelope(emit: EmitInput, context: EnvelopeContext): EventE
   if (emit.subject !== undefined) envelope.subject = emit.subject;
   const correlationId = emit.correlation_id ?? inheritedCorrelationId();
   if (correlationId !== undefined) envelope.correlation_id = correlationId;
-  context.validator.assertEnvelope(envelope);
-  context.validator.assertPayload(emit.event_type, schemaVersion, emit.payload);
+  const envelopeIssues: ValidationIssue[] = context.validator.envelopeIssues(envelope).filter((i) => !(invalidDate && i.path === "/occurred_at"));
+  if (invalidDate) envelopeIssues.unshift({ path: "/occurred_at", keyword: "format", message: "must be a valid Date: this one is Invalid Date (its time value is NaN)" });
+  envelopeIssues.push(...envelopeStorageIssues(envelope));
+  if (envelopeIssues.length > 0) throw new EnvelopeValidationError(envelopeIssues);
+  const payloadIssues = [
+    ...context.validator.payloadIssues(emit.event_type, schemaVersion, emit.payload),
+    ...payloadStorageIssues(emit.payload, payloadSchema(registry, emit.event_type, schemaVersion)),
+  ];
+  if (payloadIssues.length > 0) throw new PayloadValidationError(emit.event_type, schemaVersion, payloadIssues);
+  checkedEnvelopes.add(envelope);
   return envelope;
 }

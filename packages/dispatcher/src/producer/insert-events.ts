@@ -1,6 +1,10 @@
 import type { Queryable } from "../database/index.js";
 import type { EventEnvelope } from "../envelope/index.js";
+import type { Registry } from "@sguild/contracts";
 import type { Tables } from "../config/index.js";
+import { checkedEnvelopes } from "./build-envelope.js";
+import { assertStorable } from "./storable.js";
+import { writeError } from "./transaction-client.js";
 
 // Idempotent variant: an event_id already stored is skipped (cross-domain delivery, redelivery).
 const onConflict = (idempotent: boolean) => (idempotent ? "\n  ON CONFLICT (event_id) DO NOTHING" : "");
@@ -24,14 +28,32 @@ export interface StoredEvent {
 export class EventWriter {
   private readonly one: string;
   private readonly many: string;
+  private readonly registry: Registry | undefined;
 
-  constructor(tables: Tables, options: { idempotent?: boolean } = {}) {
+  /** With `registry`, events that did not come through buildEnvelope (the inbox) have their payload dates checked too. */
+  constructor(tables: Tables, options: { idempotent?: boolean; registry?: Registry } = {}) {
     this.one = insertOneSql(tables, options.idempotent ?? false);
     this.many = insertManySql(tables, options.idempotent ?? false);
+    this.registry = options.registry;
   }
 
+  /**
+   * Refuses, before any SQL, an event PostgreSQL could not store (a validation error naming the
+   * field); a transaction that is already aborted is a TransactionAbortedError.
+   */
   async insert(q: Queryable, events: StoredEvent[]): Promise<void> {
     if (events.length === 0) return;
+    for (const { envelope, traceContext } of events) {
+      assertStorable(envelope, traceContext, { registry: this.registry, envelopeChecked: checkedEnvelopes.has(envelope) });
+    }
+    try {
+      await this.write(q, events);
+    } catch (error) {
+      throw writeError(error);
+    }
+  }
+
+  private async write(q: Queryable, events: StoredEvent[]): Promise<void> {
     if (events.length === 1) {
       const { envelope: e, traceContext } = events[0]!;
       await q.query(this.one, [

@@ -1,0 +1,58 @@
+import { InvalidArgumentError, TransactionAbortedError } from "../errors/index.js";
+
+const WHAT_TO_PASS =
+  "pass the transaction client of prisma.$transaction(async (tx) => { ... }) as { tx }, or a pg client from pool.connect() after BEGIN; omit tx to publish on its own";
+
+const describe = (value: unknown) =>
+  value === null ? "null" : typeof value !== "object" ? typeof value : `an object (${value.constructor?.name ?? "no prototype"}) with no query method`;
+
+/**
+ * Refuses, before any SQL, a `tx` that would not write in the caller's transaction: the root
+ * PrismaClient (its queries autocommit; an interactive-transaction client has no $connect or
+ * $disconnect, on Prisma 6 and 7 alike, while both have $transaction on Prisma 7), a pg.Pool (each
+ * query may take another connection), a pg client outside BEGIN, or anything that cannot run SQL.
+ * A pg client whose transaction is already aborted is a TransactionAbortedError.
+ */
+export function assertTransactionClient(tx: unknown): void {
+  if (typeof tx !== "object" || tx === null) throw new InvalidArgumentError(`tx must be a transaction client, got ${describe(tx)}; ${WHAT_TO_PASS}`, "tx");
+  const client = tx as Record<string, unknown>;
+  if (typeof client["$queryRawUnsafe"] === "function") {
+    if (typeof client["$disconnect"] === "function" || typeof client["$connect"] === "function") {
+      throw new InvalidArgumentError(`tx is the root PrismaClient, not a transaction: the event would commit on its own, outside your transaction; ${WHAT_TO_PASS}`, "tx");
+    }
+    return;
+  }
+  if (typeof client["query"] !== "function") throw new InvalidArgumentError(`tx must be a transaction client, got ${describe(tx)}; ${WHAT_TO_PASS}`, "tx");
+  if (typeof client["connect"] === "function" && typeof client["totalCount"] === "number" && typeof client["idleCount"] === "number") {
+    throw new InvalidArgumentError(`tx is a pg.Pool, not a transaction: each query may run on another connection and commits on its own; ${WHAT_TO_PASS}`, "tx");
+  }
+  const status = pgTransactionStatus(client);
+  if (status === "I") throw new InvalidArgumentError(`tx is a pg client outside a transaction (no BEGIN): the event would commit on its own; ${WHAT_TO_PASS}`, "tx");
+  if (status === "E") throw new TransactionAbortedError();
+}
+
+/**
+ * node-postgres's transaction status ("I" idle, "T" in a transaction, "E" aborted) as of the last
+ * ReadyForQuery, trusted only when no query is queued or running (a BEGIN sent without await).
+ * Unknown (another driver, an older pg): undefined, and the insert itself tells.
+ */
+function pgTransactionStatus(client: Record<string, unknown>): string | undefined {
+  if (typeof client["getTransactionStatus"] !== "function") return undefined;
+  const queue = client["_queryQueue"];
+  if (!Array.isArray(queue) || queue.length > 0 || client["_activeQuery"] !== null) return undefined;
+  const status = (client["getTransactionStatus"] as () => unknown).call(client);
+  return typeof status === "string" ? status : undefined;
+}
+
+/** PostgreSQL 25P02, as node-postgres and Prisma (P2010 through a driver adapter, or the query engine) report it. */
+export function isTransactionAborted(error: unknown): boolean {
+  const e = error as { code?: unknown; meta?: { code?: unknown; driverAdapterError?: { cause?: { originalCode?: unknown; code?: unknown } } } } | null;
+  if (typeof e !== "object" || e === null) return false;
+  const cause = e.meta?.driverAdapterError?.cause;
+  return e.code === "25P02" || e.meta?.code === "25P02" || cause?.originalCode === "25P02" || cause?.code === "25P02";
+}
+
+/** What a writer throws for a failed INSERT: a typed error where the failure has a meaning for the caller. */
+export function writeError(error: unknown): unknown {
+  return isTransactionAborted(error) ? new TransactionAbortedError({ cause: error }) : error;
+}

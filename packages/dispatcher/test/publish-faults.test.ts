@@ -1,0 +1,327 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  EnvelopeValidationError,
+  InvalidArgumentError,
+  PayloadValidationError,
+  TransactionAbortedError,
+  createDispatcher,
+  createInbox,
+  signBody,
+  type Dispatcher,
+  type EventEnvelope,
+} from "../src/index.js";
+import { toStructuredHttp } from "../src/fanout/index.js";
+import { tablesFor } from "../src/config/index.js";
+import { EventWriter } from "../src/producer/index.js";
+import { loadRegistry } from "@sguild/contracts";
+import { caught, failOnLeakedLoops, id, lockedPayload, testDb, until, type TestDb } from "./helpers.js";
+
+// Issue 11, items 13 and 14: what JSON Schema lets through but PostgreSQL cannot store, and a `tx`
+// that is not the caller's transaction. Each is a typed error with a stable code, before any SQL
+// where it can be, and nothing is written.
+
+failOnLeakedLoops();
+let db: TestDb;
+let revenue: Dispatcher;
+let growth: Dispatcher;
+
+beforeAll(async () => {
+  db = await testDb();
+  revenue = createDispatcher({ producer: "revenue", tenantId: "tnt_sguild", pool: db.pool });
+  growth = createDispatcher({ producer: "growth", tenantId: "tnt_sguild", pool: db.pool });
+});
+afterAll(async () => {
+  await revenue.close();
+  await growth.close();
+  await db.drop();
+});
+
+const rows = () => db.count("SELECT count(*) AS n FROM dispatcher_event");
+const refused = async (fn: () => Promise<unknown>) => {
+  await db.pool.query("TRUNCATE dispatcher_event, credit_reservation");
+  const error = await caught(fn);
+  expect(await rows()).toBe(0);
+  expect(await db.count("SELECT count(*) AS n FROM credit_reservation")).toBe(0);
+  return error;
+};
+
+const reserved = (overrides: Record<string, unknown> = {}) => ({
+  event_type: "credit.reserved" as const,
+  payload: {
+    credit_reservation_id: id("crr"),
+    credit_account_id: id("crd_acct"),
+    person_id: id("per"),
+    lesson_id: id("les"),
+    organization_id: "org_1",
+    reserved_credits: 1,
+    reserved_at: "2026-06-01T10:00:00Z",
+    lesson_starts_at: "2026-06-02T10:00:00Z",
+    ...overrides,
+  },
+});
+const intake = (submission: { first_name?: string; dob?: string } = {}, browser_metadata: object | null = null) => ({
+  event_type: "intake.captured" as const,
+  schema_version: 2 as const,
+  payload: {
+    form_submission_id: id("fsm"),
+    visitor_id: "v1",
+    source: "web_form" as const,
+    submitted_at: "2026-06-01T10:00:00Z",
+    submission: { first_name: "Ada", last_name: "Lovelace", phone: "555", zip: "12345", ...submission },
+    browser_metadata: browser_metadata as Record<string, unknown> | null,
+  },
+});
+
+const NUL = (path: string, index: number) => ({ path, keyword: "noNulCharacter", message: `must not contain the NUL character \\u0000 (at index ${index}): PostgreSQL cannot store it` });
+const SURROGATE = (path: string, code: string, index: number) => ({ path, keyword: "wellFormedUnicode", message: `must be well-formed Unicode: a lone surrogate \\u${code} at index ${index}` });
+const TIMESTAMP = (path: string, value: string) => ({
+  path,
+  keyword: "timestampRange",
+  message: `must be a date-time PostgreSQL can store: a year from 0001 to 9999 and a UTC offset of at most ±15:59 (got "${value}")`,
+});
+
+describe("text PostgreSQL cannot store is a validation error naming the field (was 22P05, 22P02, 22021)", () => {
+  it("a NUL character or a lone surrogate in a payload string: PAYLOAD_INVALID", async () => {
+    for (const [value, issue] of [
+      ["org\u0000x", NUL("/organization_id", 3)],
+      ["org\ud800", SURROGATE("/organization_id", "d800", 3)],
+      ["\udc00org", SURROGATE("/organization_id", "dc00", 0)],
+    ] as const) {
+      const error = await refused(() => revenue.publish(reserved({ organization_id: value })));
+      expect(error).toBeInstanceOf(PayloadValidationError);
+      expect([error.code, error.eventType, error.schemaVersion, error.issues]).toEqual(["PAYLOAD_INVALID", "credit.reserved", 1, [issue]]);
+    }
+    // Control: a well-formed surrogate pair is stored and read back as it was.
+    const e = await revenue.publish(reserved({ organization_id: "org \u{1F600}" }));
+    expect((await db.pool.query("SELECT payload->>'organization_id' AS o FROM dispatcher_event WHERE event_id = $1", [e.event_id])).rows).toEqual([{ o: "org \u{1F600}" }]);
+  });
+
+  it("anywhere in the payload: nested strings, property names, arrays; a BigInt or a cycle is refused the same way", async () => {
+    const metadata = { "user\u0000agent": "x", list: ["fine", "bad\udfff"], depth: { big: 10n } };
+    const error = await refused(() => growth.publish(intake({ first_name: "A\u0000da" }, metadata)));
+    expect(error).toBeInstanceOf(PayloadValidationError);
+    expect([error.code, error.eventType, error.schemaVersion]).toEqual(["PAYLOAD_INVALID", "intake.captured", 2]);
+    expect(error.issues).toEqual([
+      NUL("/submission/first_name", 1),
+      { ...NUL("/browser_metadata/user\u0000agent", 4), message: `property name ${NUL("", 4).message}` },
+      SURROGATE("/browser_metadata/list/1", "dfff", 3),
+      { path: "/browser_metadata/depth/big", keyword: "type", message: "must be a JSON value: a BigInt has no JSON form (pass a number or a string)" },
+    ]);
+    const cyclic: Record<string, unknown> = { a: 1 };
+    cyclic["self"] = cyclic;
+    const cycle = await refused(() => growth.publish(intake({}, cyclic)));
+    expect([cycle.code, cycle.issues]).toEqual([
+      "PAYLOAD_INVALID",
+      [{ path: "/browser_metadata/self", keyword: "cycle", message: "must be a JSON value: it contains itself (a circular reference)" }],
+    ]);
+  });
+
+  it("in an envelope field: subject, or a tenant id from the configuration: ENVELOPE_INVALID", async () => {
+    const subject = await refused(() => revenue.publish({ ...reserved(), subject: `${id("per")}\u0000` }));
+    expect(subject).toBeInstanceOf(EnvelopeValidationError);
+    expect([subject.code, subject.issues.map((i: { path: string; keyword: string }) => `${i.path}:${i.keyword}`)]).toEqual(["ENVELOPE_INVALID", ["/subject:pattern", "/subject:noNulCharacter"]]);
+    const tenant = createDispatcher({ producer: "revenue", tenantId: "tnt\u0000sguild", pool: db.pool });
+    const error = await refused(() => tenant.publish(reserved()));
+    expect([error.code, error.issues]).toEqual(["ENVELOPE_INVALID", [NUL("/tenant_id", 3)]]);
+  });
+});
+
+describe("dates PostgreSQL cannot store are validation errors (was 22008, 22009, RangeError)", () => {
+  it("occurred_at with year 0000, as a string or a Date, or a UTC offset past ±15:59: ENVELOPE_INVALID", async () => {
+    for (const [occurred_at, shown] of [
+      ["0000-06-01T00:00:00Z", "0000-06-01T00:00:00Z"],
+      [new Date("0000-06-01T00:00:00Z"), "0000-06-01T00:00:00.000Z"],
+      ["2026-06-01T00:00:00+16:00", "2026-06-01T00:00:00+16:00"],
+    ] as const) {
+      const error = await refused(() => revenue.publish({ ...reserved(), occurred_at }));
+      expect(error).toBeInstanceOf(EnvelopeValidationError);
+      expect([error.code, error.issues]).toEqual(["ENVELOPE_INVALID", [TIMESTAMP("/occurred_at", shown)]]);
+    }
+  });
+
+  it("an invalid Date: ENVELOPE_INVALID, not a RangeError", async () => {
+    const error = await refused(() => revenue.publish({ ...reserved(), occurred_at: new Date("not a date") }));
+    expect(error).toBeInstanceOf(EnvelopeValidationError);
+    expect([error.code, error.issues]).toEqual([
+      "ENVELOPE_INVALID",
+      [{ path: "/occurred_at", keyword: "format", message: "must be a valid Date: this one is Invalid Date (its time value is NaN)" }],
+    ]);
+  });
+
+  it("payload fields of format date-time or date, nested too: PAYLOAD_INVALID", async () => {
+    const locked = await refused(() => revenue.publish({ event_type: "credit.locked", payload: lockedPayload({ locked_at: "0000-12-31T23:00:00-01:00" }) }));
+    expect([locked.code, locked.issues]).toEqual(["PAYLOAD_INVALID", [TIMESTAMP("/locked_at", "0000-12-31T23:00:00-01:00")]]);
+    const dob = await refused(() => growth.publish(intake({ dob: "0000-01-01" })));
+    expect([dob.code, dob.issues]).toEqual([
+      "PAYLOAD_INVALID",
+      [{ path: "/submission/dob", keyword: "dateRange", message: 'must be a date PostgreSQL can store: a year from 0001 to 9999 (got "0000-01-01")' }],
+    ]);
+  });
+
+  it("control: the edges PostgreSQL does store (year 0001, offset ±15:59, year 9999) are accepted", async () => {
+    await db.pool.query("TRUNCATE dispatcher_event");
+    const edges = ["0001-01-01T00:00:00+15:59", "9999-12-31T23:59:59-15:59"];
+    for (const occurred_at of edges) await revenue.publish({ ...reserved({ reserved_at: occurred_at }), occurred_at });
+    await growth.publish(intake({ dob: "0001-01-01" }));
+    const stored = await db.pool.query("SELECT to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI BC') AS t FROM dispatcher_event WHERE event_type = 'credit.reserved' ORDER BY id");
+    expect(stored.rows.map((r) => r.t)).toEqual(["0001-12-31 08:01 BC", "10000-01-01 15:58 AD"]);
+    expect(await rows()).toBe(3);
+  });
+});
+
+describe("tx must be the caller's transaction (items 13, 14)", () => {
+  const WHAT_TO_PASS =
+    "pass the transaction client of prisma.$transaction(async (tx) => { ... }) as { tx }, or a pg client from pool.connect() after BEGIN; omit tx to publish on its own";
+  const expectInvalidTx = (error: any, message: string) => {
+    expect(error).toBeInstanceOf(InvalidArgumentError);
+    expect([error.code, error.argument, error.details, error.message]).toEqual(["INVALID_ARGUMENT", "tx", { argument: "tx" }, `${message}; ${WHAT_TO_PASS}`]);
+  };
+
+  it("not a client at all: {}, null, a string (was a TypeError)", async () => {
+    expectInvalidTx(await refused(() => revenue.publish(reserved(), { tx: {} })), "tx must be a transaction client, got an object (Object) with no query method");
+    expectInvalidTx(await refused(() => revenue.publish(reserved(), { tx: null })), "tx must be a transaction client, got null");
+    expectInvalidTx(await refused(() => revenue.publishMany([reserved()], { tx: "tx" })), "tx must be a transaction client, got string");
+  });
+
+  it("the root PrismaClient (plain or extended) is refused; nothing commits, the caller's transaction rolls back whole", async () => {
+    const message = "tx is the root PrismaClient, not a transaction: the event would commit on its own, outside your transaction";
+    expectInvalidTx(await refused(() => revenue.publish(reserved(), { tx: db.prisma })), message);
+    expectInvalidTx(await refused(() => revenue.publish(reserved(), { tx: db.prisma.$extends({}) })), message);
+    const inside = await refused(() =>
+      db.prisma.$transaction(async (tx) => {
+        await tx.creditReservation.create({ data: { id: id("crr"), state: "locked" } });
+        await revenue.publish(reserved(), { tx: db.prisma });
+      }),
+    );
+    expectInvalidTx(inside, message);
+  });
+
+  it("control: Prisma 7's interactive-transaction client is accepted though it, too, has $transaction", async () => {
+    await db.pool.query("TRUNCATE dispatcher_event");
+    const e = await db.prisma.$transaction(async (tx) => {
+      expect([typeof tx.$transaction, typeof (tx as Record<string, unknown>)["$disconnect"]]).toEqual(["function", "undefined"]);
+      return revenue.publish(reserved(), { tx });
+    });
+    expect((await db.pool.query("SELECT event_id FROM dispatcher_event")).rows).toEqual([{ event_id: e.event_id }]);
+  });
+
+  it("a pg.Pool, or a pg client outside BEGIN, is refused", async () => {
+    expectInvalidTx(await refused(() => revenue.publish(reserved(), { tx: db.pool })), "tx is a pg.Pool, not a transaction: each query may run on another connection and commits on its own");
+    const client = await db.pool.connect();
+    try {
+      expectInvalidTx(await refused(() => revenue.publish(reserved(), { tx: client })), "tx is a pg client outside a transaction (no BEGIN): the event would commit on its own");
+      // Control: a BEGIN sent without awaiting it is in the client's queue, ahead of the insert: accepted.
+      void client.query("BEGIN");
+      const e = await revenue.publish(reserved(), { tx: client });
+      await client.query("COMMIT");
+      expect((await db.pool.query("SELECT event_id FROM dispatcher_event")).rows).toEqual([{ event_id: e.event_id }]);
+    } finally {
+      client.release();
+    }
+  });
+});
+
+describe("an aborted transaction (25P02): TRANSACTION_ABORTED", () => {
+  const expectAborted = (error: any) => {
+    expect(error).toBeInstanceOf(TransactionAbortedError);
+    expect([error.code, error.message]).toEqual([
+      "TRANSACTION_ABORTED",
+      "the transaction passed as tx is aborted (PostgreSQL 25P02: an earlier statement in it failed); nothing was written: roll it back and retry the whole transaction",
+    ]);
+  };
+
+  it("pg: known from the client's transaction status, before any SQL; or from the insert when a query was still queued", async () => {
+    const client = await db.pool.connect();
+    try {
+      const before = await refused(async () => {
+        await client.query("BEGIN");
+        await client.query("SELECT 1/0").catch(() => undefined);
+        // The error arrives before ReadyForQuery, which carries the status: wait for it.
+        await until(() => client.getTransactionStatus() === "E", 2000, "ReadyForQuery after the error");
+        try {
+          await revenue.publish(reserved(), { tx: client });
+        } finally {
+          await client.query("ROLLBACK");
+        }
+      });
+      expectAborted(before);
+      expect(before.cause).toBeUndefined(); // no statement was sent
+      const queued = await refused(async () => {
+        await client.query("BEGIN");
+        const failing = client.query("SELECT 1/0").catch(() => undefined); // not awaited: the insert queues behind it
+        try {
+          await revenue.publishMany([reserved(), reserved()], { tx: client });
+        } finally {
+          await failing;
+          await client.query("ROLLBACK");
+        }
+      });
+      expectAborted(queued);
+      expect([queued.cause.code, queued.cause.message]).toEqual(["25P02", "current transaction is aborted, commands ignored until end of transaction block"]);
+    } finally {
+      client.release();
+    }
+  });
+
+  it("Prisma: the insert's P2010 with 25P02 becomes TransactionAbortedError, with Prisma's error as its cause", async () => {
+    const error = await refused(() =>
+      db.prisma.$transaction(async (tx) => {
+        await tx.creditReservation.create({ data: { id: id("crr"), state: "locked" } });
+        await tx.$queryRawUnsafe("SELECT 1/0").catch(() => undefined);
+        await revenue.publish(reserved(), { tx });
+      }),
+    );
+    expectAborted(error);
+    expect([error.cause.name, error.cause.code, error.cause.meta.driverAdapterError.cause.originalCode]).toEqual(["PrismaClientKnownRequestError", "P2010", "25P02"]);
+  });
+});
+
+describe("the signed inbox answers the same faults 422, never 5xx (a relay retries 5xx forever)", () => {
+  it("NUL, a lone surrogate, year 0000 in occurred_at: 422 with the validation code, nothing stored", async () => {
+    const key = { id: "k1", secret: "inbox-secret" };
+    const options = { domain: "coaching", pool: db.pool, keys: { [key.id]: key.secret }, tenants: ["tnt_sguild"] };
+    const inbox = createInbox(options);
+    const envelope = (overrides: Partial<EventEnvelope>, payload: Record<string, unknown> = {}): EventEnvelope => ({
+      event_id: id("evt"), event_type: "credit.reserved", occurred_at: "2026-06-01T10:00:00Z", tenant_id: "tnt_sguild", producer: "revenue",
+      schema_version: 1, payload: reserved(payload).payload, actor: "system:revenue", ...overrides,
+    });
+    const cases: Array<[EventEnvelope, string]> = [
+      [envelope({}, { organization_id: "org\u0000" }), "PAYLOAD_INVALID"],
+      [envelope({}, { organization_id: "org\ud800" }), "PAYLOAD_INVALID"],
+      [envelope({ occurred_at: "0000-06-01T00:00:00Z" }), "ENVELOPE_INVALID"],
+    ];
+    for (const [e, code] of cases) {
+      await db.pool.query("TRUNCATE dispatcher_event");
+      const message = toStructuredHttp(e);
+      const request = new Request("http://inbox.test/inbox", {
+        method: "POST",
+        body: message.body,
+        headers: { ...message.headers, "content-type": "application/cloudevents+json", ...signBody(message.body, key) },
+      });
+      const response = await inbox(request);
+      const body = (await response.json()) as { error: { code: string } };
+      expect([response.status, body.error.code]).toEqual([422, code]);
+      expect(await rows()).toBe(0);
+    }
+    await inbox.close();
+  });
+});
+
+describe("writers other than publish (inbox, fanout) run the same checks before their INSERT", () => {
+  it("text and occurred_at always; payload dates when given the registry", async () => {
+    const envelope = (payload: Record<string, unknown>, occurred_at = "2026-06-01T10:00:00Z"): EventEnvelope => ({
+      event_id: id("evt"), event_type: "credit.reserved", occurred_at, tenant_id: "tnt_sguild", producer: "revenue", schema_version: 1, payload: reserved(payload).payload,
+    });
+    const plain = new EventWriter(tablesFor("public"), { idempotent: true });
+    const withRegistry = new EventWriter(tablesFor("public"), { idempotent: true, registry: loadRegistry() });
+    const database = { query: async (text: string, values?: unknown[]) => (await db.pool.query(text, values)).rows };
+    const nul = await refused(() => plain.insert(database, [{ envelope: envelope({ organization_id: "\u0000" }) }]));
+    expect([nul.code, nul.issues]).toEqual(["PAYLOAD_INVALID", [NUL("/organization_id", 0)]]);
+    const occurred = await refused(() => plain.insert(database, [{ envelope: envelope({}, "0000-01-01T00:00:00Z") }]));
+    expect([occurred.code, occurred.issues]).toEqual(["ENVELOPE_INVALID", [TIMESTAMP("/occurred_at", "0000-01-01T00:00:00Z")]]);
+    const trace = await refused(() => plain.insert(database, [{ envelope: envelope({}), traceContext: { traceparent: "00-\u0000" } }]));
+    expect([trace.code, trace.issues]).toEqual(["ENVELOPE_INVALID", [NUL("/trace_context/traceparent", 3)]]);
+    const dated = await refused(() => withRegistry.insert(database, [{ envelope: envelope({ reserved_at: "0000-06-01T00:00:00Z" }) }]));
+    expect([dated.code, dated.issues]).toEqual(["PAYLOAD_INVALID", [TIMESTAMP("/reserved_at", "0000-06-01T00:00:00Z")]]);
+  });
+});
