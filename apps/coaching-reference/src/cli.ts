@@ -33,12 +33,12 @@ program.command("shadow").description("2. compare the event-fed projection with 
 program.command("cutover").description("3. events only from now on")
   .action(() => withDb(async (prisma) => { await cutOver(prisma); console.log("cut over: the projection is fed by events only"); }));
 
-program.command("rebuild").description("rewind the consumer and rebuild the projection from the events")
+program.command("rebuild").description("clear the projection and rewind the consumer with reprocess: it rebuilds the projection from the events")
   .action(() => withDb(async (prisma, url) => {
     const dispatcher = coachingDispatcher(prisma, url);
     const result = await rebuild(prisma, dispatcher);
     await dispatcher.close();
-    console.log(`rewound: ${result.forgotten} deliveries will be made again by the running consumer`);
+    console.log(`rewound with reprocess: ${result.forgotten} dedup rows deleted; the running consumer applies those events again`);
   }));
 
 program.parseAsync().catch((error: Error & { exitCode?: number }) => {

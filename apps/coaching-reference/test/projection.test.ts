@@ -98,10 +98,12 @@ describe("the availability projection", () => {
     await caughtUp();
     const before = await availability();
     expect(await heldFor(lesson)).toBe(1);
-    // redelivery: rewind the consumer over everything; every handler runs again
+    // redelivery: rewind the consumer over everything with reprocess; every handler runs again
     const admin = coachingDispatcher(createPrisma(db.url), db.url);
-    const rewound = await admin.resetCursor({ consumer: CONSUMER, to: new Date(0) });
-    expect(rewound.forgotten).toBeGreaterThan(0);
+    const applied = Number((await pool.query("SELECT count(*) AS n FROM dispatcher_dedup WHERE consumer = $1", [CONSUMER])).rows[0].n);
+    const rewound = await admin.resetCursor({ consumer: CONSUMER, to: new Date(0), reprocess: true, confirm: CONSUMER });
+    expect(rewound.forgotten).toBe(applied);
+    expect(applied).toBeGreaterThanOrEqual(3);
     await caughtUp();
     expect(await availability()).toEqual(before);
     // replay of a dead letter for an event the projection already applied

@@ -38,10 +38,10 @@ describe("sguild-dispatcher", () => {
   it("status: a readable table and --json", () => {
     const text = run("status");
     expect(text.code).toBe(0);
-    expect(text.stdout.split("\n")[0]).toMatch(/^CONSUMER\s+EVENT TYPE\s+POSITION\s+LAG \(EVENTS\)\s+LAG \(S\)\s+LAST DELIVERY\s+RETRYING\s+DEAD LETTERS$/);
-    expect(text.stdout).toMatch(/coaching\s+credit\.locked\s+5\s+0\s+0\.0\s+\S+Z\s+-\s+1/);
+    expect(text.stdout.split("\n")[0]).toMatch(/^CONSUMER\s+EVENT TYPE\s+POSITION\s+LAG \(EVENTS\)\s+LAG \(S\)\s+LAST DELIVERY\s+RETRYING\s+DEAD LETTERS\s+EARLIEST RETAINED$/);
+    expect(text.stdout.split("\n")[1]).toMatch(/^coaching\s+credit\.locked\s+5\s+0\s+0\.0\s+\S+Z\s+-\s+1\s+1 \(\S+Z\)$/);
     const json = JSON.parse(run("status", "--json").stdout);
-    expect(json).toMatchObject([{ consumer: "coaching", eventType: "credit.locked", position: 5, lagEvents: 0, activeDeadLetters: 1 }]);
+    expect(json).toMatchObject([{ consumer: "coaching", eventType: "credit.locked", position: 5, lagEvents: 0, activeDeadLetters: 1, earliestRetainedPosition: 1 }]);
   });
 
   it("dlq list, show, replay request, resolve", () => {
@@ -59,17 +59,72 @@ describe("sguild-dispatcher", () => {
     expect(run("dlq", "list", "--consumer", "coaching").stdout).toBe("no active dead letters for coaching\n");
   });
 
-  it("cursor reset needs --yes, then rewinds and forgets the deliveries so a rebuild sees them again", () => {
-    const refused = run("cursor", "reset", "--consumer", "coaching", "--to", events[2]!.event_id);
-    expect([refused.code, refused.stderr]).toEqual([2, 'sguild-dispatcher: cursor reset rewinds "coaching" and its handlers will see those events again: add --yes to do it\n']);
-    const done = JSON.parse(run("--json", "cursor", "reset", "--consumer", "coaching", "--to", events[2]!.event_id, "--yes").stdout);
-    expect(done).toEqual({ cursors: [{ eventType: "credit.locked", position: 2 }], forgotten: 2 });
-    const byTime = JSON.parse(run("--json", "cursor", "reset", "--consumer", "coaching", "--to", "2000-01-01T00:00:00Z", "--yes").stdout);
-    expect(byTime).toEqual({ cursors: [{ eventType: "credit.locked", position: 0 }], forgotten: 2 });
+  const state = async () =>
+    (await db.pool.query(`SELECT (SELECT last_position FROM dispatcher_cursor WHERE consumer = 'coaching')::int AS cursor,
+      (SELECT count(*) FROM dispatcher_dedup)::int AS dedup, (SELECT count(*) FROM dispatcher_event)::int AS events,
+      (SELECT count(*) FROM dispatcher_dead_letter)::int AS dead_letters`)).rows[0];
+  const refusal = (what: string) => `sguild-dispatcher: ${what}: pass --yes to do it, or --dry-run to see what it would do\n`;
+
+  it("cursor reset refuses without --yes and --dry-run writes nothing; by default a rewind keeps the dedup rows, --reprocess deletes them", async () => {
+    const to = ["cursor", "reset", "--consumer", "coaching", "--to", events[2]!.event_id];
+    const before = { cursor: 5, dedup: 4, events: 5, dead_letters: 1 };
+    expect(await state()).toEqual(before);
+    const refused = run(...to);
+    expect([refused.code, refused.stdout, refused.stderr]).toEqual([2, "", refusal('cursor reset rewinds "coaching"')]);
+    const refusedReprocess = run(...to, "--reprocess");
+    expect([refusedReprocess.code, refusedReprocess.stderr]).toEqual([2, refusal('cursor reset --reprocess rewinds "coaching" and applies those events again')]);
+    const both = run(...to, "--yes", "--dry-run");
+    expect([both.code, both.stderr]).toEqual([2, "error: option '--dry-run' cannot be used with option '--yes'\n"]);
+    const dry = run(...to, "--dry-run");
+    expect([dry.code, dry.stdout]).toEqual([
+      0,
+      [
+        "EVENT TYPE     FROM  TO  EVENTS REWOUND  TO APPLY  DEDUP ROWS DELETED",
+        "credit.locked  5     2   3               1         0",
+        "dry run, nothing changed: would rewind 3 events, 1 of them to be applied",
+        "",
+      ].join("\n"),
+    ]);
+    expect(JSON.parse(run("--json", ...to, "--reprocess", "--dry-run").stdout)).toEqual({
+      reprocess: true,
+      dryRun: true,
+      cursors: [{ eventType: "credit.locked", from: 5, position: 2, events: 3, willApply: 3, forgotten: 2 }],
+      forgotten: 2,
+    });
+    expect(await state()).toEqual(before);
+
+    // events[4] was dead-lettered, never applied: it is the one event a plain rewind applies
+    const done = run(...to, "--yes");
+    expect([done.code, done.stdout]).toEqual([
+      0,
+      [
+        "EVENT TYPE     FROM  TO  EVENTS REWOUND  TO APPLY  DEDUP ROWS DELETED",
+        "credit.locked  5     2   3               1         0",
+        "rewound 3 events, 1 of them to be applied; the others were applied already and are skipped (--reprocess applies them again)",
+        "",
+      ].join("\n"),
+    ]);
+    expect(await state()).toEqual({ ...before, cursor: 2 });
+    const byTime = JSON.parse(run("--json", "cursor", "reset", "--consumer", "coaching", "--to", "2000-01-01T00:00:00Z", "--reprocess", "--yes").stdout);
+    expect(byTime).toEqual({ reprocess: true, dryRun: false, cursors: [{ eventType: "credit.locked", from: 2, position: 0, events: 2, willApply: 2, forgotten: 4 }], forgotten: 4 });
+    expect(await state()).toEqual({ ...before, cursor: 0, dedup: 0 });
   });
 
-  it("prune reports what it removed", () => {
-    expect(JSON.parse(run("--json", "prune", "--older-than", "0s", "--resolved-dead-letters-older-than", "0s").stdout)).toEqual({ events: 0, dedup: 0, deadLetters: 1 });
+  it("prune refuses without --yes, --dry-run counts what would go and deletes nothing, --yes deletes exactly that", async () => {
+    await db.pool.query("UPDATE dispatcher_cursor SET last_position = 3");
+    await db.pool.query("INSERT INTO dispatcher_dedup (consumer, event_id) SELECT 'coaching', event_id FROM dispatcher_event WHERE position <= 2");
+    const before = { cursor: 3, dedup: 2, events: 5, dead_letters: 1 };
+    expect(await state()).toEqual(before);
+    const prune = ["prune", "--older-than", "0s", "--resolved-dead-letters-older-than", "0s"];
+    const refused = run(...prune);
+    expect([refused.code, refused.stdout, refused.stderr]).toEqual([2, "", refusal("prune deletes rows")]);
+    expect(await state()).toEqual(before);
+    expect(run(...prune, "--dry-run")).toEqual({ code: 0, stdout: "dry run, nothing deleted: would delete 3 events, 2 dedup rows, 1 resolved dead letters\n", stderr: "" });
+    expect(JSON.parse(run("--json", ...prune, "--dry-run").stdout)).toEqual({ dryRun: true, events: 3, dedup: 2, deadLetters: 1 });
+    expect(await state()).toEqual(before);
+    expect(JSON.parse(run("--json", ...prune, "--yes").stdout)).toEqual({ dryRun: false, events: 3, dedup: 2, deadLetters: 1 });
+    expect(await state()).toEqual({ cursor: 3, dedup: 0, events: 2, dead_letters: 0 });
+    expect(run(...prune, "--yes").stdout).toBe("deleted 0 events, 0 dedup rows, 0 resolved dead letters\n");
   });
 
   it("tail follows new events live", async () => {

@@ -67,9 +67,12 @@ export async function cutOver(prisma: PrismaClient): Promise<void> {
   await setMode(prisma, "events");
 }
 
-/** Rewinds the consumer to the beginning and clears the projection: the consumer rebuilds it from the events. */
+/**
+ * Clears the projection and rewinds the consumer to the beginning with reprocess (its dedup rows for
+ * the rewound events are deleted): the running consumer applies every event once more and rebuilds it.
+ */
 export async function rebuild(prisma: PrismaClient, dispatcher: Dispatcher): Promise<{ forgotten: number }> {
   await prisma.slotClaim.deleteMany();
-  const result = await dispatcher.resetCursor({ consumer: CONSUMER, to: new Date(0) });
+  const result = await dispatcher.resetCursor({ consumer: CONSUMER, to: new Date(0), reprocess: true, confirm: CONSUMER });
   return { forgotten: result.forgotten };
 }

@@ -44,7 +44,7 @@ const print = (globals: Globals, json: unknown, text: () => string) => console.l
 
 program
   .command("status")
-  .description("per consumer and event type: cursor position, lag, last delivery, active dead letters")
+  .description("per consumer and event type: cursor position, lag, last delivery, active dead letters, earliest retained event")
   .option("--consumer <name>", "only this consumer")
   .action(async (opts: { consumer?: string }) => {
     const { db, tables, globals } = connect();
@@ -53,8 +53,18 @@ program
       rows.length === 0
         ? "no consumer cursors yet"
         : table(
-            ["CONSUMER", "EVENT TYPE", "POSITION", "LAG (EVENTS)", "LAG (S)", "LAST DELIVERY", "RETRYING", "DEAD LETTERS"],
-            rows.map((r) => [r.consumer, r.eventType, r.position, r.lagEvents, r.lagSeconds.toFixed(1), iso(r.lastDeliveredAt), r.failedAttempts ? `attempt ${r.failedAttempts + 1} at ${iso(r.retryAt)}` : null, r.activeDeadLetters]),
+            ["CONSUMER", "EVENT TYPE", "POSITION", "LAG (EVENTS)", "LAG (S)", "LAST DELIVERY", "RETRYING", "DEAD LETTERS", "EARLIEST RETAINED"],
+            rows.map((r) => [
+              r.consumer,
+              r.eventType,
+              r.position,
+              r.lagEvents,
+              r.lagSeconds.toFixed(1),
+              iso(r.lastDeliveredAt),
+              r.failedAttempts ? `attempt ${r.failedAttempts + 1} at ${iso(r.retryAt)}` : null,
+              r.activeDeadLetters,
+              r.earliestRetainedPosition === null ? null : `${r.earliestRetainedPosition} (${iso(r.earliestRetainedAt)})`,
+            ]),
           ),
     );
   });
@@ -128,33 +138,52 @@ program
     await tail(db, tables, program.opts<Globals>().databaseUrl!, opts.type ?? [], globals.json ?? false);
   });
 
-program
-  .command("cursor")
-  .description("cursor operations")
-  .command("reset")
-  .description("rewind a consumer to rebuild a projection: the events from --to on are delivered again")
-  .requiredOption("--consumer <name>", "the consumer")
-  .requiredOption("--to <time|event_id>", "an ISO time or an event id")
-  .option("--type <event_type>", "only this event type's cursor")
-  .option("--yes", "really do it")
-  .action(async (opts: { consumer: string; to: string; type?: string; yes?: boolean }) => {
-    if (!opts.yes) throw new UsageError(`cursor reset rewinds "${opts.consumer}" and its handlers will see those events again: add --yes to do it`);
-    const { db, tables, globals } = connect();
-    const result = await resetCursor(db, tables, { consumer: opts.consumer, to: opts.to, eventType: opts.type });
-    print(globals, result, () => `${table(["EVENT TYPE", "POSITION"], result.cursors.map((c) => [c.eventType, c.position]))}\n${result.forgotten} deliveries will be made again`);
-  });
+// cursor reset and prune change or delete rows: without --yes they refuse (exit 2) before connecting.
+const confirmOptions = (command: Command) =>
+  command.addOption(new Option("--yes", "really do it")).addOption(new Option("--dry-run", "print what it would do; change nothing").conflicts("yes"));
+const refuseUnconfirmed = (opts: { yes?: boolean; dryRun?: boolean }, what: string) => {
+  if (!opts.yes && !opts.dryRun) throw new UsageError(`${what}: pass --yes to do it, or --dry-run to see what it would do`);
+};
 
-program
-  .command("prune")
-  .description(`retention: delete passed events and old bookkeeping (defaults ${PRUNE_DEFAULTS.olderThan} / ${PRUNE_DEFAULTS.resolvedDeadLettersOlderThan})`)
-  .option("--older-than <duration>", "events every cursor has passed, older than this", PRUNE_DEFAULTS.olderThan)
-  .option("--dedup-older-than <duration>", "dedup rows older than this (default: --older-than)")
-  .option("--resolved-dead-letters-older-than <duration>", "resolved dead letters", PRUNE_DEFAULTS.resolvedDeadLettersOlderThan)
-  .action(async (opts: { olderThan: string; dedupOlderThan?: string; resolvedDeadLettersOlderThan: string }) => {
-    const { db, tables, globals } = connect();
-    const result = await pruneTables(db, tables, opts);
-    print(globals, result, () => `deleted ${result.events} events, ${result.dedup} dedup rows, ${result.deadLetters} resolved dead letters`);
-  });
+confirmOptions(
+  program
+    .command("cursor")
+    .description("cursor operations")
+    .command("reset")
+    .description("rewind a consumer: the events from --to on are delivered again; those it already applied are skipped unless --reprocess")
+    .requiredOption("--consumer <name>", "the consumer")
+    .requiredOption("--to <time|event_id>", "an ISO time or an event id")
+    .option("--type <event_type>", "only this event type's cursor")
+    .option("--reprocess", "apply the rewound events again, also those the consumer already applied (deletes its dedup rows for them): a rebuild"),
+).action(async (opts: { consumer: string; to: string; type?: string; reprocess?: boolean; yes?: boolean; dryRun?: boolean }) => {
+  refuseUnconfirmed(opts, opts.reprocess ? `cursor reset --reprocess rewinds "${opts.consumer}" and applies those events again` : `cursor reset rewinds "${opts.consumer}"`);
+  const { db, tables, globals } = connect();
+  const reprocess = opts.reprocess ?? false;
+  const result = await resetCursor(db, tables, { consumer: opts.consumer, to: opts.to, eventType: opts.type, reprocess, confirm: reprocess ? opts.consumer : undefined, dryRun: opts.dryRun });
+  const events = result.cursors.reduce((n, c) => n + c.events, 0);
+  const apply = result.cursors.reduce((n, c) => n + c.willApply, 0);
+  const rows = table(["EVENT TYPE", "FROM", "TO", "EVENTS REWOUND", "TO APPLY", "DEDUP ROWS DELETED"], result.cursors.map((c) => [c.eventType, c.from, c.position, c.events, c.willApply, c.forgotten]));
+  const summary = result.dryRun
+    ? `dry run, nothing changed: would rewind ${events} events, ${apply} of them to be applied${reprocess ? `, deleting ${result.forgotten} dedup rows` : ""}`
+    : `rewound ${events} events, ${apply} of them to be applied${reprocess ? `; ${result.forgotten} dedup rows deleted` : "; the others were applied already and are skipped (--reprocess applies them again)"}`;
+  print(globals, result, () => `${rows}\n${summary}`);
+});
+
+confirmOptions(
+  program
+    .command("prune")
+    .description(`retention: delete passed events and old bookkeeping (defaults ${PRUNE_DEFAULTS.olderThan} / ${PRUNE_DEFAULTS.resolvedDeadLettersOlderThan})`)
+    .option("--older-than <duration>", "events every cursor has passed, older than this", PRUNE_DEFAULTS.olderThan)
+    .option("--dedup-older-than <duration>", "dedup rows older than this (default: --older-than)")
+    .option("--resolved-dead-letters-older-than <duration>", "resolved dead letters", PRUNE_DEFAULTS.resolvedDeadLettersOlderThan),
+).action(async (opts: { olderThan: string; dedupOlderThan?: string; resolvedDeadLettersOlderThan: string; yes?: boolean; dryRun?: boolean }) => {
+  refuseUnconfirmed(opts, "prune deletes rows");
+  const { db, tables, globals } = connect();
+  const dryRun = opts.dryRun ?? false;
+  const result = await pruneTables(db, tables, { olderThan: opts.olderThan, dedupOlderThan: opts.dedupOlderThan, resolvedDeadLettersOlderThan: opts.resolvedDeadLettersOlderThan, dryRun });
+  const counts = `${result.events} events, ${result.dedup} dedup rows, ${result.deadLetters} resolved dead letters`;
+  print(globals, { dryRun, ...result }, () => (dryRun ? `dry run, nothing deleted: would delete ${counts}` : `deleted ${counts}`));
+});
 
 program
   .command("fanout-drain")

@@ -27,7 +27,16 @@ export interface ConsumerLoopOptions {
   listenHeartbeatMs?: number;
   /** How often consumer lag gauges are computed and reported. Default 10000 ms. */
   lagReportIntervalMs?: number;
+  /**
+   * Where a cursor this start creates begins (one per subscribed event type the consumer has no
+   * cursor for yet; existing cursors are never moved). "earliest": the earliest event of the type
+   * still stored (events already pruned are gone). "now": after every event committed before
+   * start(); only events committed later are delivered. Default "earliest".
+   */
+  startFrom?: StartFrom;
 }
+
+export type StartFrom = "earliest" | "now";
 
 export type ResolvedConsumerOptions = Required<ConsumerLoopOptions>;
 
@@ -41,6 +50,7 @@ export const CONSUMER_DEFAULTS = {
   listenReconnectDelaysMs: [1000, 5000, 15000, 60000],
   listenHeartbeatMs: 15_000,
   lagReportIntervalMs: 10_000,
+  startFrom: "earliest",
 } as const satisfies Omit<ResolvedConsumerOptions, "consumer">;
 
 const CONSUMER_NAME = /^[a-z][a-z0-9_.:-]{0,127}$/;
@@ -61,6 +71,9 @@ export function resolveConsumerOptions(options: ConsumerLoopOptions): ResolvedCo
   positive("handlerTimeoutMs", resolved.handlerTimeoutMs);
   positive("listenHeartbeatMs", resolved.listenHeartbeatMs);
   positive("lagReportIntervalMs", resolved.lagReportIntervalMs);
+  if (resolved.startFrom !== "earliest" && resolved.startFrom !== "now") {
+    throw new DispatcherConfigError(`startFrom must be "earliest" or "now" (got ${JSON.stringify(resolved.startFrom)})`, "startFrom");
+  }
   for (const [name, list] of [["retryDelaysMs", resolved.retryDelaysMs], ["listenReconnectDelaysMs", resolved.listenReconnectDelaysMs]] as const) {
     if (!Array.isArray(list) || list.some((d) => !Number.isFinite(d) || d < 0)) {
       throw new DispatcherConfigError(`${name} must be an array of non-negative numbers`, name);

@@ -1,4 +1,4 @@
-import type { ResolvedConfig, ResolvedConsumerOptions } from "../config/index.js";
+import type { ResolvedConfig, ResolvedConsumerOptions, Tables } from "../config/index.js";
 import { metrics } from "../observability/index.js";
 import { consumerStatus } from "../status/index.js";
 import { BatchDeliverer, type BatchOutcome, type Handler } from "./deliver-batch.js";
@@ -10,8 +10,13 @@ const SEQUENCE_BATCH = 5000;
 /** How often a loop looks for dead letters an operator asked to replay. */
 const REPLAY_CHECK_MS = 1000;
 const sequenceSql = (fn: string) => `SELECT ${fn}($1::int) AS numbered`;
-const ensureCursorsSql = (cursor: string) =>
-  `INSERT INTO ${cursor} (consumer, event_type) SELECT $1, jsonb_array_elements_text($2::jsonb) ON CONFLICT DO NOTHING`;
+// Creates the missing cursors only (an existing one is never moved): at 0 for "earliest" (every
+// stored event of the type is past it), at the type's highest position for "now". Returns the new ones.
+const ensureCursorsSql = (t: Tables) => `INSERT INTO ${t.cursor} (consumer, event_type, last_position)
+  SELECT $1, types.event_type, CASE WHEN $3 = 'now'
+    THEN coalesce((SELECT max(e.position) FROM ${t.event} e WHERE e.event_type = types.event_type), 0) ELSE 0 END
+  FROM jsonb_array_elements_text($2::jsonb) AS types(event_type)
+  ON CONFLICT DO NOTHING RETURNING event_type, last_position::text AS position`;
 
 interface TypeResult {
   worked: boolean;
@@ -52,7 +57,17 @@ export class ConsumerLoop {
   }
 
   async start(): Promise<void> {
-    await this.config.database.query(ensureCursorsSql(this.config.tables.cursor), [this.options.consumer, JSON.stringify(this.types)]);
+    const { consumer, startFrom } = this.options;
+    // "now": number every event committed so far first, so that all of them are at or below the start.
+    if (startFrom === "now") await this.sequenceCommitted();
+    const created = await this.config.database.query<{ event_type: string; position: string }>(ensureCursorsSql(this.config.tables), [
+      consumer,
+      JSON.stringify(this.types),
+      startFrom,
+    ]);
+    for (const cursor of created) {
+      this.config.logger.info({ consumer, event_type: cursor.event_type, start_from: startFrom, position: Number(cursor.position) }, "dispatcher cursor created");
+    }
     this.running = true;
     activeLoops.add(this);
     if (this.options.listen && this.config.listenUrl) {

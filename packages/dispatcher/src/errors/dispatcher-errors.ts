@@ -90,6 +90,20 @@ export class PermanentFailureError extends SguildError {
   }
 }
 
+/** A request body is larger than the route's `maxBodyBytes`: answered 413, the rest is never read. */
+export class PayloadTooLargeError extends SguildError {
+  constructor(readonly limitBytes: number) {
+    super("PAYLOAD_TOO_LARGE", `the body is larger than the limit of ${limitBytes} bytes`, { details: { limitBytes } });
+  }
+}
+
+/** An event id the inbox already stored arrived with other content: answered 409, nothing is changed. */
+export class EventIdConflictError extends SguildError {
+  constructor(readonly eventId: string) {
+    super("EVENT_ID_CONFLICT", `event ${eventId} is already stored with different content`, { details: { eventId } });
+  }
+}
+
 /**
  * publish ran in a transaction that PostgreSQL has aborted (25P02): an earlier statement in it
  * failed, so nothing can be written in it. Roll it back and run the whole transaction again.

@@ -12,6 +12,8 @@ export interface PruneOptions {
   resolvedDeadLettersOlderThan?: number | string;
   /** Rows per DELETE statement. Default 5000. */
   batchSize?: number;
+  /** Count what would be deleted; delete nothing. Default false. */
+  dryRun?: boolean;
 }
 
 export interface PruneResult {
@@ -22,37 +24,47 @@ export interface PruneResult {
 
 export const PRUNE_DEFAULTS = { olderThan: "30d", resolvedDeadLettersOlderThan: "90d", batchSize: 5000 } as const;
 
-// An event goes only when it is old enough AND numbered at or below the lowest cursor of its type:
-// an event no cursor has passed (including one of a type nobody consumes yet) is never deleted.
-const pruneEventsSql = (t: Tables) => `DELETE FROM ${t.event} WHERE id IN (
-    SELECT e.id FROM ${t.event} e
+// The rows each rule lets go ($1: the window in ms). An event goes only when it is old enough AND
+// numbered at or below the lowest cursor of its type: an event no cursor has passed (including one
+// of a type nobody consumes yet) is never deleted.
+const eventsRule = (t: Tables) => `FROM ${t.event} e
     WHERE e.created_at < now() - ($1::float8 * interval '1 millisecond') AND e.position IS NOT NULL
-      AND e.position <= (SELECT min(c.last_position) FROM ${t.cursor} c WHERE c.event_type = e.event_type)
-    LIMIT $2::int)`;
-const pruneDedupSql = (t: Tables) => `DELETE FROM ${t.dedup} WHERE ctid IN (
-    SELECT ctid FROM ${t.dedup} WHERE delivered_at < now() - ($1::float8 * interval '1 millisecond') LIMIT $2::int)`;
-const pruneDeadLettersSql = (t: Tables) => `DELETE FROM ${t.deadLetter} WHERE id IN (
-    SELECT id FROM ${t.deadLetter} WHERE resolved_at < now() - ($1::float8 * interval '1 millisecond') LIMIT $2::int)`;
+      AND e.position <= (SELECT min(c.last_position) FROM ${t.cursor} c WHERE c.event_type = e.event_type)`;
+const dedupRule = (t: Tables) => `FROM ${t.dedup} d WHERE d.delivered_at < now() - ($1::float8 * interval '1 millisecond')`;
+const deadLettersRule = (t: Tables) => `FROM ${t.deadLetter} l WHERE l.resolved_at < now() - ($1::float8 * interval '1 millisecond')`;
 
-/** Deletes what retention allows, in bounded batches (each its own statement), and reports the counts. */
+const rules = (t: Tables) => [
+  { key: "events", rule: eventsRule(t), remove: (ids: string) => `DELETE FROM ${t.event} WHERE id IN (SELECT e.id ${ids})` },
+  { key: "dedup", rule: dedupRule(t), remove: (ids: string) => `DELETE FROM ${t.dedup} WHERE ctid IN (SELECT d.ctid ${ids})` },
+  { key: "deadLetters", rule: deadLettersRule(t), remove: (ids: string) => `DELETE FROM ${t.deadLetter} WHERE id IN (SELECT l.id ${ids})` },
+] as const;
+
+/**
+ * Deletes what retention allows, in bounded batches (each its own statement), and reports the counts.
+ * With `dryRun` it only counts what it would delete.
+ */
 export async function pruneTables(q: Queryable, tables: Tables, options: PruneOptions = {}): Promise<PruneResult> {
-  const eventsMs = parseDuration(options.olderThan ?? PRUNE_DEFAULTS.olderThan, "olderThan");
-  const dedupMs = parseDuration(options.dedupOlderThan ?? options.olderThan ?? PRUNE_DEFAULTS.olderThan, "dedupOlderThan");
-  const deadMs = parseDuration(options.resolvedDeadLettersOlderThan ?? PRUNE_DEFAULTS.resolvedDeadLettersOlderThan, "resolvedDeadLettersOlderThan");
+  const windows = {
+    events: parseDuration(options.olderThan ?? PRUNE_DEFAULTS.olderThan, "olderThan"),
+    dedup: parseDuration(options.dedupOlderThan ?? options.olderThan ?? PRUNE_DEFAULTS.olderThan, "dedupOlderThan"),
+    deadLetters: parseDuration(options.resolvedDeadLettersOlderThan ?? PRUNE_DEFAULTS.resolvedDeadLettersOlderThan, "resolvedDeadLettersOlderThan"),
+  };
   const batch = options.batchSize ?? PRUNE_DEFAULTS.batchSize;
   if (!Number.isInteger(batch) || batch < 1) throw new InvalidArgumentError(`batchSize must be a positive integer (got ${batch})`, "batchSize");
+  const count = async (sql: string, values: unknown[]) => Number((await q.query<{ n: number }>(sql, values))[0]?.n ?? 0);
   const drain = async (sql: string, ms: number) => {
     let total = 0;
     for (;;) {
-      const rows = await q.query<{ n: number }>(`WITH gone AS (${sql} RETURNING 1) SELECT count(*)::int AS n FROM gone`, [ms, batch]);
-      const n = Number(rows[0]?.n ?? 0);
+      const n = await count(`WITH gone AS (${sql} RETURNING 1) SELECT count(*)::int AS n FROM gone`, [ms, batch]);
       total += n;
       if (n < batch) return total;
     }
   };
-  return {
-    events: await drain(pruneEventsSql(tables), eventsMs),
-    dedup: await drain(pruneDedupSql(tables), dedupMs),
-    deadLetters: await drain(pruneDeadLettersSql(tables), deadMs),
-  };
+  const result: PruneResult = { events: 0, dedup: 0, deadLetters: 0 };
+  for (const { key, rule, remove } of rules(tables)) {
+    result[key] = options.dryRun
+      ? await count(`SELECT count(*)::int AS n ${rule}`, [windows[key]])
+      : await drain(remove(`${rule} LIMIT $2::int`), windows[key]);
+  }
+  return result;
 }

@@ -15,15 +15,26 @@ export interface CursorStatus {
   failedAttempts: number;
   retryAt: Date | null;
   activeDeadLetters: number;
+  /**
+   * The lowest position of this event type still stored, and when that event was created (null when
+   * none is stored). A cursor created with `startFrom: "earliest"` starts there: older events of the
+   * type were pruned (or never existed) and no consumer can get them any more.
+   */
+  earliestRetainedPosition: number | null;
+  earliestRetainedAt: Date | null;
 }
 
 // Per cursor: undelivered events (numbered past the cursor, or committed but not numbered yet),
-// the age of the oldest, and the consumer's active dead letters of that type.
+// the age of the oldest, the consumer's active dead letters of that type, and the type's earliest stored event.
 const statusSql = (t: Tables) => `SELECT c.consumer, c.event_type, c.last_position::text AS position, c.last_delivered_at,
     c.failed_attempts, c.retry_at, lag.events::int AS lag_events,
     coalesce(extract(epoch FROM now() - lag.oldest), 0)::float8 AS lag_seconds,
-    (SELECT count(*) FROM ${t.deadLetter} d WHERE d.consumer = c.consumer AND d.event_type = c.event_type AND d.resolved_at IS NULL)::int AS active_dead_letters
+    (SELECT count(*) FROM ${t.deadLetter} d WHERE d.consumer = c.consumer AND d.event_type = c.event_type AND d.resolved_at IS NULL)::int AS active_dead_letters,
+    earliest.position::text AS earliest_position, earliest.created_at AS earliest_created_at
   FROM ${t.cursor} c
+  LEFT JOIN LATERAL (
+    SELECT e.position, e.created_at FROM ${t.event} e WHERE e.event_type = c.event_type AND e.position IS NOT NULL ORDER BY e.position LIMIT 1
+  ) earliest ON true
   CROSS JOIN LATERAL (
     SELECT count(*) AS events, min(created_at) AS oldest FROM (
       SELECT created_at FROM ${t.event} e WHERE e.event_type = c.event_type AND e.position > c.last_position
@@ -34,7 +45,7 @@ const statusSql = (t: Tables) => `SELECT c.consumer, c.event_type, c.last_positi
   WHERE ($1::text IS NULL OR c.consumer = $1)
   ORDER BY c.consumer, c.event_type`;
 
-/** Cursor position, lag, last delivery, retry state and active dead letters per (consumer, event_type). */
+/** Cursor position, lag, last delivery, retry state, active dead letters and earliest stored event per (consumer, event_type). */
 export async function consumerStatus(q: Queryable, tables: Tables, consumer?: string): Promise<CursorStatus[]> {
   const rows = await q.query<Record<string, unknown>>(statusSql(tables), [consumer ?? null]);
   return rows.map((r) => ({
@@ -47,5 +58,7 @@ export async function consumerStatus(q: Queryable, tables: Tables, consumer?: st
     failedAttempts: Number(r["failed_attempts"]),
     retryAt: r["retry_at"] ? new Date(r["retry_at"] as string) : null,
     activeDeadLetters: Number(r["active_dead_letters"]),
+    earliestRetainedPosition: r["earliest_position"] === null ? null : Number(r["earliest_position"]),
+    earliestRetainedAt: r["earliest_created_at"] ? new Date(r["earliest_created_at"] as string) : null,
   }));
 }
