@@ -117,3 +117,12 @@ export class TransactionAbortedError extends SguildError {
     );
   }
 }
+
+/** resetCursor({ reprocess: true }) applies already-applied events again; it needs confirm set to the consumer's name. */
+export class ReprocessNotConfirmedError extends SguildError {
+  constructor(readonly consumer: string) {
+    super("REPROCESS_NOT_CONFIRMED", `reprocess applies the rewound events of "${consumer}" again: pass confirm: "${consumer}" to do it`, {
+      details: { consumer },
+    });
+  }
+}
