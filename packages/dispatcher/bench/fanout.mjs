@@ -25,7 +25,7 @@ async function run(kind) {
   let http;
   let destination = { kind: "database", databaseUrl: target.url };
   if (kind === "http") {
-    const inbox = createInbox({ domain: "coaching", pool: targetPool, keys: { [KEY.id]: KEY.secret } });
+    const inbox = createInbox({ domain: "coaching", pool: targetPool, keys: { [KEY.id]: KEY.secret }, tenants: ["tnt_sguild"] });
     http = createServer(toNodeHandler(inbox));
     await new Promise((r) => http.listen(0, "127.0.0.1", r));
     destination = { kind: "http", url: `http://127.0.0.1:${http.address().port}/inbox`, key: KEY };

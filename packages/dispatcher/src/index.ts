@@ -59,6 +59,7 @@ export {
   verifySignature,
   type FanoutRelayOptions,
   type InboxOptions,
+  type InboxKey,
   type DrainResult,
   type DestinationConfig,
 } from "./fanout/index.js";

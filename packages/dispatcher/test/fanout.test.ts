@@ -73,7 +73,7 @@ function relay(destination: "database" | { url: string }, retryDelaysMs = [20, 5
 }
 
 async function inboxServer(port = 0, options: { domain?: string; keys?: Record<string, string> } = {}): Promise<{ url: string; port: number; posts: () => number }> {
-  const inbox = createInbox({ domain: options.domain ?? "coaching", pool: coachingPool, keys: options.keys ?? { [KEY.id]: KEY.secret } });
+  const inbox = createInbox({ domain: options.domain ?? "coaching", pool: coachingPool, keys: options.keys ?? { [KEY.id]: KEY.secret }, tenants: ["tnt_sguild"] });
   let posts = 0;
   const server: Server = createServer((req, res) => {
     posts += 1;
@@ -168,7 +168,7 @@ describe("inbox refusals", () => {
     return { body: message.body, headers: { ...message.headers, ...signBody(message.body, key, now) } };
   };
   const send = async (body: string, headers: Record<string, string>) => {
-    const inbox = createInbox({ domain: "coaching", pool: coachingPool, keys: { [KEY.id]: KEY.secret, old: "previous-secret" } });
+    const inbox = createInbox({ domain: "coaching", pool: coachingPool, keys: { [KEY.id]: KEY.secret, old: "previous-secret" }, tenants: ["tnt_sguild"] });
     const response = await inbox(request(body, headers));
     return { status: response.status, body: (await response.json()) as { error?: { code: string }; accepted?: string } };
   };

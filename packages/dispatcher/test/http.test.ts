@@ -67,7 +67,7 @@ describe("dead-letter routes over real HTTP", () => {
     expect(list.status).toBe(200);
     expect(list.body.dead_letters.map((d: { id: string }) => d.id)).toEqual([ids[2], ids[1]]);
     expect(Object.keys(list.body.dead_letters[0]).sort()).toEqual(
-      ["attempts", "consumer", "created_at", "envelope", "error_class", "error_message", "error_stack", "event_id", "event_type", "fingerprint", "first_failed_at", "last_failed_at", "replay_requested_at", "replay_requested_by", "resolution_note", "resolved_at", "resolved_by", "id"].sort(),
+      ["attempts", "consumer", "created_at", "envelope", "error_class", "error_message", "event_id", "event_type", "fingerprint", "first_failed_at", "last_failed_at", "replay_requested_at", "replay_requested_by", "resolution_note", "resolved_at", "resolved_by", "id"].sort(),
     );
     const groups = await call("?consumer=coaching&group=true");
     expect(groups.body.groups.map((g: { count: number }) => g.count)).toEqual([3]);
@@ -110,7 +110,7 @@ describe("dead-letter routes over real HTTP", () => {
   it("a dispatcher without the handler hands the replay to the consumer (202)", async () => {
     const other = createDispatcher({ producer: "platform", tenantId: "tnt_sguild", pool: db.pool });
     const routes = createDeadLetterRoutes({ dispatcher: other, authorize: () => true });
-    const response = await routes(new Request(`http://x/api/dispatcher/v1/dlq/${ids[2]}/replay`, { method: "POST", body: JSON.stringify({ replayed_by: "per_ops" }) }));
+    const response = await routes(new Request(`http://x/api/dispatcher/v1/dlq/${ids[2]}/replay`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ replayed_by: "per_ops" }) }));
     const body = (await response.json()) as any;
     expect([response.status, body.outcome, body.dead_letter.replay_requested_by]).toEqual([202, "requested", "per_ops"]);
     expect((await caught(() => other.deadLetters.requestReplay(ids[0]!, { requestedBy: "x" }))).code).toBe("DEAD_LETTER_ALREADY_RESOLVED");

@@ -60,8 +60,16 @@ export function toStructuredHttp(envelope: EventEnvelope, options: { traceContex
   return { headers: message.headers as Record<string, string>, body: String(message.body) };
 }
 
-/** Parses a structured-mode body into a CloudEvent (throws on a malformed one). */
+/**
+ * Parses a structured-mode body into a CloudEvent (throws on a malformed one). `id` and `time` must be
+ * in the body: the SDK would otherwise invent them, and they would be stored as the producer's.
+ */
 export function parseStructuredHttp(headers: Record<string, string>, body: string): CloudEvent<unknown> {
+  const raw = JSON.parse(body) as unknown;
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) throw new InvalidArgumentError("the body must be one CloudEvent object", "body");
+  for (const name of ["id", "time"]) {
+    if (typeof (raw as Record<string, unknown>)[name] !== "string") throw new InvalidArgumentError(`the CloudEvent has no "${name}"`, name);
+  }
   const event = HTTP.toEvent({ headers, body });
   if (Array.isArray(event)) throw new InvalidArgumentError("batched CloudEvents are not accepted", "body");
   return event as CloudEvent<unknown>;

@@ -3,11 +3,15 @@ import { ContractValidator, SguildError, loadRegistry, type Registry } from "@sg
 import { tablesFor } from "../config/index.js";
 import { fromPgPool, type Database } from "../database/index.js";
 import { DispatcherConfigError } from "../errors/index.js";
+import { hasMediaType, readLimitedText } from "../http/body.js";
 import { json, problem } from "../http/responses.js";
 import { silentLogger, type Logger } from "../observability/index.js";
-import { EventWriter } from "../producer/index.js";
 import { fromCloudEvent, parseStructuredHttp } from "./cloud-event.js";
-import { verifySignature } from "./signature.js";
+import { InboxStore } from "./inbox-store.js";
+import { resolveInboxOptions, type InboxKey } from "./inbox-options.js";
+import { checkSignatureHeaders, verifyBodySignature } from "./signature.js";
+
+export type { InboxKey } from "./inbox-options.js";
 
 export interface InboxOptions {
   /** This domain: events are accepted only if the registry lists it as a consumer. */
@@ -16,10 +20,17 @@ export interface InboxOptions {
   pool?: pg.Pool;
   databaseUrl?: string;
   schema?: string;
-  /** Active signing keys by key id (several during a rotation). */
-  keys: Readonly<Record<string, string>>;
+  /**
+   * Active signing keys by key id (several during a rotation): a secret, or `{ secret, producer }` to
+   * accept only that producer's events under the key.
+   */
+  keys: Readonly<Record<string, string | InboxKey>>;
+  /** Tenant ids whose events are accepted; others get 403. Default: `[DISPATCHER_TENANT_ID]`, required when that is unset. */
+  tenants?: readonly string[];
   /** Replay window for the signature timestamp. Default 300000 ms (5 minutes). */
   toleranceMs?: number;
+  /** Largest body read, in bytes. Default 1048576 (1 MiB); a larger one is answered 413 unread. */
+  maxBodyBytes?: number;
   registry?: Registry;
   logger?: Logger;
 }
@@ -29,42 +40,53 @@ const STATUS: Record<string, number> = {
   UNKNOWN_KEY_ID: 401,
   STALE_TIMESTAMP: 401,
   BAD_SIGNATURE: 401,
-  NOT_A_CONSUMER: 403,
+  PAYLOAD_TOO_LARGE: 413,
   UNKNOWN_EVENT_TYPE: 422,
   SCHEMA_VERSION_NOT_REGISTERED: 422,
   NO_PAYLOAD_SCHEMA: 422,
   ENVELOPE_INVALID: 422,
   PAYLOAD_INVALID: 422,
   INVALID_ARGUMENT: 400,
+  EVENT_ID_CONFLICT: 409,
 };
 
+const STRUCTURED = "application/cloudevents+json";
+
 /**
- * The signed inbox, a Web-standard handler: verifies the HMAC signature and replay window,
- * parses the CloudEvent, validates envelope and payload against the contracts, checks this domain
- * consumes the type, and stores the event once (the same event twice is one row, 2xx both times).
- * Every refusal is a 4xx with a stable code, and nothing is stored.
+ * The signed inbox, a Web-standard handler. Before reading the body: the signature headers (present,
+ * well-formed, active key, timestamp in the window) and the structured-mode content type. Then the
+ * body, at most `maxBodyBytes`, its HMAC, the CloudEvent, this domain consuming the type, the
+ * registered producer and the tenant, envelope and payload against the contracts; the event is stored
+ * once (the same event again is 2xx, other content under its id is 409). Every refusal is a 4xx with
+ * a stable code, and nothing is stored.
  */
 export function createInbox(options: InboxOptions): ((request: Request) => Promise<Response>) & { close(): Promise<void> } {
-  if (!options?.keys || Object.keys(options.keys).length === 0) throw new DispatcherConfigError("createInbox needs at least one signing key", "keys");
+  const settings = resolveInboxOptions(options);
   const url = options.databaseUrl ?? process.env["DATABASE_URL"];
   if (!options.pool && !url) throw new DispatcherConfigError("createInbox needs pool or databaseUrl (or DATABASE_URL)", "database");
   const database: Database = fromPgPool(options.pool ?? new pg.Pool({ connectionString: url }), !options.pool);
-  const writer = new EventWriter(tablesFor(options.schema ?? "public"), { idempotent: true });
   const validator = new ContractValidator(options.registry ?? loadRegistry());
-  const toleranceMs = options.toleranceMs ?? 300_000;
+  const store = new InboxStore(tablesFor(options.schema ?? "public"), validator.registry);
   const logger = options.logger ?? silentLogger;
 
   const handler = async (request: Request): Promise<Response> => {
     if (request.method !== "POST") return problem(405, "METHOD_NOT_ALLOWED", "use POST");
-    const body = await request.text();
-    const signature = verifySignature(request.headers, body, options.keys, toleranceMs);
-    if (!signature.ok) return problem(STATUS[signature.code]!, signature.code, signature.message);
+    const signed = checkSignatureHeaders(request.headers, settings.secrets, settings.toleranceMs);
+    if (!signed.ok) return problem(401, signed.code, signed.message);
+    // Binary mode carries the attributes in ce- headers, which the signature does not cover.
+    if (!hasMediaType(request, STRUCTURED)) return problem(415, "UNSUPPORTED_MEDIA_TYPE", `send a structured-mode CloudEvent (content-type: ${STRUCTURED})`);
+    if ([...request.headers.keys()].some((name) => name.startsWith("ce-"))) {
+      return problem(400, "INVALID_CLOUDEVENT", "ce- headers are not signed: send every attribute in the structured body");
+    }
     try {
+      const body = await readLimitedText(request, settings.maxBodyBytes);
+      const verified = verifyBodySignature(signed, body);
+      if (!verified.ok) return problem(401, verified.code, verified.message);
       let parsed;
       try {
-        parsed = fromCloudEvent(parseStructuredHttp(Object.fromEntries(request.headers), body));
+        parsed = fromCloudEvent(parseStructuredHttp({ "content-type": STRUCTURED }, body));
       } catch (cause) {
-        return problem(400, "INVALID_CLOUDEVENT", `not a structured Sguild CloudEvent: ${(cause as Error).message}`);
+        return problem(400, "INVALID_CLOUDEVENT", `not a structured Sguild CloudEvent: ${String((cause as Error)?.message).slice(0, 200)}`);
       }
       const { envelope, traceContext } = parsed;
       const registration = validator.registry.getRegistration(envelope.event_type);
@@ -72,8 +94,18 @@ export function createInbox(options: InboxOptions): ((request: Request) => Promi
         return problem(403, "NOT_A_CONSUMER", `the registry does not list "${options.domain}" as a consumer of "${envelope.event_type}"`);
       }
       validator.assertEnvelope(envelope);
+      if (registration.producer !== envelope.producer) {
+        return problem(403, "PRODUCER_MISMATCH", `"${envelope.event_type}" is produced by "${registration.producer}" per the registry, not "${envelope.producer}"`);
+      }
+      const keyProducer = settings.keyProducers[signed.keyId];
+      if (keyProducer !== undefined && keyProducer !== envelope.producer) {
+        return problem(403, "PRODUCER_MISMATCH", `key "${signed.keyId}" signs events of "${keyProducer}" only, not "${envelope.producer}"`);
+      }
+      if (!settings.tenants.has(envelope.tenant_id)) {
+        return problem(403, "TENANT_NOT_ALLOWED", `tenant ${JSON.stringify(envelope.tenant_id).slice(0, 100)} is not one this inbox accepts`);
+      }
       validator.assertPayload(envelope.event_type, envelope.schema_version, envelope.payload);
-      await writer.insert(database, [{ envelope, traceContext }]);
+      await store.store(database, { envelope, traceContext });
       return json(202, { accepted: envelope.event_id });
     } catch (error) {
       if (SguildError.isInstance(error) && STATUS[error.code]) {

@@ -1,5 +1,5 @@
 export { createFanoutRelay, FanoutRelay, fanoutConsumerName, type FanoutRelayOptions } from "./relay.js";
-export { createInbox, type InboxOptions } from "./inbox.js";
+export { createInbox, type InboxOptions, type InboxKey } from "./inbox.js";
 export { drainFanout, type DrainResult } from "./drain.js";
 export { toCloudEvent, fromCloudEvent, toStructuredHttp, parseStructuredHttp } from "./cloud-event.js";
 export { signBody, verifySignature, SIGNATURE_HEADER, TIMESTAMP_HEADER, KEY_ID_HEADER, type SignatureCheck } from "./signature.js";

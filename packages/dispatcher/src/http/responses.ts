@@ -9,6 +9,7 @@ export function problem(status: number, code: string, message: string, field?: s
   return json(status, { error: field === undefined ? { code, message } : { code, message, field } });
 }
 
+/** A dead letter in snake_case, with its stack (the CLI, run by an operator on the host). */
 export function deadLetterJson(d: DeadLetter): Record<string, unknown> {
   return {
     id: d.id,
@@ -30,4 +31,10 @@ export function deadLetterJson(d: DeadLetter): Record<string, unknown> {
     replay_requested_at: d.replayRequestedAt?.toISOString() ?? null,
     replay_requested_by: d.replayRequestedBy,
   };
+}
+
+/** A dead letter as the HTTP routes answer it: without `error_stack` (it names files) unless `exposeErrorStack`. */
+export function deadLetterResponseJson(d: DeadLetter, exposeErrorStack: boolean): Record<string, unknown> {
+  const { error_stack: stack, ...rest } = deadLetterJson(d);
+  return exposeErrorStack ? { ...rest, error_stack: stack } : rest;
 }

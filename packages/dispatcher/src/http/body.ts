@@ -1,0 +1,42 @@
+import { DispatcherConfigError, PayloadTooLargeError } from "../errors/index.js";
+
+/** Default body caps: the signed inbox (one CloudEvent) and the DLQ routes (a small JSON object). */
+export const INBOX_MAX_BODY_BYTES = 1_048_576;
+export const DLQ_MAX_BODY_BYTES = 65_536;
+
+export function bodyLimit(value: number | undefined, fallback: number, owner: string): number {
+  if (value === undefined) return fallback;
+  if (!Number.isSafeInteger(value) || value < 1) throw new DispatcherConfigError(`${owner} maxBodyBytes must be a positive integer (got ${String(value)})`, "maxBodyBytes");
+  return value;
+}
+
+/**
+ * Reads the body as UTF-8 text, never more than `maxBytes`: a declared Content-Length above the
+ * limit is refused before a byte is read, and a stream that passes it is cancelled at that chunk.
+ * Throws PayloadTooLargeError (413).
+ */
+export async function readLimitedText(request: Request, maxBytes: number): Promise<string> {
+  const declared = request.headers.get("content-length");
+  if (declared !== null && /^\s*\d+\s*$/.test(declared) && Number(declared) > maxBytes) throw new PayloadTooLargeError(maxBytes);
+  if (!request.body) return "";
+  const reader = request.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.byteLength;
+    if (total > maxBytes) {
+      await reader.cancel().catch(() => undefined);
+      throw new PayloadTooLargeError(maxBytes);
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks).toString("utf8");
+}
+
+/** True when the Content-Type's media type (parameters aside, any case) is `mediaType`. */
+export function hasMediaType(request: Request, mediaType: string): boolean {
+  const value = request.headers.get("content-type");
+  return value !== null && value.split(";")[0]!.trim().toLowerCase() === mediaType;
+}
