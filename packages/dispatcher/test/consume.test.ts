@@ -64,7 +64,7 @@ describe("no event is ever skipped", () => {
     expect(seen).not.toContain(rolledBack.event_id);
   });
 
-  it("concurrent producers with overlapping transactions: every event exactly once, in commit order per type", async () => {
+  it("concurrent producers with overlapping transactions: every event exactly once, in position order per type, out-of-order commits included", async () => {
     const seen = new Map<string, string[]>([["credit.locked", []], ["credit.reserved", []]]);
     const record = (event: EventEnvelope) => void seen.get(event.event_type)!.push(event.event_id);
     const c = consumer();
@@ -77,6 +77,14 @@ describe("no event is ever skipped", () => {
     w.subscribe("credit.locked", (event) => void warehouseSeen.push(event.event_id));
     w.subscribe("credit.reserved", (event) => void warehouseSeen.push(event.event_id));
     await w.start({ consumer: "warehouse", pollIntervalMs: 100, batchSize: 7 });
+    // One transaction inserts first (the lowest ids) and commits after every producer: an
+    // out-of-order commit whatever the scheduling below does.
+    const late = await db.pool.connect();
+    await late.query("BEGIN");
+    const lateEvents = [
+      { id: (await producer.publish({ event_type: "credit.locked", payload: lockedPayload() }, { tx: late })).event_id, type: "credit.locked" },
+      { id: (await producer.publish(reserved(), { tx: late })).event_id, type: "credit.reserved" },
+    ];
     // Each producer commits its transactions one after another, so its own events have a known commit order.
     const perProducer = await Promise.all(
       Array.from({ length: 8 }, async () => {
@@ -97,22 +105,36 @@ describe("no event is ever skipped", () => {
         return committed;
       }),
     );
-    const all = perProducer.flat();
+    // Every committed event is numbered (the consumers run the sequencer) before the late one commits.
+    await until(async () => (await db.count("SELECT count(*) AS n FROM dispatcher_event WHERE position IS NULL")) === 0, 30_000, "the producers' events to be numbered");
+    await late.query("COMMIT");
+    late.release();
+    const all = [...lateEvents, ...perProducer.flat()];
     await until(() => seen.get("credit.locked")!.length + seen.get("credit.reserved")!.length >= all.length, 60_000, "all events");
+    await until(() => warehouseSeen.length >= all.length, 60_000, "the second consumer");
     await new Promise((r) => setTimeout(r, 300));
+    const stored = (await db.pool.query("SELECT event_id, event_type, id::bigint AS id, position::bigint AS position FROM dispatcher_event")).rows;
+    const warehouseSet = new Set(warehouseSeen);
+    expect(warehouseSet.size).toBe(warehouseSeen.length);
     for (const type of ["credit.locked", "credit.reserved"]) {
-      const got = seen.get(type)!;
-      expect(new Set(got).size).toBe(got.length);
-      expect([...got].sort()).toEqual(all.filter((e) => e.type === type).map((e) => e.id).sort());
-      const order = new Map(got.map((eventId, index) => [eventId, index]));
+      const rows = stored.filter((r) => r.event_type === type);
+      const positionOrder = [...rows].sort((x, y) => Number(x.position) - Number(y.position)).map((r) => r.event_id);
+      const idOrder = [...rows].sort((x, y) => Number(x.id) - Number(y.id)).map((r) => r.event_id);
+      expect(positionOrder).toHaveLength(all.filter((e) => e.type === type).length);
+      // The out-of-order commit really happened: the late event has the lowest id of its type and the last position.
+      const lateId = lateEvents.find((e) => e.type === type)!.id;
+      expect([idOrder[0], positionOrder.at(-1)]).toEqual([lateId, lateId]);
+      // Every consumer delivers exactly the position order: each event once, the late one after everything committed before it.
+      expect(seen.get(type)).toEqual(positionOrder);
+      expect(warehouseSeen.filter((eventId) => rows.some((r) => r.event_id === eventId))).toEqual(positionOrder);
+      // A producer's next transaction inserts after its previous one committed: delivered after it.
+      const order = new Map(positionOrder.map((eventId, index) => [eventId, index]));
       for (const producerEvents of perProducer) {
         const mine = producerEvents.filter((e) => e.type === type).map((e) => order.get(e.id)!);
         expect(mine).toEqual([...mine].sort((x, y) => x - y));
       }
     }
-    expect(all).toHaveLength(2000);
-    await until(() => warehouseSeen.length >= all.length, 60_000, "the second consumer");
-    expect([...warehouseSeen].sort()).toEqual(all.map((e) => e.id).sort());
+    expect(all).toHaveLength(2002);
   });
 });
 
@@ -164,9 +186,10 @@ describe("once per consumer", () => {
 });
 
 describe("retries and dead letters", () => {
-  it("dead-letters a poison event after the configured attempts while later events keep flowing", async () => {
+  it("dead-letters a poison event after the configured attempts while other types flow during its retries", async () => {
     const attempts: number[] = [];
     const delivered: string[] = [];
+    let attemptsWhenOtherArrived = -1;
     const c = consumer();
     let poison = "";
     c.subscribe("credit.locked", async (event, ctx) => {
@@ -177,18 +200,26 @@ describe("retries and dead letters", () => {
       await ctx.tx.query("INSERT INTO applied (consumer, event_id) VALUES ('coaching', $1)", [event.event_id]);
       delivered.push(event.event_id);
     });
-    c.subscribe("credit.reserved", (event) => void delivered.push(event.event_id));
+    c.subscribe("credit.reserved", (event) => {
+      attemptsWhenOtherArrived = attempts.length;
+      delivered.push(event.event_id);
+    });
     const [before, bad, after] = await producer.publishMany([
       { event_type: "credit.locked", payload: lockedPayload() },
       { event_type: "credit.locked", payload: lockedPayload() },
       { event_type: "credit.locked", payload: lockedPayload() },
     ]);
     poison = bad!.event_id;
-    await c.start({ consumer: "coaching", pollIntervalMs: 1000, retryDelaysMs: [30, 60, 90] });
+    await c.start({ consumer: "coaching", pollIntervalMs: 1000, retryDelaysMs: [500, 500, 500] });
+    // The second attempt has begun, so the first failure is recorded: publish the other type now.
+    await until(() => attempts.length >= 2, 5000, "the poison event to fail once");
     const other = await producer.publish(reserved());
     await until(() => delivered.includes(other.event_id), 5000, "the other type during retries");
+    expect(delivered.includes(after!.event_id), "the event after the poison one waits for it").toBe(false);
     await until(() => delivered.includes(after!.event_id), 10_000, "the event after the poison one");
     expect(attempts).toEqual([1, 2, 3, 4]);
+    expect(attemptsWhenOtherArrived).toBeGreaterThanOrEqual(2);
+    expect(attemptsWhenOtherArrived).toBeLessThan(4);
     // What committed: each good event exactly once (a handler whose transaction rolled back may have run again).
     const applied = (await db.pool.query("SELECT event_id FROM applied ORDER BY event_id")).rows.map((r) => r.event_id);
     expect(applied).toEqual([before!.event_id, after!.event_id].sort());
@@ -207,6 +238,14 @@ describe("retries and dead letters", () => {
     expect(dlq[0].error_stack).toContain("TypeError: cannot project reservation");
     expect(dlq[0].envelope.event_id).toBe(poison);
     expect(dlq[0].last_failed_at.getTime()).toBeGreaterThan(dlq[0].first_failed_at.getTime());
+    // In the database's own clock: the other type committed between the poison event's first and last failure,
+    // and the event behind the poison one only after it was dead-lettered.
+    const deliveredAt = async (eventId: string) =>
+      ((await db.pool.query("SELECT delivered_at FROM dispatcher_dedup WHERE consumer = 'coaching' AND event_id = $1", [eventId])).rows[0].delivered_at as Date).getTime();
+    const otherAt = await deliveredAt(other.event_id);
+    expect(otherAt).toBeGreaterThan(dlq[0].first_failed_at.getTime());
+    expect(otherAt).toBeLessThan(dlq[0].last_failed_at.getTime());
+    expect(await deliveredAt(after!.event_id)).toBeGreaterThanOrEqual(dlq[0].last_failed_at.getTime());
   });
 
   it("counts a handler that exceeds handlerTimeoutMs as a failure", async () => {

@@ -1,7 +1,7 @@
 import net from "node:net";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { createDispatcher, type Dispatcher } from "../src/index.js";
-import { failOnLeakedLoops, lockedPayload, testDb, until, type TestDb } from "./helpers.js";
+import { failOnLeakedLoops, id, lockedPayload, testDb, until, type TestDb } from "./helpers.js";
 
 failOnLeakedLoops();
 let db: TestDb;
@@ -83,14 +83,16 @@ describe("LISTEN/NOTIFY wake-up", () => {
     await new Promise((r) => proxy.close(r));
   });
 
-  it("ignores notifications for types it does not consume", async () => {
+  it("ignores notifications for types it does not consume, and is woken by the type it does", async () => {
     let wakes = 0;
+    const seen: string[] = [];
     const c = createDispatcher({ producer: "coaching", tenantId: "tnt_sguild", pool: db.pool, databaseUrl: db.url });
     running.push(c);
-    c.subscribe("credit.reserved", () => undefined);
+    c.subscribe("credit.reserved", (event) => void seen.push(event.event_id));
     await c.start({ consumer: "filter_test", pollIntervalMs: 60_000 });
     const loop = c.consumerLoop!;
     await until(() => loop.listener!.connects === 1);
+    await new Promise((r) => setTimeout(r, 100)); // the wake-up of the connect itself has run
     const original = (loop as unknown as { wakeup: { wake(): void } }).wakeup;
     const wake = original.wake.bind(original);
     original.wake = () => {
@@ -98,8 +100,19 @@ describe("LISTEN/NOTIFY wake-up", () => {
       wake();
     };
     await producer.publish({ event_type: "credit.locked", payload: lockedPayload() });
-    await new Promise((r) => setTimeout(r, 300));
-    expect(wakes).toBe(0);
+    const wanted = await producer.publish({
+      event_type: "credit.reserved",
+      payload: {
+        credit_reservation_id: id("crr"), credit_account_id: id("crd_acct"), person_id: id("per"), lesson_id: id("les"), organization_id: "org_1",
+        reserved_credits: 1, reserved_at: new Date().toISOString(), lesson_starts_at: new Date().toISOString(),
+      },
+    });
+    // Positive control: with a one-minute poll, only its NOTIFY can bring the subscribed type this fast.
+    // Notifications arrive in commit order, so the credit.locked one reached the connection first.
+    await until(() => seen.includes(wanted.event_id), 5000, "the subscribed type's notification");
+    await new Promise((r) => setTimeout(r, 200));
+    expect(seen).toEqual([wanted.event_id]);
+    expect(wakes).toBe(1);
   });
 
   it("listen: false polls only and opens no LISTEN connection; stop() closes LISTEN", async () => {
