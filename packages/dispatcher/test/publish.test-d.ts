@@ -4,12 +4,15 @@ import type { CreditLockedPayloadV1, CreditReleasedPayloadV1, CreditReleasedPayl
 
 declare const d: ReturnType<typeof createDispatcher>;
 const payload = { credit_reservation_id: "crr_x", lesson_id: "les_x", person_id: "per_x", locked_credits: 6, locked_at: "2026-06-01T00:00:00Z" };
+const { locked_credits: _omitted, ...withoutLockedCredits } = payload;
 
 it("checks publish against the contracts catalog", () => {
   void d.publish({ event_type: "credit.locked", payload });
   // @ts-expect-error a misspelled event type
   void d.publish({ event_type: "credit.lockd", payload });
-  // @ts-expect-error a missing payload field
+  // @ts-expect-error a missing payload field (the key is absent)
+  void d.publish({ event_type: "credit.locked", payload: withoutLockedCredits });
+  // @ts-expect-error a required payload field set to undefined
   void d.publish({ event_type: "credit.locked", payload: { ...payload, locked_credits: undefined } });
   // @ts-expect-error a misspelled payload field
   void d.publish({ event_type: "credit.locked", payload: { credit_reservation_id: "crr_x", lesson_id: "les_x", person_id: "per_x", locked_credit: 6, locked_at: "x" } });
