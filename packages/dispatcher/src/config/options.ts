@@ -1,7 +1,7 @@
 import pg from "pg";
 import { DOMAINS, loadRegistry, type Domain, type Registry } from "@sguild/contracts";
 import { quoteSchema } from "@sguild/prisma-fragment";
-import { fromPgPool, fromPrisma, type Database, type PrismaLike } from "../database/index.js";
+import { fromPgPool, fromPrisma, openPool, type Database, type PrismaLike } from "../database/index.js";
 import { DispatcherConfigError } from "../errors/index.js";
 import { silentLogger, type Logger } from "../observability/logger.js";
 
@@ -81,14 +81,10 @@ export function resolveConfig(config: DispatcherConfig = {}): ResolvedConfig {
   }
   const databaseUrl = config.databaseUrl ?? env("DATABASE_URL");
   let database: Database;
-  if (config.prismaClient) database = fromPrisma(config.prismaClient);
-  else if (config.pool) database = fromPgPool(config.pool, false);
-  else if (databaseUrl) {
-    const pool = new pg.Pool({ connectionString: databaseUrl, max: 10 });
-    // An idle client losing its connection must not crash the process; the next query reconnects.
-    pool.on("error", (err) => (config.logger ?? silentLogger).warn({ err }, "dispatcher pool connection lost"));
-    database = fromPgPool(pool, true);
-  }
+  const logger = config.logger ?? silentLogger;
+  if (config.prismaClient) database = fromPrisma(config.prismaClient, logger);
+  else if (config.pool) database = fromPgPool(config.pool, false, logger);
+  else if (databaseUrl) database = fromPgPool(openPool(databaseUrl, logger), true, logger);
   else {
     throw new DispatcherConfigError(
       "no database: pass configureDispatcher({ prismaClient }) or ({ pool }) or ({ databaseUrl }), or set DATABASE_URL",

@@ -41,6 +41,8 @@ export class ConsumerLoop {
   private readonly recorder: FailureRecorder;
   private readonly types: string[];
   private readonly sequence: string;
+  /** Types delivered one event per transaction up to this position, after a batch failed at commit. */
+  private readonly narrowUntil = new Map<string, bigint>();
   listener: NotificationListener | undefined;
 
   constructor(
@@ -144,12 +146,21 @@ export class ConsumerLoop {
 
   private async processType(eventType: string): Promise<TypeResult> {
     const handlers = this.handlers.get(eventType)!;
-    const outcome = await this.deliverer.deliver(eventType, handlers, this.options.batchSize);
+    const narrowing = this.narrowUntil.get(eventType);
+    const outcome = await this.deliverer.deliver(eventType, handlers, narrowing === undefined ? this.options.batchSize : 1);
     if (outcome.kind === "locked") return { worked: false };
     if (outcome.kind === "waiting") return { worked: false, retryAtMs: outcome.retryAtMs };
     if (outcome.kind === "delivered") {
       this.report(eventType, outcome);
+      const last = outcome.rows[outcome.rows.length - 1];
+      if (narrowing !== undefined && (!last || BigInt(last.position) >= narrowing)) this.narrowUntil.delete(eventType);
       return { worked: outcome.rows.length > 0 };
+    }
+    if (outcome.stage === "commit" && outcome.handledCount > 1) {
+      // The batch did not commit and any of its handlers may be at fault: deliver one event per
+      // transaction up to the batch's end, so the failure is counted against the event that causes it.
+      this.narrowUntil.set(eventType, BigInt(outcome.lastPosition));
+      return { worked: true };
     }
     let cursorPosition = outcome.cursorPosition;
     if (outcome.index > 0) {
@@ -163,11 +174,14 @@ export class ConsumerLoop {
     metrics.count("dispatcher.handler_error.count", 1, attributes);
     const recorded = await this.recorder.record({ eventType, row: outcome.row, error: outcome.error, attempt: outcome.attempt, cursorPosition });
     this.config.logger.warn(
-      { ...attributes, event_id: outcome.row.event_id, attempt: outcome.attempt, outcome: recorded.kind, err: outcome.error },
+      { ...attributes, event_id: outcome.row.event_id, attempt: outcome.attempt, stage: outcome.stage, outcome: recorded.kind, err: outcome.error },
       "dispatcher handler failed",
     );
     if (recorded.kind === "retry") return { worked: false, retryAtMs: Date.now() + recorded.retryInMs };
-    if (recorded.kind === "dead-lettered") metrics.count("dispatcher.dead_letter.count", 1, attributes);
+    if (recorded.kind === "dead-lettered") {
+      metrics.count("dispatcher.dead_letter.count", 1, attributes);
+      if (narrowing !== undefined && BigInt(outcome.row.position) >= narrowing) this.narrowUntil.delete(eventType);
+    }
     return { worked: true };
   }
 

@@ -103,11 +103,10 @@ export class Dispatcher {
   /** Dead letters of this dispatcher's database; replay uses this dispatcher's handlers. */
   get deadLetters(): DeadLetterService {
     const runtime = this.active;
-    runtime.deadLetters ??= new DeadLetterService(
-      runtime.config.database,
-      runtime.config.tables,
-      (eventType) => this.handlers.get(eventType),
-      this.loop?.options.handlerTimeoutMs,
+    runtime.deadLetters ??= new DeadLetterService(runtime.config.database, runtime.config.tables, () =>
+      this.loop
+        ? { consumer: this.loop.options.consumer, handlerTimeoutMs: this.loop.options.handlerTimeoutMs, handlersFor: (type) => this.handlers.get(type) }
+        : undefined,
     );
     return runtime.deadLetters;
   }

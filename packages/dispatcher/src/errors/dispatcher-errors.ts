@@ -90,6 +90,31 @@ export class PermanentFailureError extends SguildError {
   }
 }
 
+/**
+ * A handler used `ctx.tx` after its delivery attempt ended (timed out, failed or committed):
+ * the query is refused, never run outside the delivery transaction.
+ */
+export class TransactionClosedError extends SguildError {
+  constructor(readonly eventId: string | undefined, readonly consumer: string) {
+    super(
+      "TRANSACTION_CLOSED",
+      `ctx.tx of ${eventId ?? "this delivery"} (consumer "${consumer}") was used after its attempt ended; the query was refused`,
+      { details: { eventId, consumer } },
+    );
+  }
+}
+
+/**
+ * The delivery transaction did not commit: COMMIT failed (a deferred constraint, a lost
+ * connection) or PostgreSQL answered it with ROLLBACK because an earlier statement failed
+ * (a handler swallowed a database error). Counts as a failed attempt.
+ */
+export class CommitFailedError extends SguildError {
+  constructor(message: string, options: { cause?: unknown } = {}) {
+    super("COMMIT_FAILED", message, options);
+  }
+}
+
 /** A request body is larger than the route's `maxBodyBytes`: answered 413, the rest is never read. */
 export class PayloadTooLargeError extends SguildError {
   constructor(readonly limitBytes: number) {
@@ -104,6 +129,15 @@ export class EventIdConflictError extends SguildError {
   }
 }
 
+/** resetCursor({ reprocess: true }) applies already-applied events again; it needs confirm set to the consumer's name. */
+export class ReprocessNotConfirmedError extends SguildError {
+  constructor(readonly consumer: string) {
+    super("REPROCESS_NOT_CONFIRMED", `reprocess applies the rewound events of "${consumer}" again: pass confirm: "${consumer}" to do it`, {
+      details: { consumer },
+    });
+  }
+}
+
 /**
  * publish ran in a transaction that PostgreSQL has aborted (25P02): an earlier statement in it
  * failed, so nothing can be written in it. Roll it back and run the whole transaction again.
@@ -115,14 +149,5 @@ export class TransactionAbortedError extends SguildError {
       "the transaction passed as tx is aborted (PostgreSQL 25P02: an earlier statement in it failed); nothing was written: roll it back and retry the whole transaction",
       options,
     );
-  }
-}
-
-/** resetCursor({ reprocess: true }) applies already-applied events again; it needs confirm set to the consumer's name. */
-export class ReprocessNotConfirmedError extends SguildError {
-  constructor(readonly consumer: string) {
-    super("REPROCESS_NOT_CONFIRMED", `reprocess applies the rewound events of "${consumer}" again: pass confirm: "${consumer}" to do it`, {
-      details: { consumer },
-    });
   }
 }
