@@ -7,3 +7,5 @@ declare const lessonId: string;
 declare const id: string;
 declare const session: (request: Request) => Promise<{ isOperator: boolean } | undefined>;
 declare const registry: import("prom-client").Registry;
+declare const emitA: import("@sguild/dispatcher").Emit;
+declare const emitB: import("@sguild/dispatcher").Emit;
