@@ -5,20 +5,14 @@ import {
   PayloadValidationError,
   TransactionAbortedError,
   createDispatcher,
-  createInbox,
-  signBody,
   type Dispatcher,
-  type EventEnvelope,
 } from "../src/index.js";
-import { toStructuredHttp } from "../src/fanout/index.js";
-import { tablesFor } from "../src/config/index.js";
-import { EventWriter } from "../src/producer/index.js";
-import { loadRegistry } from "@sguild/contracts";
-import { caught, failOnLeakedLoops, id, lockedPayload, testDb, until, type TestDb } from "./helpers.js";
+import { failOnLeakedLoops, id, lockedPayload, testDb, until, type TestDb } from "./helpers.js";
+import { NUL, SURROGATE, TIMESTAMP, intake, refusedIn, reserved } from "./publish-faults-fixtures.js";
 
 // Issue 11, items 13 and 14: what JSON Schema lets through but PostgreSQL cannot store, and a `tx`
 // that is not the caller's transaction. Each is a typed error with a stable code, before any SQL
-// where it can be, and nothing is written.
+// where it can be, and nothing is written. The other writers: publish-faults-writers.test.ts.
 
 failOnLeakedLoops();
 let db: TestDb;
@@ -37,48 +31,7 @@ afterAll(async () => {
 });
 
 const rows = () => db.count("SELECT count(*) AS n FROM dispatcher_event");
-const refused = async (fn: () => Promise<unknown>) => {
-  await db.pool.query("TRUNCATE dispatcher_event, credit_reservation");
-  const error = await caught(fn);
-  expect(await rows()).toBe(0);
-  expect(await db.count("SELECT count(*) AS n FROM credit_reservation")).toBe(0);
-  return error;
-};
-
-const reserved = (overrides: Record<string, unknown> = {}) => ({
-  event_type: "credit.reserved" as const,
-  payload: {
-    credit_reservation_id: id("crr"),
-    credit_account_id: id("crd_acct"),
-    person_id: id("per"),
-    lesson_id: id("les"),
-    organization_id: "org_1",
-    reserved_credits: 1,
-    reserved_at: "2026-06-01T10:00:00Z",
-    lesson_starts_at: "2026-06-02T10:00:00Z",
-    ...overrides,
-  },
-});
-const intake = (submission: { first_name?: string; dob?: string } = {}, browser_metadata: object | null = null) => ({
-  event_type: "intake.captured" as const,
-  schema_version: 2 as const,
-  payload: {
-    form_submission_id: id("fsm"),
-    visitor_id: "v1",
-    source: "web_form" as const,
-    submitted_at: "2026-06-01T10:00:00Z",
-    submission: { first_name: "Ada", last_name: "Lovelace", phone: "555", zip: "12345", ...submission },
-    browser_metadata: browser_metadata as Record<string, unknown> | null,
-  },
-});
-
-const NUL = (path: string, index: number) => ({ path, keyword: "noNulCharacter", message: `must not contain the NUL character \\u0000 (at index ${index}): PostgreSQL cannot store it` });
-const SURROGATE = (path: string, code: string, index: number) => ({ path, keyword: "wellFormedUnicode", message: `must be well-formed Unicode: a lone surrogate \\u${code} at index ${index}` });
-const TIMESTAMP = (path: string, value: string) => ({
-  path,
-  keyword: "timestampRange",
-  message: `must be a date-time PostgreSQL can store: a year from 0001 to 9999 and a UTC offset of at most ±15:59 (got "${value}")`,
-});
+const refused = (fn: () => Promise<unknown>) => refusedIn(db, fn);
 
 describe("text PostgreSQL cannot store is a validation error naming the field (was 22P05, 22P02, 22021)", () => {
   it("a NUL character or a lone surrogate in a payload string: PAYLOAD_INVALID", async () => {
@@ -273,55 +226,5 @@ describe("an aborted transaction (25P02): TRANSACTION_ABORTED", () => {
     );
     expectAborted(error);
     expect([error.cause.name, error.cause.code, error.cause.meta.driverAdapterError.cause.originalCode]).toEqual(["PrismaClientKnownRequestError", "P2010", "25P02"]);
-  });
-});
-
-describe("the signed inbox answers the same faults 422, never 5xx (a relay retries 5xx forever)", () => {
-  it("NUL, a lone surrogate, year 0000 in occurred_at: 422 with the validation code, nothing stored", async () => {
-    const key = { id: "k1", secret: "inbox-secret" };
-    const options = { domain: "coaching", pool: db.pool, keys: { [key.id]: key.secret }, tenants: ["tnt_sguild"] };
-    const inbox = createInbox(options);
-    const envelope = (overrides: Partial<EventEnvelope>, payload: Record<string, unknown> = {}): EventEnvelope => ({
-      event_id: id("evt"), event_type: "credit.reserved", occurred_at: "2026-06-01T10:00:00Z", tenant_id: "tnt_sguild", producer: "revenue",
-      schema_version: 1, payload: reserved(payload).payload, actor: "system:revenue", ...overrides,
-    });
-    const cases: Array<[EventEnvelope, string]> = [
-      [envelope({}, { organization_id: "org\u0000" }), "PAYLOAD_INVALID"],
-      [envelope({}, { organization_id: "org\ud800" }), "PAYLOAD_INVALID"],
-      [envelope({ occurred_at: "0000-06-01T00:00:00Z" }), "ENVELOPE_INVALID"],
-    ];
-    for (const [e, code] of cases) {
-      await db.pool.query("TRUNCATE dispatcher_event");
-      const message = toStructuredHttp(e);
-      const request = new Request("http://inbox.test/inbox", {
-        method: "POST",
-        body: message.body,
-        headers: { ...message.headers, "content-type": "application/cloudevents+json", ...signBody(message.body, key) },
-      });
-      const response = await inbox(request);
-      const body = (await response.json()) as { error: { code: string } };
-      expect([response.status, body.error.code]).toEqual([422, code]);
-      expect(await rows()).toBe(0);
-    }
-    await inbox.close();
-  });
-});
-
-describe("writers other than publish (inbox, fanout) run the same checks before their INSERT", () => {
-  it("text and occurred_at always; payload dates when given the registry", async () => {
-    const envelope = (payload: Record<string, unknown>, occurred_at = "2026-06-01T10:00:00Z"): EventEnvelope => ({
-      event_id: id("evt"), event_type: "credit.reserved", occurred_at, tenant_id: "tnt_sguild", producer: "revenue", schema_version: 1, payload: reserved(payload).payload,
-    });
-    const plain = new EventWriter(tablesFor("public"), { idempotent: true });
-    const withRegistry = new EventWriter(tablesFor("public"), { idempotent: true, registry: loadRegistry() });
-    const database = { query: async (text: string, values?: unknown[]) => (await db.pool.query(text, values)).rows };
-    const nul = await refused(() => plain.insert(database, [{ envelope: envelope({ organization_id: "\u0000" }) }]));
-    expect([nul.code, nul.issues]).toEqual(["PAYLOAD_INVALID", [NUL("/organization_id", 0)]]);
-    const occurred = await refused(() => plain.insert(database, [{ envelope: envelope({}, "0000-01-01T00:00:00Z") }]));
-    expect([occurred.code, occurred.issues]).toEqual(["ENVELOPE_INVALID", [TIMESTAMP("/occurred_at", "0000-01-01T00:00:00Z")]]);
-    const trace = await refused(() => plain.insert(database, [{ envelope: envelope({}), traceContext: { traceparent: "00-\u0000" } }]));
-    expect([trace.code, trace.issues]).toEqual(["ENVELOPE_INVALID", [NUL("/trace_context/traceparent", 3)]]);
-    const dated = await refused(() => withRegistry.insert(database, [{ envelope: envelope({ reserved_at: "0000-06-01T00:00:00Z" }) }]));
-    expect([dated.code, dated.issues]).toEqual(["PAYLOAD_INVALID", [TIMESTAMP("/reserved_at", "0000-06-01T00:00:00Z")]]);
   });
 });

@@ -41,6 +41,9 @@ function pgTransactionStatus(client: Record<string, unknown>): string | undefine
   const queue = client["_queryQueue"];
   if (!Array.isArray(queue) || queue.length > 0 || client["_activeQuery"] !== null) return undefined;
   const status = (client["getTransactionStatus"] as () => unknown).call(client);
+  // A wrapper that refuses every call (a handler's ctx.tx after its attempt ended) answers with a
+  // rejected promise: leave it handled, the insert reports the refusal.
+  if (typeof (status as PromiseLike<unknown> | undefined)?.then === "function") (status as Promise<unknown>).catch(() => undefined);
   return typeof status === "string" ? status : undefined;
 }
 
