@@ -59,7 +59,7 @@ describe("a handler's ctx.tx after its attempt ended", () => {
 });
 
 describe("the signed inbox answers the same faults 422, never 5xx (a relay retries 5xx forever)", () => {
-  it("NUL, a lone surrogate, year 0000 in occurred_at: 422 with the validation code, nothing stored", async () => {
+  it("NUL, a lone surrogate, year 0000 (a payload date-time or occurred_at): 422 with the validation code, nothing stored", async () => {
     const key = { id: "k1", secret: "inbox-secret" };
     const options = { domain: "coaching", pool: db.pool, keys: { [key.id]: key.secret }, tenants: ["tnt_sguild"] };
     const inbox = createInbox(options);
@@ -70,6 +70,7 @@ describe("the signed inbox answers the same faults 422, never 5xx (a relay retri
     const cases: Array<[EventEnvelope, string]> = [
       [envelope({}, { organization_id: "org\u0000" }), "PAYLOAD_INVALID"],
       [envelope({}, { organization_id: "org\ud800" }), "PAYLOAD_INVALID"],
+      [envelope({}, { reserved_at: "0000-06-01T00:00:00Z" }), "PAYLOAD_INVALID"],
       [envelope({ occurred_at: "0000-06-01T00:00:00Z" }), "ENVELOPE_INVALID"],
     ];
     for (const [e, code] of cases) {
