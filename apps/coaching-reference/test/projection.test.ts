@@ -121,8 +121,13 @@ describe("the availability projection", () => {
       [CONSUMER, ra!.event_id],
     );
     const [dead] = await admin.deadLetters.list(CONSUMER);
+    // admin runs no consumer: the replay is requested of the running coaching process, which performs it.
     const replayed = await admin.deadLetters.replay(dead!.id, { replayedBy: "per_ops" });
-    expect(replayed.outcome).toBe("already_delivered");
+    expect(replayed.outcome).toBe("requested");
+    const resolution = async () =>
+      (await pool.query("SELECT resolved_by, resolution_note FROM dispatcher_dead_letter WHERE id = $1 AND resolved_at IS NOT NULL", [dead!.id])).rows[0];
+    for (let i = 0; i < 200 && !(await resolution()); i += 1) await new Promise((r) => setTimeout(r, 25));
+    expect(await resolution()).toEqual({ resolved_by: "per_ops", resolution_note: "replay: the consumer already had this event" });
     expect(await availability()).toEqual(before);
     await admin.close();
   });
