@@ -148,6 +148,12 @@ export class ConsumerLoop {
     const handlers = this.handlers.get(eventType)!;
     const narrowing = this.narrowUntil.get(eventType);
     const outcome = await this.deliverer.deliver(eventType, handlers, narrowing === undefined ? this.options.batchSize : 1);
+    return this.settle(eventType, handlers, outcome);
+  }
+
+  /** Reports a delivery, or counts a failed attempt against the one event that caused it. */
+  private async settle(eventType: string, handlers: Handler[], outcome: BatchOutcome): Promise<TypeResult> {
+    const narrowing = this.narrowUntil.get(eventType);
     if (outcome.kind === "locked") return { worked: false };
     if (outcome.kind === "waiting") return { worked: false, retryAtMs: outcome.retryAtMs };
     if (outcome.kind === "delivered") {
@@ -165,9 +171,11 @@ export class ConsumerLoop {
     let cursorPosition = outcome.cursorPosition;
     if (outcome.index > 0) {
       // Commit the events before the failing one; their handlers run again in the new transaction.
+      // If that fails too, its failure is the one to count (it comes first).
       const prefix = await this.deliverer.deliver(eventType, handlers, outcome.index);
-      if (prefix.kind !== "delivered" || prefix.rows.length !== outcome.index) return { worked: true };
+      if (prefix.kind !== "delivered") return this.settle(eventType, handlers, prefix);
       this.report(eventType, prefix);
+      if (prefix.rows.length !== outcome.index) return { worked: true }; // the cursor moved meanwhile: read again
       cursorPosition = prefix.rows[prefix.rows.length - 1]!.position;
     }
     const attributes = { consumer: this.options.consumer, event_type: eventType };

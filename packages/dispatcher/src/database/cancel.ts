@@ -38,3 +38,23 @@ export function cancelRunningStatement(client: pg.PoolClient, logger: Logger): v
   if (c.host?.startsWith("/")) connection.connect(`${c.host}/.s.PGSQL.${c.port}`);
   else connection.connect(c.port, c.host);
 }
+
+/**
+ * Ends a backend from a connection of its own and waits (up to 5 s) until it has exited, so its
+ * transaction is rolled back and its locks released before the caller goes on. A connection of
+ * its own so that an exhausted pool cannot block it. Resolves false when that was not possible.
+ */
+export async function terminateBackend(config: pg.ClientConfig, pid: number, logger: Logger): Promise<boolean> {
+  const client = new pg.Client({ ...config, application_name: "sguild-dispatcher-terminate", connectionTimeoutMillis: 5000 });
+  client.on("error", (err) => logger.debug({ err, pid }, "dispatcher terminate connection error"));
+  try {
+    await client.connect();
+    const { rows } = await client.query<{ done: boolean }>("SELECT pg_terminate_backend($1::int, 5000) AS done", [pid]);
+    return rows[0]?.done === true;
+  } catch (err) {
+    logger.warn({ err, pid }, "dispatcher could not terminate an abandoned transaction's backend");
+    return false;
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}

@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import pg from "pg";
 import { CommitFailedError, InvalidArgumentError } from "../errors/index.js";
 import { silentLogger, type Logger } from "../observability/logger.js";
-import { cancelRunningStatement } from "./cancel.js";
+import { cancelRunningStatement, terminateBackend } from "./cancel.js";
 
 /**
  * The one database seam: everything in the dispatcher runs SQL through `query(text, values)`.
@@ -20,9 +20,10 @@ export interface TransactionSession {
   /** Backend pid of the connection (pg: known at once; Prisma: set by the caller from a query). */
   pid: number | undefined;
   /**
-   * Gives the transaction up without waiting for it: the backend's running statement is cancelled
-   * (or the backend terminated) and the connection is destroyed, never rolled back on and reused.
-   * What the transaction wrote is rolled back by PostgreSQL when the connection goes.
+   * Gives the transaction up without waiting for what runs in it: its backend is terminated (its
+   * running statement or lock wait ends, what it wrote is rolled back, its locks are released) and
+   * the connection is destroyed, never rolled back on and reused. `transaction()` settles only
+   * once the backend has exited, so whatever runs next never finds its locks still held.
    */
   abandon(): void;
 }
@@ -81,7 +82,8 @@ export function queryableFor(tx: unknown): Queryable {
   );
 }
 
-const TERMINATE_SQL = "SELECT pg_terminate_backend($1::int) AS terminated";
+// Waits (up to 5 s) for the backend to exit: its locks are released when this returns.
+const TERMINATE_SQL = "SELECT pg_terminate_backend($1::int, 5000) AS terminated";
 
 export function fromPrisma(client: PrismaLike, logger: Logger = silentLogger): Database {
   if (typeof client.$transaction !== "function") {
@@ -91,20 +93,23 @@ export function fromPrisma(client: PrismaLike, logger: Logger = silentLogger): D
   return {
     ...prismaQueryable(client),
     transaction: async (fn, options = {}) => {
-      let abandoned = false;
+      let ended: Promise<unknown> | undefined;
       const session: TransactionSession = {
         pid: undefined,
         abandon() {
-          if (abandoned || session.pid === undefined) return;
-          abandoned = true;
+          if (ended || session.pid === undefined) return;
           // The transaction's connection is busy (or Prisma's ROLLBACK would queue behind the running
           // statement): end its backend from another connection of the pool. Prisma discards it.
-          client.$queryRawUnsafe(TERMINATE_SQL, session.pid).catch((err: unknown) =>
+          ended = client.$queryRawUnsafe(TERMINATE_SQL, session.pid).catch((err: unknown) =>
             logger.error({ err, pid: session.pid }, "dispatcher could not terminate an abandoned transaction's backend"),
           );
         },
       };
-      return (await transaction((tx) => fn(prismaQueryable(tx), tx, session), { timeout: options.timeoutMs ?? 60_000, maxWait: 10_000 })) as never;
+      try {
+        return (await transaction((tx) => fn(prismaQueryable(tx), tx, session), { timeout: options.timeoutMs ?? 60_000, maxWait: 10_000 })) as never;
+      } finally {
+        await ended;
+      }
     },
     close: async () => undefined,
   };
@@ -132,13 +137,18 @@ export function fromPgPool(pool: pg.Pool, owned: boolean, logger: Logger = silen
         if (!destroy) client.off("error", onError);
         client.release(destroy || undefined);
       };
+      let ended: Promise<void> | undefined;
+      const pid = (client as unknown as { processID?: number }).processID ?? undefined;
       const session: TransactionSession = {
-        pid: (client as unknown as { processID?: number }).processID ?? undefined,
+        pid,
         abandon() {
-          if (released) return;
+          if (released || ended) return;
           broken = true;
-          cancelRunningStatement(client, logger);
-          release(true);
+          ended = (async () => {
+            // From a connection of its own; failing that, PostgreSQL's cancel request and a closed socket.
+            if (pid === undefined || !(await terminateBackend(pool.options, pid, logger))) cancelRunningStatement(client, logger);
+            release(true);
+          })();
         },
       };
       try {
@@ -152,7 +162,8 @@ export function fromPgPool(pool: pg.Pool, owned: boolean, logger: Logger = silen
         if (!broken && !released) await client.query("ROLLBACK").catch(() => (broken = true));
         throw error;
       } finally {
-        release(broken);
+        if (ended) await ended;
+        else release(broken);
       }
     },
     close: async () => {
