@@ -100,11 +100,17 @@ describe("dead-letter routes over real HTTP", () => {
   });
 
   it("replays: still failing leaves it active; fixed resolves it", async () => {
-    const stillFailing = await call(`/${ids[1]}/replay`, { method: "POST", body: JSON.stringify({ replayed_by: "per_ops" }) });
-    expect([stillFailing.status, stillFailing.body.outcome, stillFailing.body.dead_letter.resolved_at, stillFailing.body.error.class]).toEqual([200, "failed", null, "Error"]);
-    failing.clear();
-    const fixed = await call(`/${ids[1]}/replay`, { method: "POST", body: JSON.stringify({ replayed_by: "per_ops" }) });
-    expect([fixed.status, fixed.body.outcome, fixed.body.dead_letter.resolved_by]).toEqual([200, "replayed", "per_ops"]);
+    // A letter is replayed by the process that runs its consumer.
+    await consumer.start({ consumer: "coaching", pollIntervalMs: 20, retryDelaysMs: [] });
+    try {
+      const stillFailing = await call(`/${ids[1]}/replay`, { method: "POST", body: JSON.stringify({ replayed_by: "per_ops" }) });
+      expect([stillFailing.status, stillFailing.body.outcome, stillFailing.body.dead_letter.resolved_at, stillFailing.body.error.class]).toEqual([200, "failed", null, "Error"]);
+      failing.clear();
+      const fixed = await call(`/${ids[1]}/replay`, { method: "POST", body: JSON.stringify({ replayed_by: "per_ops" }) });
+      expect([fixed.status, fixed.body.outcome, fixed.body.dead_letter.resolved_by]).toEqual([200, "replayed", "per_ops"]);
+    } finally {
+      await consumer.stop();
+    }
   });
 
   it("a dispatcher without the handler hands the replay to the consumer (202)", async () => {

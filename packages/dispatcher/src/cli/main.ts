@@ -1,9 +1,8 @@
 #!/usr/bin/env node
 import { Command, CommanderError, Option } from "commander";
-import pg from "pg";
 import { SguildError } from "@sguild/contracts";
 import { tablesFor } from "../config/index.js";
-import { fromPgPool, type Database } from "../database/index.js";
+import { fromPgPool, openPool, type Database } from "../database/index.js";
 import { DeadLetterService, type DeadLetter } from "../dlq/index.js";
 import { deadLetterJson } from "../http/responses.js";
 import { resolve as resolvePath } from "node:path";
@@ -32,7 +31,7 @@ let opened: Database | undefined;
 function connect(): { db: Database; tables: ReturnType<typeof tablesFor>; globals: Globals } {
   const globals = program.opts<Globals>();
   if (!globals.databaseUrl) throw new UsageError("no database: pass --database-url or set DATABASE_URL");
-  const pool = new pg.Pool({ connectionString: globals.databaseUrl, max: 2, connectionTimeoutMillis: 5000 });
+  const pool = openPool(globals.databaseUrl, undefined, { max: 2, connectionTimeoutMillis: 5000 });
   pool.on("error", () => undefined);
   opened = fromPgPool(pool, true);
   return { db: opened, tables: tablesFor(globals.schema), globals };

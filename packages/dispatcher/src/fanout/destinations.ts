@@ -1,6 +1,5 @@
-import pg from "pg";
 import { tablesFor } from "../config/index.js";
-import { fromPgPool, type Database } from "../database/index.js";
+import { fromPgPool, openPool, type Database } from "../database/index.js";
 import type { EventEnvelope } from "../envelope/index.js";
 import { PermanentFailureError, RetryLaterError } from "../errors/index.js";
 import { EventWriter } from "../producer/index.js";
@@ -26,7 +25,7 @@ export interface Destination {
 
 /** Inserts into the consumer domain's dispatcher_event, idempotent on event_id. */
 export function databaseDestination(config: Extract<DestinationConfig, { kind: "database" }>): Destination {
-  const pool = new pg.Pool({ connectionString: config.databaseUrl, max: 2, connectionTimeoutMillis: 5000 });
+  const pool = openPool(config.databaseUrl, undefined, { max: 2, connectionTimeoutMillis: 5000 });
   pool.on("error", () => undefined);
   const database: Database = fromPgPool(pool, true);
   const writer = new EventWriter(tablesFor(config.schema ?? "public"), { idempotent: true });

@@ -1,7 +1,7 @@
-import pg from "pg";
+import type pg from "pg";
 import { ContractValidator, SguildError, loadRegistry, type Registry } from "@sguild/contracts";
 import { tablesFor } from "../config/index.js";
-import { fromPgPool, type Database } from "../database/index.js";
+import { fromPgPool, openPool, type Database } from "../database/index.js";
 import { DispatcherConfigError } from "../errors/index.js";
 import { hasMediaType, readLimitedText } from "../http/body.js";
 import { json, problem } from "../http/responses.js";
@@ -64,7 +64,7 @@ export function createInbox(options: InboxOptions): ((request: Request) => Promi
   const settings = resolveInboxOptions(options);
   const url = options.databaseUrl ?? process.env["DATABASE_URL"];
   if (!options.pool && !url) throw new DispatcherConfigError("createInbox needs pool or databaseUrl (or DATABASE_URL)", "database");
-  const database: Database = fromPgPool(options.pool ?? new pg.Pool({ connectionString: url }), !options.pool);
+  const database: Database = fromPgPool(options.pool ?? openPool(url!, options.logger), !options.pool, options.logger);
   const validator = new ContractValidator(options.registry ?? loadRegistry());
   const store = new InboxStore(tablesFor(options.schema ?? "public"), validator.registry);
   const logger = options.logger ?? silentLogger;
