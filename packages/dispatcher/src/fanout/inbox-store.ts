@@ -2,7 +2,7 @@ import type { Registry } from "@sguild/contracts";
 import type { Tables } from "../config/index.js";
 import type { Queryable } from "../database/index.js";
 import { EventIdConflictError } from "../errors/index.js";
-import { EventWriter, type StoredEvent } from "../producer/index.js";
+import { EventWriter, envelopeValues, type StoredEvent } from "../producer/index.js";
 
 // What makes two sends "the same event": every stored column but the row id and the trace context
 // (a relay re-sending an event may carry another trace). jsonb and timestamptz compare by value.
@@ -27,19 +27,7 @@ export class InboxStore {
 
   async store(q: Queryable, event: StoredEvent): Promise<void> {
     await this.writer.insert(q, [event]);
-    const e = event.envelope;
-    const [row] = await q.query<{ same: boolean }>(this.sameContent, [
-      e.event_id,
-      e.event_type,
-      e.schema_version,
-      e.tenant_id,
-      e.producer,
-      e.occurred_at,
-      e.subject ?? null,
-      e.actor ?? null,
-      e.correlation_id ?? null,
-      JSON.stringify(e.payload),
-    ]);
-    if (row && row.same !== true) throw new EventIdConflictError(e.event_id);
+    const [row] = await q.query<{ same: boolean }>(this.sameContent, envelopeValues(event.envelope));
+    if (row && row.same !== true) throw new EventIdConflictError(event.envelope.event_id);
   }
 }

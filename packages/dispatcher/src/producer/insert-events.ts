@@ -56,19 +56,7 @@ export class EventWriter {
   private async write(q: Queryable, events: StoredEvent[]): Promise<void> {
     if (events.length === 1) {
       const { envelope: e, traceContext } = events[0]!;
-      await q.query(this.one, [
-        e.event_id,
-        e.event_type,
-        e.schema_version,
-        e.tenant_id,
-        e.producer,
-        e.occurred_at,
-        e.subject ?? null,
-        e.actor ?? null,
-        e.correlation_id ?? null,
-        JSON.stringify(e.payload),
-        traceContext ? JSON.stringify(traceContext) : null,
-      ]);
+      await q.query(this.one, [...envelopeValues(e), traceContext ? JSON.stringify(traceContext) : null]);
       return;
     }
     const rows = events.map(({ envelope: e, traceContext }) => ({
@@ -80,4 +68,9 @@ export class EventWriter {
     }));
     await q.query(this.many, [JSON.stringify(rows)]);
   }
+}
+
+/** An envelope's columns as bound parameters $1..$10, in table order (event_id .. payload). */
+export function envelopeValues(e: EventEnvelope): unknown[] {
+  return [e.event_id, e.event_type, e.schema_version, e.tenant_id, e.producer, e.occurred_at, e.subject ?? null, e.actor ?? null, e.correlation_id ?? null, JSON.stringify(e.payload)];
 }
