@@ -38,10 +38,10 @@ describe("sguild-dispatcher", () => {
   it("status: a readable table and --json", () => {
     const text = run("status");
     expect(text.code).toBe(0);
-    expect(text.stdout.split("\n")[0]).toMatch(/^CONSUMER\s+EVENT TYPE\s+POSITION\s+LAG \(EVENTS\)\s+LAG \(S\)\s+LAST DELIVERY\s+RETRYING\s+DEAD LETTERS\s+EARLIEST RETAINED$/);
-    expect(text.stdout.split("\n")[1]).toMatch(/^coaching\s+credit\.locked\s+5\s+0\s+0\.0\s+\S+Z\s+-\s+1\s+1 \(\S+Z\)$/);
+    expect(text.stdout.split("\n")[0]).toMatch(/^CONSUMER\s+EVENT TYPE\s+POSITION\s+STARTED\s+LAG \(EVENTS\)\s+LAG \(S\)\s+LAST DELIVERY\s+RETRYING\s+DEAD LETTERS\s+EARLIEST RETAINED$/);
+    expect(text.stdout.split("\n")[1]).toMatch(/^coaching\s+credit\.locked\s+5\s+earliest at 0\s+0\s+0\.0\s+\S+Z\s+-\s+1\s+1 \(\S+Z\)$/);
     const json = JSON.parse(run("status", "--json").stdout);
-    expect(json).toMatchObject([{ consumer: "coaching", eventType: "credit.locked", position: 5, lagEvents: 0, activeDeadLetters: 1, earliestRetainedPosition: 1 }]);
+    expect(json).toMatchObject([{ consumer: "coaching", eventType: "credit.locked", position: 5, lagEvents: 0, activeDeadLetters: 1, earliestRetainedPosition: 1, startFrom: "earliest", startPosition: 0 }]);
   });
 
   it("dlq list, show, replay request, resolve", () => {

@@ -177,8 +177,9 @@ describe("startFrom", () => {
       { consumer: "late-earliest", event_type: "credit.locked", start_from: "earliest", position: 0, message: "dispatcher cursor created" },
     ]);
     const a3Created = (await db.pool.query("SELECT created_at FROM dispatcher_event WHERE event_id = $1", [a3.event_id])).rows[0].created_at as Date;
-    for (const consumer of ["early", "late-earliest", "late-now"]) {
-      expect(await producer.status(consumer)).toMatchObject([{ consumer, earliestRetainedPosition: p3, earliestRetainedAt: a3Created }]);
+    const started = { early: ["earliest", 0], "late-earliest": ["earliest", 0], "late-now": ["now", p3] } as const;
+    for (const [consumer, [startFrom, startPosition]] of Object.entries(started)) {
+      expect(await producer.status(consumer)).toMatchObject([{ consumer, earliestRetainedPosition: p3, earliestRetainedAt: a3Created, startFrom, startPosition }]);
     }
     // a restart never moves an existing cursor, whatever startFrom says
     await fromNow.d.stop();
@@ -204,6 +205,11 @@ describe("startFrom", () => {
     await caughtUp(earliest.d, "grow-earliest");
     expect(now.calls).toEqual({ "credit.locked": [l2!.event_id, l3!.event_id], "credit.reserved": [r2!.event_id] });
     expect(earliest.calls).toEqual({ "credit.locked": [l2!.event_id, l3!.event_id], "credit.reserved": [r1!.event_id, r2!.event_id] });
+    // status shows where each cursor started: the first one as it was, the added one as this start chose
+    expect((await producer.status("grow-now")).map((r) => [r.eventType, r.startFrom, r.startPosition])).toEqual([
+      ["credit.locked", "earliest", 0],
+      ["credit.reserved", "now", await positionOf(r1!.event_id)],
+    ]);
     await now.d.stop();
 
     // a default rewind before the "now" start applies what that start skipped, and nothing twice

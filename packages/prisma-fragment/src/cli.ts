@@ -17,8 +17,9 @@ program
   .option("--db-schema <name>", "Postgres schema for the dispatcher tables", "public")
   .action((opts: { schemaFile: string; migrationsDir: string; dbSchema: string }) => {
     const result = mergeFragment({ schemaFile: opts.schemaFile, migrationsDir: opts.migrationsDir, schema: opts.dbSchema });
-    const changed = result.addedModels.length + result.addedMigrations.length > 0;
+    const changed = result.addedModels.length + result.upgradedModels.length + result.addedMigrations.length > 0;
     if (result.addedModels.length) console.log(`added models: ${result.addedModels.join(", ")}`);
+    if (result.upgradedModels.length) console.log(`upgraded models: ${result.upgradedModels.join(", ")}`);
     if (result.addedMigrations.length) console.log(`added migrations: ${result.addedMigrations.join(", ")}`);
     if (!changed) console.log("already merged: nothing to change");
     for (const note of result.notes) console.log(`note: ${note}`);

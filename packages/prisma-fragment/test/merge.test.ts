@@ -1,11 +1,13 @@
 import { execFileSync, spawnSync } from "node:child_process";
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
 import { FragmentConflictError, mergeFragment } from "../src/index.js";
 
 const NAME = "20261123000000_dispatcher";
+const CURSOR_START = "20261127000000_cursor_start";
+const ALL = [NAME, CURSOR_START];
 const CLI = resolve("bin/sguild-prisma-fragment.mjs");
 const PRISMA = resolve("node_modules/.bin/prisma");
 
@@ -31,7 +33,8 @@ describe("mergeFragment", () => {
     const result = mergeFragment(domain);
     expect(result).toEqual({
       addedModels: ["DispatcherEvent", "DispatcherCursor", "DispatcherDedup", "DispatcherDeadLetter"],
-      addedMigrations: [NAME],
+      upgradedModels: [],
+      addedMigrations: ALL,
       notes: [],
     });
     const merged = readFileSync(domain.schemaFile, "utf8");
@@ -45,8 +48,22 @@ describe("mergeFragment", () => {
     const domain = sampleDomain();
     mergeFragment(domain);
     const before = readFileSync(domain.schemaFile, "utf8");
-    expect(mergeFragment(domain)).toEqual({ addedModels: [], addedMigrations: [], notes: [] });
+    expect(mergeFragment(domain)).toEqual({ addedModels: [], upgradedModels: [], addedMigrations: [], notes: [] });
     expect(readFileSync(domain.schemaFile, "utf8")).toBe(before);
+  });
+
+  it("upgrades a schema merged from the first fragment: the cursor model gains its fields in place, the new migration is added", () => {
+    const domain = sampleDomain();
+    mergeFragment(domain);
+    const current = readFileSync(domain.schemaFile, "utf8");
+    const firstFragment = current.replace(/\n  startFrom +String\? +@map\("start_from"\)\n  startPosition +BigInt\? +@map\("start_position"\)/, "");
+    expect(firstFragment).not.toBe(current);
+    writeFileSync(domain.schemaFile, firstFragment);
+    rmSync(join(domain.migrationsDir, CURSOR_START), { recursive: true });
+    expect(mergeFragment(domain)).toEqual({ addedModels: [], upgradedModels: ["DispatcherCursor"], addedMigrations: [CURSOR_START], notes: [] });
+    expect(readFileSync(domain.schemaFile, "utf8")).toBe(current);
+    expect(prismaValidate(domain.schemaFile)).toContain("is valid");
+    expect(mergeFragment(domain)).toEqual({ addedModels: [], upgradedModels: [], addedMigrations: [], notes: [] });
   });
 
   it("refuses a model of the same name with another shape, writing nothing", () => {
@@ -89,7 +106,7 @@ describe("the sguild-prisma-fragment CLI", () => {
     const domain = sampleDomain();
     const run = () => spawnSync("node", [CLI, "merge"], { cwd: domain.dir, encoding: "utf8" });
     const first = run();
-    expect([first.status, first.stdout]).toEqual([0, `added models: DispatcherEvent, DispatcherCursor, DispatcherDedup, DispatcherDeadLetter\nadded migrations: ${NAME}\n`]);
+    expect([first.status, first.stdout]).toEqual([0, `added models: DispatcherEvent, DispatcherCursor, DispatcherDedup, DispatcherDeadLetter\nadded migrations: ${ALL.join(", ")}\n`]);
     const second = run();
     expect([second.status, second.stdout]).toEqual([0, "already merged: nothing to change\n"]);
     writeFileSync(domain.schemaFile, readFileSync(domain.schemaFile, "utf8").replace("payload       Json", "payload       String"));

@@ -6,6 +6,7 @@ import { applyDispatcherMigrations, dispatcherMigrations, InvalidSchemaNameError
 import { createTestDatabase, type TestDatabase } from "../src/testing/index.js";
 
 const NAME = "20261123000000_dispatcher";
+const CURSOR_START = "20261127000000_cursor_start";
 let db: TestDatabase;
 let client: pg.Client;
 
@@ -26,20 +27,28 @@ const tablesIn = async (schema: string) =>
 
 describe("applyDispatcherMigrations", () => {
   it("applies on a fresh database and records the migration as prisma migrate does", async () => {
-    expect(await applyDispatcherMigrations({ client })).toEqual({ applied: [NAME], alreadyApplied: [] });
+    expect(await applyDispatcherMigrations({ client })).toEqual({ applied: [NAME, CURSOR_START], alreadyApplied: [] });
     expect(await tablesIn("public")).toEqual(["_prisma_migrations", "dispatcher_cursor", "dispatcher_dead_letter", "dispatcher_dedup", "dispatcher_event"]);
-    const file = readFileSync(`migrations/${NAME}/migration.sql`, "utf8");
-    const { rows } = await client.query("SELECT migration_name, checksum, finished_at IS NOT NULL AS finished, rolled_back_at, applied_steps_count, logs FROM _prisma_migrations");
-    expect(rows).toEqual([
-      { migration_name: NAME, checksum: createHash("sha256").update(file).digest("hex"), finished: true, rolled_back_at: null, applied_steps_count: 1, logs: null },
-    ]);
+    const { rows } = await client.query(
+      "SELECT migration_name, checksum, finished_at IS NOT NULL AS finished, rolled_back_at, applied_steps_count, logs FROM _prisma_migrations ORDER BY migration_name",
+    );
+    expect(rows).toEqual(
+      [NAME, CURSOR_START].map((name) => ({
+        migration_name: name,
+        checksum: createHash("sha256").update(readFileSync(`migrations/${name}/migration.sql`, "utf8")).digest("hex"),
+        finished: true,
+        rolled_back_at: null,
+        applied_steps_count: 1,
+        logs: null,
+      })),
+    );
     const indexes = await client.query("SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = 'public' AND indexname = 'dispatcher_dead_letter_active_per_consumer'");
     expect(indexes.rows[0].indexdef).toContain("WHERE (resolved_at IS NULL)");
   });
 
   it("is a no-op the second time", async () => {
-    expect(await applyDispatcherMigrations({ client })).toEqual({ applied: [], alreadyApplied: [NAME] });
-    expect((await client.query("SELECT count(*)::int AS n FROM _prisma_migrations")).rows[0].n).toBe(1);
+    expect(await applyDispatcherMigrations({ client })).toEqual({ applied: [], alreadyApplied: [NAME, CURSOR_START] });
+    expect((await client.query("SELECT count(*)::int AS n FROM _prisma_migrations")).rows[0].n).toBe(2);
   });
 
   it("fires pg_notify('dispatcher_event_inserted', event_type) on insert, once per type per statement", async () => {
@@ -59,7 +68,7 @@ describe("applyDispatcherMigrations", () => {
   it("puts the tables in another schema when asked, touching nothing in public", async () => {
     const other = await createTestDatabase({ migrate: false });
     try {
-      expect(await applyDispatcherMigrations({ connectionString: other.url, schema: "dispatcher" })).toEqual({ applied: [NAME], alreadyApplied: [] });
+      expect(await applyDispatcherMigrations({ connectionString: other.url, schema: "dispatcher" })).toEqual({ applied: [NAME, CURSOR_START], alreadyApplied: [] });
       const c = new pg.Client({ connectionString: other.url });
       await c.connect();
       const rows = await c.query("SELECT table_schema, table_name FROM information_schema.tables WHERE table_schema IN ('public','dispatcher') ORDER BY 1, 2");
@@ -103,8 +112,8 @@ describe("applyPrismaMigrations", () => {
     try {
       expect(await applyPrismaMigrations({ connectionString: target.url, migrationsDir: dir })).toEqual({ applied: ["20250101000000_init", NAME], alreadyApplied: [] });
       expect(await applyPrismaMigrations({ connectionString: target.url, migrationsDir: dir })).toEqual({ applied: [], alreadyApplied: ["20250101000000_init", NAME] });
-      // the dispatcher step sees its migration as applied too
-      expect(await applyDispatcherMigrations({ connectionString: target.url })).toEqual({ applied: [], alreadyApplied: [NAME] });
+      // the dispatcher step sees its migration as applied too, and adds the one the folder lacks (an upgrade)
+      expect(await applyDispatcherMigrations({ connectionString: target.url })).toEqual({ applied: [CURSOR_START], alreadyApplied: [NAME] });
     } finally {
       await target.drop();
     }

@@ -43,7 +43,7 @@ const print = (globals: Globals, json: unknown, text: () => string) => console.l
 
 program
   .command("status")
-  .description("per consumer and event type: cursor position, lag, last delivery, active dead letters, earliest retained event")
+  .description("per consumer and event type: cursor position, where it started, lag, last delivery, active dead letters, earliest retained event")
   .option("--consumer <name>", "only this consumer")
   .action(async (opts: { consumer?: string }) => {
     const { db, tables, globals } = connect();
@@ -52,11 +52,12 @@ program
       rows.length === 0
         ? "no consumer cursors yet"
         : table(
-            ["CONSUMER", "EVENT TYPE", "POSITION", "LAG (EVENTS)", "LAG (S)", "LAST DELIVERY", "RETRYING", "DEAD LETTERS", "EARLIEST RETAINED"],
+            ["CONSUMER", "EVENT TYPE", "POSITION", "STARTED", "LAG (EVENTS)", "LAG (S)", "LAST DELIVERY", "RETRYING", "DEAD LETTERS", "EARLIEST RETAINED"],
             rows.map((r) => [
               r.consumer,
               r.eventType,
               r.position,
+              r.startFrom === null ? null : `${r.startFrom} at ${r.startPosition}`,
               r.lagEvents,
               r.lagSeconds.toFixed(1),
               iso(r.lastDeliveredAt),

@@ -11,11 +11,14 @@ const SEQUENCE_BATCH = 5000;
 const REPLAY_CHECK_MS = 1000;
 const sequenceSql = (fn: string) => `SELECT ${fn}($1::int) AS numbered`;
 // Creates the missing cursors only (an existing one is never moved): at 0 for "earliest" (every
-// stored event of the type is past it), at the type's highest position for "now". Returns the new ones.
-const ensureCursorsSql = (t: Tables) => `INSERT INTO ${t.cursor} (consumer, event_type, last_position)
-  SELECT $1, types.event_type, CASE WHEN $3 = 'now'
-    THEN coalesce((SELECT max(e.position) FROM ${t.event} e WHERE e.event_type = types.event_type), 0) ELSE 0 END
-  FROM jsonb_array_elements_text($2::jsonb) AS types(event_type)
+// stored event of the type is past it), at the type's highest position for "now"; the choice and
+// the position are kept for status. Returns the new ones.
+const ensureCursorsSql = (t: Tables) => `INSERT INTO ${t.cursor} (consumer, event_type, last_position, start_from, start_position)
+  SELECT $1, start.event_type, start.position, $3, start.position FROM (
+    SELECT types.event_type, CASE WHEN $3 = 'now'
+      THEN coalesce((SELECT max(e.position) FROM ${t.event} e WHERE e.event_type = types.event_type), 0) ELSE 0 END AS position
+    FROM jsonb_array_elements_text($2::jsonb) AS types(event_type)
+  ) start
   ON CONFLICT DO NOTHING RETURNING event_type, last_position::text AS position`;
 
 interface TypeResult {

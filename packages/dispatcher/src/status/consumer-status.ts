@@ -22,6 +22,9 @@ export interface CursorStatus {
    */
   earliestRetainedPosition: number | null;
   earliestRetainedAt: Date | null;
+  /** The `startFrom` the cursor was created with, and the position it started at (null for cursors created before 2.2). */
+  startFrom: "earliest" | "now" | null;
+  startPosition: number | null;
 }
 
 // Per cursor: undelivered events (numbered past the cursor, or committed but not numbered yet),
@@ -30,7 +33,8 @@ const statusSql = (t: Tables) => `SELECT c.consumer, c.event_type, c.last_positi
     c.failed_attempts, c.retry_at, lag.events::int AS lag_events,
     coalesce(extract(epoch FROM now() - lag.oldest), 0)::float8 AS lag_seconds,
     (SELECT count(*) FROM ${t.deadLetter} d WHERE d.consumer = c.consumer AND d.event_type = c.event_type AND d.resolved_at IS NULL)::int AS active_dead_letters,
-    earliest.position::text AS earliest_position, earliest.created_at AS earliest_created_at
+    earliest.position::text AS earliest_position, earliest.created_at AS earliest_created_at,
+    c.start_from, c.start_position::text AS start_position
   FROM ${t.cursor} c
   LEFT JOIN LATERAL (
     SELECT e.position, e.created_at FROM ${t.event} e WHERE e.event_type = c.event_type AND e.position IS NOT NULL ORDER BY e.position LIMIT 1
@@ -60,5 +64,7 @@ export async function consumerStatus(q: Queryable, tables: Tables, consumer?: st
     activeDeadLetters: Number(r["active_dead_letters"]),
     earliestRetainedPosition: r["earliest_position"] === null ? null : Number(r["earliest_position"]),
     earliestRetainedAt: r["earliest_created_at"] ? new Date(r["earliest_created_at"] as string) : null,
+    startFrom: (r["start_from"] as CursorStatus["startFrom"]) ?? null,
+    startPosition: r["start_position"] === null ? null : Number(r["start_position"]),
   }));
 }

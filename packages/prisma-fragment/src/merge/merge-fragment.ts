@@ -16,6 +16,8 @@ export interface MergeFragmentOptions {
 export interface MergeFragmentResult {
   /** Models appended to schema.prisma (empty when all four were already there). */
   addedModels: string[];
+  /** Models of an earlier fragment version brought up to this one in place (fields added since). */
+  upgradedModels: string[];
   /** Migration folders written (empty on a second run). */
   addedMigrations: string[];
   /** Advice the caller should print (e.g. multiSchema setup). */
@@ -28,6 +30,23 @@ export class FragmentConflictError extends SguildError {
       details: { conflicts },
     });
   }
+}
+
+/** Fields each model gained since the first fragment, newest last: a model without them is upgraded in place. */
+const FIELDS_ADDED: Record<string, string[][]> = {
+  DispatcherCursor: [["startFrom", "startPosition"]],
+};
+
+/** The shapes a model had in earlier fragment versions (each step drops the fields added after it). */
+function earlierShapes(model: { name: string; shape: string }): string[] {
+  const steps = FIELDS_ADDED[model.name] ?? [];
+  const shapes: string[] = [];
+  let lines = model.shape.split("\n");
+  for (const fields of [...steps].reverse()) {
+    lines = lines.filter((line) => !fields.some((field) => line.startsWith(`${field} `)));
+    shapes.push(lines.join("\n"));
+  }
+  return shapes;
 }
 
 const CREATES_TABLE = /CREATE\s+TABLE\s+(?:IF\s+NOT\s+EXISTS\s+)?(?:"?\w+"?\.)?"?(dispatcher_(?:event|cursor|dedup|dead_letter))"?\s*\(/gi;
@@ -44,11 +63,15 @@ export function mergeFragment(options: MergeFragmentOptions): MergeFragmentResul
   const source = readFileSync(options.schemaFile, "utf8");
   const existing = parseModels(source);
   const conflicts: string[] = [];
+  const upgrades: { from: string; to: string; name: string }[] = [];
   const missing = wanted.filter((model) => {
     const byName = existing.find((m) => m.name === model.name);
     const byTable = existing.find((m) => m.table === model.table && m.name !== model.name);
     if (byTable) conflicts.push(`model ${byTable.name} already maps to table "${model.table}"`);
-    if (byName && byName.shape !== model.shape) conflicts.push(`model ${model.name} exists with another shape`);
+    if (byName && byName.shape !== model.shape) {
+      if (earlierShapes(model).includes(byName.shape)) upgrades.push({ from: byName.text, to: model.text, name: model.name });
+      else conflicts.push(`model ${model.name} exists with another shape`);
+    }
     return !byName && !byTable;
   });
 
@@ -70,10 +93,13 @@ export function mergeFragment(options: MergeFragmentOptions): MergeFragmentResul
   }
   if (conflicts.length > 0) throw new FragmentConflictError(conflicts);
 
+  let merged = source;
+  for (const upgrade of upgrades) merged = merged.replace(upgrade.from, upgrade.to);
   if (missing.length > 0) {
     const block = missing.length === wanted.length ? fragment : missing.map((m) => m.text).join("\n\n") + "\n";
-    writeFileSync(options.schemaFile, `${source.replace(/\s*$/, "")}\n\n${block}`);
+    merged = `${merged.replace(/\s*$/, "")}\n\n${block}`;
   }
+  if (merged !== source) writeFileSync(options.schemaFile, merged);
   for (const migration of toWrite) {
     mkdirSync(join(options.migrationsDir, migration.name), { recursive: true });
     writeFileSync(join(options.migrationsDir, migration.name, "migration.sql"), migration.sql);
@@ -82,5 +108,5 @@ export function mergeFragment(options: MergeFragmentOptions): MergeFragmentResul
     schema !== "public" && !new RegExp(`schemas\\s*=\\s*\\[[^\\]]*"${schema}"`).test(source)
       ? [`the models carry @@schema("${schema}"): list "${schema}" in your datasource's schemas = [...]`]
       : [];
-  return { addedModels: missing.map((m) => m.name), addedMigrations: toWrite.map((m) => m.name), notes };
+  return { addedModels: missing.map((m) => m.name), upgradedModels: upgrades.map((u) => u.name), addedMigrations: toWrite.map((m) => m.name), notes };
 }
