@@ -125,6 +125,6 @@ describe("the lock and funding state machine", () => {
 
   it("the merged Prisma schema is what the fragment CLI produces (a second merge changes nothing)", async () => {
     const { mergeFragment } = await import("@sguild/prisma-fragment");
-    expect(mergeFragment({ schemaFile: "prisma/schema.prisma", migrationsDir: "prisma/migrations" })).toEqual({ addedModels: [], addedMigrations: [], notes: [] });
+    expect(mergeFragment({ schemaFile: "prisma/schema.prisma", migrationsDir: "prisma/migrations" })).toEqual({ addedModels: [], upgradedModels: [], addedMigrations: [], notes: [] });
   });
 });
