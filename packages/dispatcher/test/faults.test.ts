@@ -144,7 +144,62 @@ describe.each<Client>(["pg", "prisma"])("handler timeouts (%s)", (client) => {
   });
 });
 
+describe("handler timeouts (pg's callback API)", () => {
+  it("a late write in pg's callback form gets TRANSACTION_CLOSED in its callback, and no unhandled rejection", async () => {
+    const results: string[] = [];
+    const c = consumer("pg");
+    c.subscribe("credit.locked", async (event, ctx) => {
+      if (ctx.attempt === 1) await sleep(600);
+      await new Promise<void>((resolve) =>
+        ctx.tx.query("INSERT INTO applied (consumer, event_id) VALUES ($1, $2)", [ctx.consumer, event.event_id], (err: { code?: string } | null) => {
+          results.push(err?.code ?? "ok");
+          resolve();
+        }),
+      );
+    });
+    const eventId = await publishLocked();
+    await c.start({ consumer: "coaching", pollIntervalMs: 20, handlerTimeoutMs: 300, retryDelaysMs: [10] });
+    await until(() => results.length === 2, 10_000, "the late write's callback and the retry");
+    await sleep(200);
+    expect(results.sort()).toEqual(["TRANSACTION_CLOSED", "ok"]);
+    expect(await applied(eventId)).toBe(1);
+  });
+});
+
 describe.each<Client>(["pg", "prisma"])("commit-time failures are failed attempts (%s)", (client) => {
+  it.each(["a deferred constraint at COMMIT", "a beforeCommit hook"])("%s waiting on a lock is bounded by handlerTimeoutMs: failure recorded, other types flow, stop() is prompt", async (kind) => {
+    await db.pool.query("INSERT INTO credit_reservation (id, state) VALUES ('crr_locked', 'reserved')");
+    const blocker = await db.pool.connect();
+    await blocker.query("BEGIN");
+    await blocker.query("SELECT * FROM credit_reservation WHERE id = 'crr_locked' FOR UPDATE");
+    const others: string[] = [];
+    let returned = 0;
+    const c = consumer(client);
+    c.subscribe("credit.locked", async (event, ctx) => {
+      if (kind === "a beforeCommit hook") ctx.beforeCommit("touch", async () => void (await sql(ctx, "UPDATE credit_reservation SET state = 'locked' WHERE id = 'crr_locked'")));
+      else await sql(ctx, `INSERT INTO deferred_ref (id, reservation) VALUES ('${event.event_id}', 'crr_locked')`); // its key check waits at COMMIT
+      returned += 1;
+    });
+    c.subscribe("credit.forfeited", (event) => void others.push(event.event_id));
+    const locked = await publishLocked();
+    await c.start({ consumer: "coaching", pollIntervalMs: 20, handlerTimeoutMs: 300, retryDelaysMs: [60_000] });
+    const other = await producer.publish({
+      event_type: "credit.forfeited",
+      payload: { credit_reservation_id: id("crr"), lesson_id: id("les"), forfeited_credits: 1, forfeiture_reason: "no_show", forfeited_at: new Date().toISOString() },
+    });
+    await until(async () => others.length === 1 && (await cursor("credit.locked"))?.failed_attempts === 1, 10_000, "failure recorded and the other type delivered");
+    expect([returned, others]).toEqual([1, [other.event_id]]);
+    expect((await cursor("credit.locked")).last_error).toBe("the delivery transaction did not commit within 300 ms (a beforeCommit hook or COMMIT waited)");
+    expect(await db.count("SELECT count(*) AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock'")).toBe(0);
+    const stopping = Date.now();
+    await c.stop();
+    expect(Date.now() - stopping).toBeLessThan(300 + 1000);
+    await blocker.query("ROLLBACK");
+    blocker.release();
+    expect(await db.count("SELECT count(*) AS n FROM deferred_ref")).toBe(0);
+    expect(await applied(locked)).toBe(0);
+  });
+
   it("a handler that swallows a database error (25P02) is retried, then dead-lettered; the type flows on", async () => {
     const c = consumer(client);
     const poison = new Set<string>();

@@ -69,9 +69,28 @@ export class DeliveryAttempt {
     }
   }
 
-  /** After the last handler: the beforeCommit hooks; handlers can no longer use ctx.tx. */
+  /**
+   * After the last handler: the beforeCommit hooks; handlers can no longer use ctx.tx. From here to
+   * the end of COMMIT is bounded by handlerTimeoutMs too: a hook or a deferred constraint waiting on
+   * a lock at COMMIT has its backend terminated like a handler past its timeout.
+   */
   async beforeCommit(): Promise<void> {
+    this.commitTimer = setTimeout(() => {
+      this.commitTimedOut = true;
+      this.guard.close();
+      this.session.abandon();
+    }, this.settings.handlerTimeoutMs);
     await this.hooks.run();
+    this.guard.close();
+  }
+
+  /** Set once the commit phase outlived handlerTimeoutMs. */
+  commitTimedOut = false;
+  private commitTimer: NodeJS.Timeout | undefined;
+
+  /** Ends the attempt: ctx.tx refuses every call from now on. */
+  end(): void {
+    clearTimeout(this.commitTimer);
     this.guard.close();
   }
 }
@@ -96,10 +115,16 @@ export async function attemptDelivery<T>(
     // Decided from what happened, not from which error surfaced: an abandoned transaction's driver
     // may reject with its own connection error rather than the handler's.
     if (attempt?.failure) return { ok: false, failure: attempt.failure };
+    if (attempt?.commitTimedOut) {
+      const timedOut = new CommitFailedError(`the delivery transaction did not commit within ${settings.handlerTimeoutMs} ms (a beforeCommit hook or COMMIT waited)`, {
+        cause: error,
+      });
+      return { ok: false, failure: { stage: "commit", error: timedOut } };
+    }
     if (attempt?.handled) return { ok: false, failure: { stage: "commit", error: asCommitFailure(error) } };
     throw error;
   } finally {
-    attempt?.guard.close();
+    attempt?.end();
   }
 }
 

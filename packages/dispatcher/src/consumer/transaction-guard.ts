@@ -31,10 +31,14 @@ export class TransactionGuard {
     this.open = false;
   }
 
-  private refuse(args: unknown[]): Promise<never> {
+  /** A refused call: a rejected promise, or, for pg's callback form, the error to the callback and no promise (as pg does). */
+  private refuse(args: unknown[]): Promise<never> | undefined {
     const error = new TransactionClosedError(this.currentEventId, this.consumer);
     const callback = args[args.length - 1];
-    if (typeof callback === "function") queueMicrotask(() => (callback as (e: Error) => void)(error));
+    if (typeof callback === "function") {
+      queueMicrotask(() => (callback as (e: Error) => void)(error));
+      return undefined;
+    }
     return Promise.reject(error);
   }
 
