@@ -3,3 +3,4 @@ export * from "./registry/index.js";
 export * from "./validation/index.js";
 export * from "./lint/index.js";
 export type * from "./catalog/index.js";
+export * from "./ids/index.js";

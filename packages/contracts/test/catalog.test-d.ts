@@ -1,5 +1,6 @@
 import { expectTypeOf, it } from "vitest";
 import type { CatalogEventType, EventCatalog, PayloadOf } from "../src/index.js";
+import { newId } from "../src/index.js";
 
 it("maps event types and versions to payload types", () => {
   expectTypeOf<PayloadOf<"credit.locked">>().toHaveProperty("locked_credits").toEqualTypeOf<number>();
@@ -8,4 +9,11 @@ it("maps event types and versions to payload types", () => {
   expectTypeOf<"credit.locked">().toExtend<CatalogEventType>();
   // no payload schema at any version: not in the catalog
   expectTypeOf<"lesson.attended">().not.toExtend<CatalogEventType>();
+});
+
+it("newId takes only the prefixes the contracts use, and types its result", () => {
+  const lead = newId("lead");
+  expectTypeOf(lead).toEqualTypeOf<`lead_${string}`>();
+  // @ts-expect-error a prefix no schema uses
+  newId("leed");
 });

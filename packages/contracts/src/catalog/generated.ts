@@ -1118,3 +1118,6 @@ export interface DefaultSchemaVersion {
   "reservation.refunded": 1;
   "reservation.refunding": 1;
 }
+
+/** Every id prefix a payload schema or the envelope names (`<prefix>_<UUID v7>`), for `newId`. */
+export const ID_PREFIXES = ["crd_acct","crr","evt","fsm","lead","les","ord","pay","per","rfd"] as const;

@@ -1,0 +1,1 @@
+export { newId, isId, ID_PREFIXES, UnknownIdPrefixError, type IdPrefix, type PrefixedId } from "./new-id.js";
