@@ -145,7 +145,7 @@ describe("retention", () => {
     expect(left).toEqual([...events.slice(20).map((e) => e.event_id), expect.stringMatching(/^evt_/)]);
     expect(await consumer.prune({ olderThan: "30d" })).toEqual({ events: 0, dedup: 0, deadLetters: 0 });
     expect((await caught(() => consumer.prune({ olderThan: "a month" }))).message).toBe(
-      'olderThan must be a duration like 30d, 12h, 90m, 45s or a number of ms (got "a month")',
+      'olderThan must be a number with a unit ms, s, m, h or d (500ms, 45s, 90m, 12h, 30d, 1.5h) or a plain number of milliseconds (got "a month")',
     );
   });
 });

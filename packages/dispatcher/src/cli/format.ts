@@ -7,3 +7,13 @@ export function table(headers: string[], rows: Array<Array<string | number | nul
 }
 
 export const iso = (d: Date | null | undefined) => (d ? d.toISOString().replace(/\.\d{3}Z$/, "Z") : null);
+
+/** "label: value" lines; a value of several lines follows its "label:" line, indented by two spaces. */
+export function labeled(fields: Array<[string, string | number | null | undefined]>): string {
+  return fields
+    .map(([label, value]) => {
+      const text = value === null || value === undefined || value === "" ? "-" : String(value);
+      return text.includes("\n") ? `${label}:\n${text.replace(/^/gm, "  ")}` : `${label}: ${text}`;
+    })
+    .join("\n");
+}

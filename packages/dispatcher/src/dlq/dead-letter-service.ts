@@ -1,5 +1,5 @@
 import type { Tables } from "../config/index.js";
-import { attemptDelivery, failureFingerprint, type Handler } from "../consumer/index.js";
+import { attemptDelivery, failureFingerprint, type StoredHandler } from "../consumer/index.js";
 import type { Database } from "../database/index.js";
 import { DeadLetterAlreadyResolvedError, DeadLetterNotFoundError, InvalidArgumentError, NoHandlerError } from "../errors/index.js";
 import { assertDeadLetterId, assertOperator, DEAD_LETTER_COLUMNS, toDeadLetter, type DeadLetter, type DeadLetterRow } from "./dead-letter.js";
@@ -12,6 +12,7 @@ export interface ListDeadLettersOptions {
 }
 
 export interface DeadLetterGroup {
+  consumer: string;
   fingerprint: string;
   errorClass: string;
   /** The newest message of the group. */
@@ -26,7 +27,7 @@ export interface DeadLetterGroup {
 export interface ReplayOwner {
   consumer: string;
   handlerTimeoutMs: number;
-  handlersFor(eventType: string): readonly Handler[] | undefined;
+  handlersFor(eventType: string): readonly StoredHandler[] | undefined;
 }
 
 export interface ReplayResult {
@@ -41,13 +42,17 @@ export interface ReplayResult {
   error?: unknown;
 }
 
+/** The resolution notes a replay leaves: handled, or found already delivered. */
+export const REPLAY_NOTES = { replayed: "replayed", alreadyDelivered: "replay: the consumer already had this event" } as const;
+
 const listSql = (t: Tables) => `SELECT ${DEAD_LETTER_COLUMNS} FROM ${t.deadLetter}
-  WHERE consumer = $1 AND ($2::boolean OR resolved_at IS NULL) ORDER BY created_at DESC, id DESC LIMIT $3::int`;
-const groupsSql = (t: Tables) => `SELECT fingerprint, min(error_class) AS error_class,
+  WHERE ($1::text IS NULL OR consumer = $1) AND ($2::boolean OR resolved_at IS NULL) ORDER BY created_at DESC, id DESC LIMIT $3::int`;
+const groupsSql = (t: Tables) => `SELECT consumer, fingerprint, min(error_class) AS error_class,
     (array_agg(error_message ORDER BY last_failed_at DESC))[1] AS sample_message,
     array_agg(DISTINCT event_type ORDER BY event_type) AS event_types, count(*)::int AS count,
     min(first_failed_at) AS first_failed_at, max(last_failed_at) AS last_failed_at
-  FROM ${t.deadLetter} WHERE consumer = $1 AND resolved_at IS NULL GROUP BY fingerprint ORDER BY count(*) DESC, fingerprint`;
+  FROM ${t.deadLetter} WHERE ($1::text IS NULL OR consumer = $1) AND resolved_at IS NULL
+  GROUP BY consumer, fingerprint ORDER BY count(*) DESC, consumer, fingerprint`;
 const getSql = (t: Tables, lock: boolean) => `SELECT ${DEAD_LETTER_COLUMNS} FROM ${t.deadLetter} WHERE id = $1${lock ? " FOR UPDATE" : ""}`;
 const resolveSql = (t: Tables) => `UPDATE ${t.deadLetter} SET resolved_at = now(), resolved_by = $2, resolution_note = $3,
     replay_requested_at = NULL, replay_requested_by = NULL
@@ -60,6 +65,8 @@ const failedReplaySql = (t: Tables) => `UPDATE ${t.deadLetter} SET error_class =
   WHERE id = $1 RETURNING ${DEAD_LETTER_COLUMNS}`;
 const requestReplaySql = (t: Tables) => `UPDATE ${t.deadLetter} SET replay_requested_at = now(), replay_requested_by = $2
   WHERE id = $1 AND resolved_at IS NULL RETURNING ${DEAD_LETTER_COLUMNS}`;
+const requestGroupSql = (t: Tables) => `UPDATE ${t.deadLetter} SET replay_requested_at = now(), replay_requested_by = $2
+  WHERE fingerprint = $1 AND resolved_at IS NULL AND ($3::text IS NULL OR consumer = $3) RETURNING ${DEAD_LETTER_COLUMNS}`;
 const requestedSql = (t: Tables) => `SELECT id FROM ${t.deadLetter}
   WHERE consumer = $1 AND replay_requested_at IS NOT NULL AND resolved_at IS NULL ORDER BY replay_requested_at LIMIT 20`;
 const activeIdsSql = (t: Tables) => `SELECT id FROM ${t.deadLetter}
@@ -76,17 +83,27 @@ export class DeadLetterService {
 
   async list(consumer: string, options: ListDeadLettersOptions = {}): Promise<DeadLetter[]> {
     assertOperator(consumer, "consumer");
+    return this.listOf(consumer, options);
+  }
+
+  /** Every consumer's dead letters, newest first. */
+  async listAll(options: ListDeadLettersOptions = {}): Promise<DeadLetter[]> {
+    return this.listOf(null, options);
+  }
+
+  private async listOf(consumer: string | null, options: ListDeadLettersOptions): Promise<DeadLetter[]> {
     const limit = options.limit ?? 50;
     if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new InvalidArgumentError(`limit must be an integer from 1 to 1000 (got ${limit})`, "limit");
     const rows = await this.database.query<DeadLetterRow>(listSql(this.tables), [consumer, options.includeResolved ?? false, limit]);
     return rows.map(toDeadLetter);
   }
 
-  /** Active dead letters grouped by failure fingerprint, largest group first. */
-  async groups(consumer: string): Promise<DeadLetterGroup[]> {
-    assertOperator(consumer, "consumer");
-    const rows = await this.database.query<Record<string, unknown>>(groupsSql(this.tables), [consumer]);
+  /** Active dead letters grouped by consumer and failure fingerprint, largest group first; every consumer's when none is named. */
+  async groups(consumer?: string): Promise<DeadLetterGroup[]> {
+    if (consumer !== undefined) assertOperator(consumer, "consumer");
+    const rows = await this.database.query<Record<string, unknown>>(groupsSql(this.tables), [consumer ?? null]);
     return rows.map((r) => ({
+      consumer: String(r["consumer"]),
       fingerprint: String(r["fingerprint"]),
       errorClass: String(r["error_class"]),
       sampleMessage: String(r["sample_message"]),
@@ -116,6 +133,20 @@ export class DeadLetterService {
     assertDeadLetterId(id);
     assertOperator(options?.requestedBy, "requestedBy");
     return this.updateActive(requestReplaySql(this.tables), [id, options.requestedBy]);
+  }
+
+  /**
+   * Asks the owning consumers to replay every active dead letter of one failure fingerprint (of one
+   * consumer when named); returns the letters marked, none when the group has no active letter.
+   */
+  async requestGroupReplay(fingerprint: string, options: { requestedBy: string; consumer?: string }): Promise<DeadLetter[]> {
+    if (typeof fingerprint !== "string" || !/^[0-9a-f]{16}$/.test(fingerprint)) {
+      throw new InvalidArgumentError(`a fingerprint is 16 hex digits, as dlq list --group shows it (got ${JSON.stringify(fingerprint)})`, "fingerprint");
+    }
+    assertOperator(options?.requestedBy, "requestedBy");
+    if (options.consumer !== undefined) assertOperator(options.consumer, "consumer");
+    const rows = await this.database.query<DeadLetterRow>(requestGroupSql(this.tables), [fingerprint, options.requestedBy, options.consumer ?? null]);
+    return rows.map(toDeadLetter).sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime() || a.id.localeCompare(b.id));
   }
 
   /** Runs an UPDATE that only touches an active dead letter; no row means unknown (404) or resolved (409). */
@@ -154,7 +185,7 @@ export class DeadLetterService {
         await attempt.handle(0, handlers, row.envelope, { attempt: Number(row.attempts) + 1 });
         await attempt.beforeCommit();
       }
-      const note = claim ? "replayed" : "replay: the consumer already had this event";
+      const note = claim ? REPLAY_NOTES.replayed : REPLAY_NOTES.alreadyDelivered;
       const [resolved] = await attempt.q.query<DeadLetterRow>(resolveSql(this.tables), [id, options.replayedBy, note]);
       return { outcome: claim ? "replayed" : "already_delivered", deadLetter: toDeadLetter(resolved!) } as const;
     });

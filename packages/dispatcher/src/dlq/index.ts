@@ -1,2 +1,3 @@
-export { DeadLetterService, type ListDeadLettersOptions, type DeadLetterGroup, type ReplayResult } from "./dead-letter-service.js";
+export { DeadLetterService, REPLAY_NOTES, type ListDeadLettersOptions, type DeadLetterGroup, type ReplayResult } from "./dead-letter-service.js";
 export { type DeadLetter, assertDeadLetterId } from "./dead-letter.js";
+export { waitForReplays, type PerformedReplay, type WaitForReplaysOptions } from "./replay-wait.js";

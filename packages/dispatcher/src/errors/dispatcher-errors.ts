@@ -151,3 +151,29 @@ export class TransactionAbortedError extends SguildError {
     );
   }
 }
+
+/** No cursor and no dead letter carries this consumer name: a typo, or a consumer that never ran here (or was dropped). */
+export class UnknownConsumerError extends SguildError {
+  constructor(readonly consumer: string, readonly knownConsumers: readonly string[]) {
+    super(
+      "UNKNOWN_CONSUMER",
+      `unknown consumer "${consumer}": no cursor or dead letter has that name (known: ${knownConsumers.length ? knownConsumers.join(", ") : "none"})`,
+      { details: { consumer, knownConsumers } },
+    );
+  }
+}
+
+/** A replay was requested of the owning consumer, which did not perform it in time (is it running?). The request stays. */
+export class ReplayWaitTimeoutError extends SguildError {
+  constructor(readonly deadLetterIds: readonly string[], readonly consumers: readonly string[], readonly timeoutMs: number) {
+    const one = deadLetterIds.length === 1;
+    const names = consumers.map((c) => `"${c}"`).join(", ");
+    super(
+      "REPLAY_WAIT_TIMEOUT",
+      `${one ? `replay of ${deadLetterIds[0]} was` : `${deadLetterIds.length} replays were`} not performed within ${timeoutMs / 1000}s: ` +
+        `${consumers.length === 1 ? `is consumer ${names}` : `are consumers ${names}`} running? ` +
+        `The ${one ? "request stays" : "requests stay"}: the consumer replays ${one ? "it" : "them"} once it runs`,
+      { details: { deadLetterIds, consumers, timeoutMs } },
+    );
+  }
+}

@@ -14,6 +14,8 @@ export interface PruneOptions {
   batchSize?: number;
   /** Count what would be deleted; delete nothing. Default false. */
   dryRun?: boolean;
+  /** Called after each batch that deleted rows, with the rows of that table deleted so far. */
+  onProgress?: (progress: { table: keyof PruneResult; deleted: number }) => void;
 }
 
 export interface PruneResult {
@@ -52,11 +54,12 @@ export async function pruneTables(q: Queryable, tables: Tables, options: PruneOp
   const batch = options.batchSize ?? PRUNE_DEFAULTS.batchSize;
   if (!Number.isInteger(batch) || batch < 1) throw new InvalidArgumentError(`batchSize must be a positive integer (got ${batch})`, "batchSize");
   const count = async (sql: string, values: unknown[]) => Number((await q.query<{ n: number }>(sql, values))[0]?.n ?? 0);
-  const drain = async (sql: string, ms: number) => {
+  const drain = async (table: keyof PruneResult, sql: string, ms: number) => {
     let total = 0;
     for (;;) {
       const n = await count(`WITH gone AS (${sql} RETURNING 1) SELECT count(*)::int AS n FROM gone`, [ms, batch]);
       total += n;
+      if (n > 0) options.onProgress?.({ table, deleted: total });
       if (n < batch) return total;
     }
   };
@@ -64,7 +67,7 @@ export async function pruneTables(q: Queryable, tables: Tables, options: PruneOp
   for (const { key, rule, remove } of rules(tables)) {
     result[key] = options.dryRun
       ? await count(`SELECT count(*)::int AS n ${rule}`, [windows[key]])
-      : await drain(remove(`${rule} LIMIT $2::int`), windows[key]);
+      : await drain(key, remove(`${rule} LIMIT $2::int`), windows[key]);
   }
   return result;
 }

@@ -1,0 +1,69 @@
+import type { Tables } from "../config/index.js";
+import type { Database, Queryable } from "../database/index.js";
+import { DispatcherStateError } from "../errors/index.js";
+import { assertKnownConsumer, listeningSessions } from "./consumers.js";
+
+export interface DropConsumerOptions {
+  consumer: string;
+  /** Report what would be deleted and delete nothing. Default false. */
+  dryRun?: boolean;
+}
+
+export interface DropConsumerResult {
+  consumer: string;
+  dryRun: boolean;
+  /** The cursors deleted (or that would be), with their last position. */
+  cursors: Array<{ eventType: string; position: number }>;
+  /** Dedup rows of the consumer deleted. */
+  dedup: number;
+  /** Dead letters of the consumer deleted, resolved or not; `activeDeadLetters` of them unresolved. */
+  deadLetters: number;
+  activeDeadLetters: number;
+}
+
+const cursorsSql = (t: Tables, lock: boolean) =>
+  `SELECT event_type, last_position::text AS position FROM ${t.cursor} WHERE consumer = $1 ORDER BY event_type${lock ? " FOR UPDATE" : ""}`;
+const countsSql = (t: Tables) => `SELECT (SELECT count(*) FROM ${t.dedup} WHERE consumer = $1)::int AS dedup,
+    (SELECT count(*) FROM ${t.deadLetter} WHERE consumer = $1)::int AS dead_letters,
+    (SELECT count(*) FROM ${t.deadLetter} WHERE consumer = $1 AND resolved_at IS NULL)::int AS active_dead_letters`;
+const deleteSql = (t: Tables) => [
+  `DELETE FROM ${t.cursor} WHERE consumer = $1`,
+  `DELETE FROM ${t.dedup} WHERE consumer = $1`,
+  `DELETE FROM ${t.deadLetter} WHERE consumer = $1`,
+];
+
+/**
+ * Forgets a consumer that will not run again (a throwaway or renamed one), whose cursors otherwise
+ * keep prune from deleting the events past them forever: deletes its cursors, its dedup rows and its
+ * dead letters (active ones included: only that consumer could replay them) in one transaction. The
+ * events stay; prune deletes them once the other cursors have passed them. Refuses an unknown
+ * consumer (UnknownConsumerError) and one whose loop is connected with LISTEN (DispatcherStateError):
+ * stop it first. Started again, the consumer begins afresh, as its `startFrom` says.
+ */
+export async function dropConsumer(database: Database, tables: Tables, options: DropConsumerOptions): Promise<DropConsumerResult> {
+  const { consumer } = options;
+  const dryRun = options.dryRun === true;
+  await assertKnownConsumer(database, tables, consumer);
+  const running = await listeningSessions(database, consumer);
+  if (running > 0) {
+    throw new DispatcherStateError(`consumer "${consumer}" is running (${running} LISTEN session${running === 1 ? "" : "s"} connected): stop it before dropping it`);
+  }
+  const plan = async (q: Queryable, lock: boolean): Promise<DropConsumerResult> => {
+    const cursors = await q.query<{ event_type: string; position: string }>(cursorsSql(tables, lock), [consumer]);
+    const [counts] = await q.query<{ dedup: number; dead_letters: number; active_dead_letters: number }>(countsSql(tables), [consumer]);
+    return {
+      consumer,
+      dryRun,
+      cursors: cursors.map((c) => ({ eventType: c.event_type, position: Number(c.position) })),
+      dedup: Number(counts?.dedup ?? 0),
+      deadLetters: Number(counts?.dead_letters ?? 0),
+      activeDeadLetters: Number(counts?.active_dead_letters ?? 0),
+    };
+  };
+  if (dryRun) return plan(database, false);
+  return database.transaction(async (q) => {
+    const result = await plan(q, true);
+    for (const sql of deleteSql(tables)) await q.query(sql, [consumer]);
+    return result;
+  });
+}
