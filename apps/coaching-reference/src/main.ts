@@ -1,8 +1,8 @@
 import { fileURLToPath } from "node:url";
 import { serve } from "@hono/node-server";
-import { createDispatcher, type Dispatcher } from "@sguild/dispatcher";
+import { createDispatcher } from "@sguild/dispatcher";
 import { applyPrismaMigrations } from "@sguild/prisma-fragment";
-import { createPrisma, type PrismaClient } from "./db.js";
+import { createPrisma, type DomainDispatcher, type PrismaClient } from "./db.js";
 import { createCoachingApp } from "./http/app.js";
 import { CONSUMER, subscribeProjection } from "./projection/subscribe.js";
 
@@ -18,7 +18,7 @@ export interface CoachingOptions {
 const MIGRATIONS = fileURLToPath(new URL("../prisma/migrations", import.meta.url));
 
 /** The Coaching dispatcher with the projection subscribed (not started). */
-export function coachingDispatcher(prisma: PrismaClient, databaseUrl: string, tenantId = "tnt_sguild"): Dispatcher {
+export function coachingDispatcher(prisma: PrismaClient, databaseUrl: string, tenantId = "tnt_sguild"): DomainDispatcher {
   const dispatcher = createDispatcher({ producer: "coaching", tenantId, prismaClient: prisma, databaseUrl });
   subscribeProjection(dispatcher);
   return dispatcher;

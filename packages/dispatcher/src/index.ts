@@ -1,8 +1,21 @@
-export { dispatcher, configureDispatcher, createDispatcher, Dispatcher, type PublishOptions } from "./dispatcher/index.js";
+export { dispatcher, configureDispatcher, createDispatcher, Dispatcher, type DispatcherFor, type PublishOptions } from "./dispatcher/index.js";
 export { CONSUMER_DEFAULTS, type DispatcherConfig, type ConsumerLoopOptions } from "./config/index.js";
-export type { EventEnvelope, Emit, EmitExtras, AnyPayloadOf } from "./envelope/index.js";
+export { uncataloged } from "./envelope/index.js";
+export type { EventEnvelope, Emit, EmitOf, DefaultEmit, DefaultPayloadOf, VersionedEmit, VersionOf, EmitExtras, AnyPayloadOf, UncatalogedEventType, UncatalogedEmit } from "./envelope/index.js";
 export type { Handler, HandlerContext } from "./consumer/index.js";
-export { fromPrisma, fromPgPool, type Database, type Queryable, type TransactionClient, type PrismaLike } from "./database/index.js";
+export {
+  fromPrisma,
+  fromPgPool,
+  type Database,
+  type Queryable,
+  type TransactionClient,
+  type PrismaLike,
+  type Register,
+  type AnyTransactionClient,
+  type TransactionOf,
+  type PublishTransactionOf,
+  type RegisteredTransaction,
+} from "./database/index.js";
 export {
   configureDispatcherObservability,
   openTelemetryMetrics,

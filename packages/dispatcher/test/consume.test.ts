@@ -312,6 +312,6 @@ describe("replicas and stop()", () => {
     expect((await caught(() => c.start({ consumer: "coaching", batchSize: 0 }))).message).toBe("batchSize must be a positive integer (got 0)");
     await c.start({ consumer: "coaching" });
     expect((await caught(() => c.start({ consumer: "coaching" }))).code).toBe("INVALID_STATE");
-    expect((await caught(() => c.subscribe("credit.lockd", () => undefined))).code).toBe("INVALID_STATE");
+    expect((await caught(() => c.subscribe("credit.lockd" as never, () => undefined))).code).toBe("INVALID_STATE");
   });
 });

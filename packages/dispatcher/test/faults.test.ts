@@ -40,11 +40,13 @@ function consumer(client: Client, extra: { databaseUrl?: string } = {}): Dispatc
 }
 
 /** A write through ctx.tx, on either client. */
-async function apply(ctx: HandlerContext, eventId: string): Promise<void> {
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- either client
+async function apply(ctx: HandlerContext<any>, eventId: string): Promise<void> {
   if (typeof ctx.tx.query === "function") await ctx.tx.query("INSERT INTO applied (consumer, event_id) VALUES ($1, $2)", [ctx.consumer, eventId]);
   else await ctx.tx.applied.create({ data: { consumer: ctx.consumer, eventId } });
 }
-async function sql(ctx: HandlerContext, text: string): Promise<Record<string, unknown>[]> {
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- either client
+async function sql(ctx: HandlerContext<any>, text: string): Promise<Record<string, unknown>[]> {
   if (typeof ctx.tx.query === "function") return (await ctx.tx.query(text)).rows;
   return ctx.tx.$queryRawUnsafe(text);
 }

@@ -2,6 +2,14 @@
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { dispatcher, configureDispatcher, type EventEnvelope } from "../src/index.js";
 import { failOnLeakedLoops, id as newId, testDb, until, type TestDb } from "./helpers.js";
+import type { PrismaClient } from "./generated/prisma/client.js";
+
+// What a domain on the singleton writes once (docs: "Typed transactions"): ctx.tx is then its Prisma transaction client.
+declare module "../src/index.js" {
+  interface Register {
+    client: PrismaClient;
+  }
+}
 
 failOnLeakedLoops();
 let db: TestDb;

@@ -1,4 +1,4 @@
-import type { Dispatcher } from "@sguild/dispatcher";
+import type { DomainDispatcher } from "../db.js";
 import type { PrismaClient } from "../db.js";
 import { setClaim, type ClaimStatus } from "../projection/claims.js";
 import { CONSUMER } from "../projection/subscribe.js";
@@ -71,7 +71,7 @@ export async function cutOver(prisma: PrismaClient): Promise<void> {
  * Clears the projection and rewinds the consumer to the beginning with reprocess (its dedup rows for
  * the rewound events are deleted): the running consumer applies every event once more and rebuilds it.
  */
-export async function rebuild(prisma: PrismaClient, dispatcher: Dispatcher): Promise<{ forgotten: number }> {
+export async function rebuild(prisma: PrismaClient, dispatcher: DomainDispatcher): Promise<{ forgotten: number }> {
   await prisma.slotClaim.deleteMany();
   const result = await dispatcher.resetCursor({ consumer: CONSUMER, to: new Date(0), reprocess: true, confirm: CONSUMER });
   return { forgotten: result.forgotten };

@@ -1,12 +1,12 @@
 import { Hono } from "hono";
-import { createDeadLetterRoutes, type Dispatcher } from "@sguild/dispatcher";
-import type { PrismaClient } from "../db.js";
+import { createDeadLetterRoutes } from "@sguild/dispatcher";
+import type { DomainDispatcher, PrismaClient } from "../db.js";
 import { currentMode } from "../cutover/cutover.js";
 import { availability } from "../projection/availability.js";
 import { CONSUMER } from "../projection/subscribe.js";
 
 /** Coaching's read API: availability from the projection, consumer status, and the DLQ routes. */
-export function createCoachingApp(prisma: PrismaClient, dispatcher: Dispatcher, adminToken?: string): Hono {
+export function createCoachingApp(prisma: PrismaClient, dispatcher: DomainDispatcher, adminToken?: string): Hono {
   const app = new Hono();
   app.get("/availability", async (c) => c.json({ lessons: await availability(prisma) }));
   app.get("/availability/:lessonId", async (c) => {

@@ -1,7 +1,8 @@
 import { Hono, type Context } from "hono";
-import { createDeadLetterRoutes, DispatcherError, type Dispatcher } from "@sguild/dispatcher";
+import { createDeadLetterRoutes, DispatcherError } from "@sguild/dispatcher";
 import { IllegalTransitionError, InsufficientCreditsError, NotFoundError } from "../reservations/errors.js";
 import type { RevenueService } from "../reservations/service.js";
+import type { DomainDispatcher } from "../db.js";
 
 type Reservation = Awaited<ReturnType<RevenueService["getReservation"]>>;
 
@@ -43,7 +44,7 @@ async function body(c: Context): Promise<Record<string, unknown>> {
 }
 
 /** Revenue's JSON API: drives the state machine; GET /reservations is the synchronous read API other domains use before cutover. */
-export function createRevenueApp(service: RevenueService, dispatcher: Dispatcher, adminToken?: string): Hono {
+export function createRevenueApp(service: RevenueService, dispatcher: DomainDispatcher, adminToken?: string): Hono {
   const app = new Hono();
   app.onError((error, c) => {
     if (error instanceof IllegalTransitionError) return c.json({ error: { code: error.code, message: error.message, current_state: error.currentState } }, 409);

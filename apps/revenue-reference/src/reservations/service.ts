@@ -1,5 +1,5 @@
+import type { DomainDispatcher } from "../db.js";
 import { v7 as uuidv7 } from "uuid";
-import type { Dispatcher } from "@sguild/dispatcher";
 import type { PrismaClient, Tx } from "../db.js";
 import { IllegalTransitionError, InsufficientCreditsError, NotFoundError } from "./errors.js";
 
@@ -16,7 +16,7 @@ export type Initiator = "customer" | "admin" | "coach" | "system_weather" | "sys
  * the current state, and nothing is written or published.
  */
 export class RevenueService {
-  constructor(private readonly prisma: PrismaClient, private readonly dispatcher: Dispatcher) {}
+  constructor(private readonly prisma: PrismaClient, private readonly dispatcher: DomainDispatcher) {}
 
   async openAccount(personId: string) {
     return this.prisma.creditAccount.create({ data: { id: newId("crd_acct"), personId } });

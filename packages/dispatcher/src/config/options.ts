@@ -8,7 +8,7 @@ import { silentLogger, type Logger } from "../observability/logger.js";
 /** Everything `configureDispatcher` / `createDispatcher` accepts. */
 export interface DispatcherConfig {
   /** This domain, from the closed domain set. Fallback: DISPATCHER_PRODUCER. */
-  producer?: Domain | string;
+  producer?: Domain;
   /** Tenant stamped on every envelope. Fallback: DISPATCHER_TENANT_ID. */
   tenantId?: string;
   /** The domain's own PrismaClient (with @prisma/adapter-pg). Publishes without `tx` and consumer transactions use it. */

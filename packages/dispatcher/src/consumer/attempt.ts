@@ -2,7 +2,7 @@ import type { Database, Queryable, TransactionSession } from "../database/index.
 import type { EventEnvelope } from "../envelope/index.js";
 import { CommitFailedError, HandlerTimeoutError } from "../errors/index.js";
 import { tracing } from "../observability/index.js";
-import { commitHooks, runHandlers, type Handler } from "./run-handlers.js";
+import { commitHooks, runHandlers, type StoredHandler } from "./run-handlers.js";
 import { TransactionGuard } from "./transaction-guard.js";
 
 /** Why a delivery transaction did not commit. */
@@ -44,7 +44,7 @@ export class DeliveryAttempt {
   }
 
   /** Runs the event's handlers; on failure records it, ends the attempt and throws (rolling back). */
-  async handle(index: number, handlers: readonly Handler[], event: EventEnvelope, details: { attempt: number; traceContext?: Record<string, string> | null }): Promise<void> {
+  async handle(index: number, handlers: readonly StoredHandler[], event: EventEnvelope, details: { attempt: number; traceContext?: Record<string, string> | null }): Promise<void> {
     this.handled = true;
     this.guard.eventId = event.event_id;
     const { consumer, handlerTimeoutMs } = this.settings;

@@ -1,7 +1,7 @@
 import type { ResolvedConfig, ResolvedConsumerOptions, Tables } from "../config/index.js";
 import { metrics } from "../observability/index.js";
 import { consumerStatus } from "../status/index.js";
-import { BatchDeliverer, type BatchOutcome, type Handler } from "./deliver-batch.js";
+import { BatchDeliverer, type BatchOutcome, type StoredHandler } from "./deliver-batch.js";
 import { NotificationListener } from "./listener.js";
 import { FailureRecorder } from "./record-failure.js";
 import { Wakeup } from "./wakeup.js";
@@ -50,7 +50,7 @@ export class ConsumerLoop {
 
   constructor(
     private readonly config: ResolvedConfig,
-    private readonly handlers: ReadonlyMap<string, Handler[]>,
+    private readonly handlers: ReadonlyMap<string, StoredHandler[]>,
     readonly options: ResolvedConsumerOptions,
     /** Replays dead letters an operator asked for; returns what it did. */
     private readonly replayRequested: () => Promise<unknown[]> = async () => [],
@@ -155,7 +155,7 @@ export class ConsumerLoop {
   }
 
   /** Reports a delivery, or counts a failed attempt against the one event that caused it. */
-  private async settle(eventType: string, handlers: Handler[], outcome: BatchOutcome): Promise<TypeResult> {
+  private async settle(eventType: string, handlers: StoredHandler[], outcome: BatchOutcome): Promise<TypeResult> {
     const narrowing = this.narrowUntil.get(eventType);
     if (outcome.kind === "locked") return { worked: false };
     if (outcome.kind === "waiting") return { worked: false, retryAtMs: outcome.retryAtMs };

@@ -2,9 +2,9 @@ import type { Tables } from "../config/index.js";
 import type { Database } from "../database/index.js";
 import { attemptDelivery, type AttemptSettings } from "./attempt.js";
 import { toEnvelope, type EventRow } from "./event-row.js";
-import type { Handler } from "./run-handlers.js";
+import type { StoredHandler } from "./run-handlers.js";
 
-export type { Handler, HandlerContext } from "./run-handlers.js";
+export type { Handler, HandlerContext, StoredHandler } from "./run-handlers.js";
 
 export type BatchOutcome =
   | { kind: "locked" }
@@ -93,7 +93,7 @@ export class BatchDeliverer {
    * attempt rolls the whole transaction back and is reported with the index it failed at
    * (`stage: "commit"` when every handler returned and the transaction still did not commit).
    */
-  async deliver(eventType: string, handlers: Handler[], limit: number): Promise<BatchOutcome> {
+  async deliver(eventType: string, handlers: StoredHandler[], limit: number): Promise<BatchOutcome> {
     let head: ReadRow | undefined;
     let events: ReadRow[] = [];
     const settings = { ...this.settings, transactionTimeoutMs: this.handlerTimeoutMs * limit + 30_000 };

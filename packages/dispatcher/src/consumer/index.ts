@@ -1,5 +1,5 @@
 export { ConsumerLoop, activeLoops } from "./consumer-loop.js";
-export { commitHooks, runHandlers, type Handler, type HandlerContext } from "./run-handlers.js";
+export { commitHooks, runHandlers, type Handler, type HandlerContext, type StoredHandler } from "./run-handlers.js";
 export { failureFingerprint } from "./record-failure.js";
 export { NOTIFY_CHANNEL } from "./listener.js";
 export { attemptDelivery, DeliveryAttempt, type AttemptFailure, type AttemptResult, type AttemptSettings } from "./attempt.js";

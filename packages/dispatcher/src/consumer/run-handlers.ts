@@ -1,11 +1,15 @@
-import type { TransactionClient } from "../database/index.js";
+import type { AnyTransactionClient } from "../database/index.js";
 import type { EventEnvelope } from "../envelope/index.js";
 import { HandlerTimeoutError } from "../errors/index.js";
 import { runWithConsumedEvent } from "../producer/index.js";
 
-export interface HandlerContext {
-  /** The delivery's transaction: a Prisma interactive-transaction client, or a pg client. Write through it. */
-  tx: TransactionClient;
+export interface HandlerContext<Tx = AnyTransactionClient> {
+  /**
+   * The delivery's transaction, typed after the client the dispatcher was configured with: Prisma's
+   * interactive-transaction client, or a pg PoolClient. Write through it; after the attempt has
+   * ended every call on it throws TransactionClosedError.
+   */
+  tx: Tx;
   /** 1 on first delivery, then 2, 3, ... on retries and replays. */
   attempt: number;
   consumer: string;
@@ -18,10 +22,14 @@ export interface HandlerContext {
   beforeCommit(key: string, fn: () => Promise<void>): void;
 }
 
-export type Handler<TPayload = unknown> = (event: EventEnvelope<TPayload>, ctx: HandlerContext) => Promise<void> | void;
+export type Handler<TPayload = unknown, Tx = AnyTransactionClient> = (event: EventEnvelope<TPayload>, ctx: HandlerContext<Tx>) => Promise<void> | void;
+
+/** A handler as the dispatcher keeps it: payload and transaction types erased (checked at subscribe). */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type StoredHandler = Handler<unknown, any>;
 
 /** Runs an event's handlers in order, each bounded by `timeoutMs`, with the event as correlation context. */
-export async function runHandlers(handlers: readonly Handler[], event: EventEnvelope, ctx: HandlerContext, timeoutMs: number): Promise<void> {
+export async function runHandlers(handlers: readonly StoredHandler[], event: EventEnvelope, ctx: HandlerContext<unknown>, timeoutMs: number): Promise<void> {
   await runWithConsumedEvent(event, async () => {
     for (const handler of handlers) await withTimeout(Promise.resolve().then(() => handler(event, ctx)), timeoutMs, event.event_id);
   });
@@ -40,7 +48,7 @@ async function withTimeout<T>(promise: Promise<T>, ms: number, eventId: string):
 }
 
 /** The `beforeCommit` hooks of one delivery transaction: registered once per key, run in order. */
-export function commitHooks(): { register: HandlerContext["beforeCommit"]; run(): Promise<void> } {
+export function commitHooks(): { register: HandlerContext<unknown>["beforeCommit"]; run(): Promise<void> } {
   const hooks = new Map<string, () => Promise<void>>();
   return {
     register: (key, fn) => void (hooks.has(key) || hooks.set(key, fn)),

@@ -1,4 +1,4 @@
-import { ContractValidator, type CatalogEventType, type Registry } from "@sguild/contracts";
+import { ContractValidator, type CatalogEventType, type EventCatalog, type Registry } from "@sguild/contracts";
 import {
   resolveConfig,
   resolveConsumerOptions,
@@ -6,9 +6,19 @@ import {
   type DispatcherConfig,
   type ResolvedConfig,
 } from "../config/index.js";
-import { ConsumerLoop, type Handler } from "../consumer/index.js";
-import { queryableFor, type TransactionClient } from "../database/index.js";
-import type { AnyPayloadOf, Emit, EventEnvelope } from "../envelope/index.js";
+import { ConsumerLoop, type Handler, type StoredHandler } from "../consumer/index.js";
+import { queryableFor, type PublishTransactionOf } from "../database/index.js";
+import type {
+  AnyPayloadOf,
+  DefaultEmit,
+  DefaultPayloadOf,
+  Emit,
+  EventEnvelope,
+  UncatalogedEmit,
+  UncatalogedEventType,
+  VersionedEmit,
+  VersionOf,
+} from "../envelope/index.js";
 import { DeadLetterService } from "../dlq/index.js";
 import { pruneTables, type PruneOptions, type PruneResult } from "../retention/index.js";
 import { consumerStatus, resetCursor, type CursorStatus, type ResetCursorOptions, type ResetCursorResult } from "../status/index.js";
@@ -16,9 +26,12 @@ import { DispatcherStateError, InvalidArgumentError } from "../errors/index.js";
 import { metrics, tracing } from "../observability/index.js";
 import { assertTransactionClient, buildEnvelope, EventWriter, type EmitInput } from "../producer/index.js";
 
-export interface PublishOptions {
-  /** The caller's transaction: a Prisma interactive-transaction client, or a pg client inside BEGIN. Omitted: the event commits on its own. */
-  tx?: TransactionClient;
+export interface PublishOptions<Tx = unknown> {
+  /**
+   * The caller's transaction, typed after the dispatcher's client: a Prisma interactive-transaction
+   * client, or a pg client inside BEGIN. Omitted: the event commits on its own.
+   */
+  tx?: PublishTransactionOf<Tx>;
 }
 
 interface Runtime {
@@ -28,10 +41,15 @@ interface Runtime {
   deadLetters?: DeadLetterService;
 }
 
-/** One dispatcher: a producer identity, a database, handlers and at most one running consumer loop. */
-export class Dispatcher {
+/**
+ * One dispatcher: a producer identity, a database, handlers and at most one running consumer loop.
+ * `Tx` is the transaction client of the database it was configured with (`createDispatcher` and
+ * `configureDispatcher` infer it): handlers get it as `ctx.tx` and `publish` takes it as `tx`.
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export class Dispatcher<Tx = any> {
   private runtime: Runtime | undefined;
-  private readonly handlers = new Map<string, Handler[]>();
+  private readonly handlers = new Map<string, StoredHandler[]>();
   private loop: ConsumerLoop | undefined;
 
   /** With a config, settings are resolved and validated now; without one, on first use from the environment. */
@@ -57,13 +75,18 @@ export class Dispatcher {
    * Validates and writes one event through `tx` (or on its own). Resolves to the stored envelope.
    * Throws a typed error, and writes nothing, on any refusal.
    */
-  async publish(emit: Emit, options: PublishOptions = {}): Promise<EventEnvelope> {
-    const [envelope] = await this.publishMany([emit], options);
+  publish<K extends CatalogEventType>(emit: DefaultEmit<K>, options?: PublishOptions<Tx>): Promise<EventEnvelope<DefaultPayloadOf<K>>>;
+  /** At an explicit schema_version: `publish({ event_type: "credit.released", schema_version: 1, payload })`. */
+  publish<K extends CatalogEventType, V extends VersionOf<K>>(emit: VersionedEmit<K, V>, options?: PublishOptions<Tx>): Promise<EventEnvelope<EventCatalog[K][V]>>;
+  /** An event type not in the compiled catalog yet: `publish({ event_type: uncataloged<P>("x.y"), payload })`. */
+  publish<T>(emit: UncatalogedEmit<T>, options?: PublishOptions<Tx>): Promise<EventEnvelope<T>>;
+  async publish(emit: Emit | UncatalogedEmit, options: PublishOptions<Tx> = {}): Promise<EventEnvelope> {
+    const [envelope] = await this.publishMany([emit as Emit], options);
     return envelope!;
   }
 
   /** Validates every emit first, then writes them all in one statement (one round trip). */
-  async publishMany(emits: readonly Emit[], options: PublishOptions = {}): Promise<EventEnvelope[]> {
+  async publishMany(emits: readonly (Emit | UncatalogedEmit)[], options: PublishOptions<Tx> = {}): Promise<EventEnvelope[]> {
     if (!Array.isArray(emits)) throw new InvalidArgumentError("publishMany takes an array of emits", "emits");
     if (options?.tx !== undefined) assertTransactionClient(options.tx);
     const { config, validator, writer } = this.active;
@@ -78,15 +101,20 @@ export class Dispatcher {
     return envelopes;
   }
 
-  /** Registers a handler for an event type (several per type run in order, in the same transaction). */
-  subscribe<K extends CatalogEventType>(eventType: K, handler: Handler<AnyPayloadOf<K>>): void;
-  subscribe<T = unknown>(eventType: string, handler: Handler<T>): void;
-  subscribe(eventType: string, handler: Handler<never>): void {
+  /**
+   * Registers a handler for an event type of the contracts catalog (several per type run in order,
+   * in the same transaction). The payload is typed from the catalog, or by an explicit type argument.
+   */
+  subscribe<K extends CatalogEventType>(eventType: K, handler: Handler<AnyPayloadOf<K>, Tx>): void;
+  subscribe<T>(eventType: CatalogEventType, handler: Handler<T, Tx>): void;
+  /** An event type not in the compiled catalog yet: `subscribe(uncataloged<P>("x.y"), handler)`. */
+  subscribe<T>(eventType: UncatalogedEventType<T>, handler: Handler<T, Tx>): void;
+  subscribe(eventType: string, handler: Handler<never, Tx>): void {
     if (this.loop) throw new DispatcherStateError("subscribe() must be called before start()");
     if (typeof handler !== "function") throw new InvalidArgumentError("subscribe(eventType, handler): handler must be a function", "handler");
     this.active.validator.registry.getRegistration(eventType);
     const list = this.handlers.get(eventType) ?? [];
-    list.push(handler as Handler);
+    list.push(handler as StoredHandler);
     this.handlers.set(eventType, list);
   }
 

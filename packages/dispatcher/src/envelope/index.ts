@@ -1,1 +1,14 @@
-export type { EventEnvelope, Emit, EmitExtras, AnyPayloadOf } from "./types.js";
+export { uncataloged } from "./types.js";
+export type {
+  EventEnvelope,
+  Emit,
+  EmitOf,
+  DefaultEmit,
+  DefaultPayloadOf,
+  VersionedEmit,
+  VersionOf,
+  EmitExtras,
+  AnyPayloadOf,
+  UncatalogedEventType,
+  UncatalogedEmit,
+} from "./types.js";

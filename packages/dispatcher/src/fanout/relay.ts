@@ -1,5 +1,6 @@
 import type { ConsumerLoopOptions, DispatcherConfig } from "../config/index.js";
 import { Dispatcher } from "../dispatcher/dispatcher.js";
+import { uncataloged } from "../envelope/index.js";
 import { DispatcherConfigError } from "../errors/index.js";
 import { createDestination, type Destination, type DestinationConfig } from "./destinations.js";
 
@@ -36,7 +37,7 @@ export class FanoutRelay {
       const destination = createDestination(config);
       const dispatcher = new Dispatcher(options.source);
       for (const type of types) {
-        dispatcher.subscribe(type, async (event, ctx) => {
+        dispatcher.subscribe(uncataloged(type), async (event, ctx) => {
           const version = registry.getRegistration(type).schema_versions.find((v) => v.version === event.schema_version);
           await destination.deliver(event, { traceContext: ctx.traceContext, payloadSchemaPath: version?.payload_schema ?? undefined, beforeCommit: ctx.beforeCommit });
         });
