@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
+import { parseEnv } from "node:util";
 import { Command } from "commander";
 import { mergeFragment } from "./merge/index.js";
 import { applyDispatcherMigrations, applyPrismaMigrations, dispatcherMigrations, renderFragment } from "./migrate/index.js";
@@ -28,7 +29,7 @@ program
 program
   .command("apply")
   .description("apply the dispatcher migrations over pg and record them in _prisma_migrations")
-  .option("--database-url <url>", "Postgres URL (default: DATABASE_URL)")
+  .option("--database-url <url>", "Postgres URL (default: DATABASE_URL, else DATABASE_URL from ./.env)")
   .option("--db-schema <name>", "Postgres schema for the dispatcher tables", "public")
   .option("--migrations-table-schema <name>", "schema of _prisma_migrations", "public")
   .option("--migrations-dir <path>", "apply this whole Prisma migrations folder instead (the domain's tables too)")
@@ -57,6 +58,25 @@ program
     }
   });
 
+/**
+ * DATABASE_URL from ./.env when it is not set (or empty), as the `prisma init` layout leads a team to
+ * expect: only that variable is read from the file, and one set in the environment wins.
+ */
+function databaseUrlFromDotEnv(): void {
+  if (process.env["DATABASE_URL"]) return;
+  let text: string;
+  try {
+    text = readFileSync(".env", "utf8");
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return;
+    console.error(`sguild-prisma-fragment: cannot read ${join(process.cwd(), ".env")}: ${(error as Error).message}`);
+    process.exit(2);
+  }
+  const url = parseEnv(text)["DATABASE_URL"];
+  if (url) process.env["DATABASE_URL"] = url;
+}
+
+databaseUrlFromDotEnv();
 program.parseAsync().catch((error: Error & { code?: string }) => {
   console.error(`sguild-prisma-fragment: ${error.message}`);
   process.exit(2);
