@@ -5,6 +5,8 @@ export default defineConfig({
     include: ["test/**/*.test.ts"],
     globalSetup: ["./test/global-setup.ts"],
     testTimeout: 120_000,
+    // Failures the tests provoke on purpose would flood the output; logger.test.ts checks the default.
+    env: { DISPATCHER_LOG_LEVEL: "silent" },
     hookTimeout: 120_000,
     typecheck: { enabled: true, include: ["test/**/*.test-d.ts"] },
   },

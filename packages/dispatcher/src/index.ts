@@ -26,6 +26,9 @@ export {
   type PrometheusOptions,
   type Attributes,
   type Logger,
+  type LogLevel,
+  silentLogger,
+  consoleLogger,
 } from "./observability/index.js";
 export {
   listDeadLetters,

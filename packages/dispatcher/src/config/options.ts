@@ -3,7 +3,7 @@ import { DOMAINS, loadRegistry, type Domain, type Registry } from "@sguild/contr
 import { quoteSchema } from "@sguild/prisma-fragment";
 import { fromPgPool, fromPrisma, openPool, type Database, type PrismaLike } from "../database/index.js";
 import { DispatcherConfigError } from "../errors/index.js";
-import { silentLogger, type Logger } from "../observability/logger.js";
+import { defaultLogger, type Logger } from "../observability/logger.js";
 
 /** Everything `configureDispatcher` / `createDispatcher` accepts. */
 export interface DispatcherConfig {
@@ -19,7 +19,7 @@ export interface DispatcherConfig {
   databaseUrl?: string;
   /** Postgres schema holding the dispatcher tables. Default `public`. */
   schema?: string;
-  /** pino-compatible logger. Default: silent. */
+  /** pino-compatible logger. Default: warnings and errors to the console (consoleLogger at DISPATCHER_LOG_LEVEL, default warn); `silentLogger` mutes it. */
   logger?: Logger;
   /** Registry to validate against: a loaded Registry or a path to event-types-registry.json. Default: the bundled one. */
   registry?: Registry | string;
@@ -81,7 +81,7 @@ export function resolveConfig(config: DispatcherConfig = {}): ResolvedConfig {
   }
   const databaseUrl = config.databaseUrl ?? env("DATABASE_URL");
   let database: Database;
-  const logger = config.logger ?? silentLogger;
+  const logger = config.logger ?? defaultLogger();
   if (config.prismaClient) database = fromPrisma(config.prismaClient, logger);
   else if (config.pool) database = fromPgPool(config.pool, false, logger);
   else if (databaseUrl) database = fromPgPool(openPool(databaseUrl, logger), true, logger);
@@ -100,7 +100,7 @@ export function resolveConfig(config: DispatcherConfig = {}): ResolvedConfig {
     tables,
     database,
     listenUrl: databaseUrl ?? poolUrl,
-    logger: config.logger ?? silentLogger,
+    logger,
     registry,
   };
 }

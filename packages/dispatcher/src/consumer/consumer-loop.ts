@@ -1,7 +1,9 @@
 import type { ResolvedConfig, ResolvedConsumerOptions, Tables } from "../config/index.js";
 import { metrics } from "../observability/index.js";
 import { consumerStatus } from "../status/index.js";
+import type { EventEnvelope } from "../envelope/index.js";
 import { BatchDeliverer, type BatchOutcome, type StoredHandler } from "./deliver-batch.js";
+import { toEnvelope } from "./event-row.js";
 import { NotificationListener } from "./listener.js";
 import { FailureRecorder } from "./record-failure.js";
 import { Wakeup } from "./wakeup.js";
@@ -26,6 +28,16 @@ interface TypeResult {
   retryAtMs?: number;
 }
 
+/** What one pass of `drainOnce` did: events handled, skipped as already applied, and failed attempts. */
+export interface DrainOnceResult {
+  /** Events whose handlers ran and committed, in delivery order. */
+  delivered: EventEnvelope[];
+  /** Events skipped because this consumer had already applied them (dedup). */
+  skipped: EventEnvelope[];
+  /** Failed attempts: `retry` (scheduled after its delay; drainOnce does not wait) or `dead-lettered`. */
+  failed: Array<{ event: EventEnvelope; attempt: number; error: unknown; outcome: "retry" | "dead-lettered" }>;
+}
+
 /** Live loops in this process, so tests can fail when one is left running. */
 export const activeLoops = new Set<ConsumerLoop>();
 
@@ -47,6 +59,8 @@ export class ConsumerLoop {
   /** Types delivered one event per transaction up to this position, after a batch failed at commit. */
   private readonly narrowUntil = new Map<string, bigint>();
   listener: NotificationListener | undefined;
+  /** Set while drainOnce runs: collects what was delivered, skipped and failed. */
+  private drained: DrainOnceResult | undefined;
 
   constructor(
     private readonly config: ResolvedConfig,
@@ -62,17 +76,7 @@ export class ConsumerLoop {
   }
 
   async start(): Promise<void> {
-    const { consumer, startFrom } = this.options;
-    // "now": number every event committed so far first, so that all of them are at or below the start.
-    if (startFrom === "now") await this.sequenceCommitted();
-    const created = await this.config.database.query<{ event_type: string; position: string }>(ensureCursorsSql(this.config.tables), [
-      consumer,
-      JSON.stringify(this.types),
-      startFrom,
-    ]);
-    for (const cursor of created) {
-      this.config.logger.info({ consumer, event_type: cursor.event_type, start_from: startFrom, position: Number(cursor.position) }, "dispatcher cursor created");
-    }
+    await this.ensureCursors();
     this.running = true;
     activeLoops.add(this);
     if (this.options.listen && this.config.listenUrl) {
@@ -90,6 +94,42 @@ export class ConsumerLoop {
       this.config.logger.warn({ consumer: this.options.consumer }, "no databaseUrl or DATABASE_URL for LISTEN: polling only");
     }
     this.done = this.run();
+  }
+
+  /**
+   * Delivers everything committed and due, then returns what it did (no LISTEN, no polling, no
+   * waiting for retry delays): a test's or a script's "run the consumer once".
+   */
+  async drainOnce(): Promise<DrainOnceResult> {
+    await this.ensureCursors();
+    const result: DrainOnceResult = { delivered: [], skipped: [], failed: [] };
+    this.drained = result;
+    this.running = true;
+    try {
+      for (let worked = true; worked; ) {
+        worked = false;
+        await this.sequenceCommitted();
+        for (const type of this.types) worked = (await this.processType(type)).worked || worked;
+      }
+    } finally {
+      this.running = false;
+      this.drained = undefined;
+    }
+    return result;
+  }
+
+  private async ensureCursors(): Promise<void> {
+    const { consumer, startFrom } = this.options;
+    // "now": number every event committed so far first, so that all of them are at or below the start.
+    if (startFrom === "now") await this.sequenceCommitted();
+    const created = await this.config.database.query<{ event_type: string; position: string }>(ensureCursorsSql(this.config.tables), [
+      consumer,
+      JSON.stringify(this.types),
+      startFrom,
+    ]);
+    for (const cursor of created) {
+      this.config.logger.info({ consumer, event_type: cursor.event_type, start_from: startFrom, position: Number(cursor.position) }, "dispatcher cursor created");
+    }
   }
 
   /** Stops taking new work; resolves when the batch in flight has finished and LISTEN is closed. */
@@ -188,6 +228,9 @@ export class ConsumerLoop {
       { ...attributes, event_id: outcome.row.event_id, attempt: outcome.attempt, stage: outcome.stage, outcome: recorded.kind, err: outcome.error },
       "dispatcher handler failed",
     );
+    if (recorded.kind !== "stale") {
+      this.drained?.failed.push({ event: toEnvelope(outcome.row), attempt: outcome.attempt, error: outcome.error, outcome: recorded.kind });
+    }
     if (recorded.kind === "retry") return { worked: false, retryAtMs: Date.now() + recorded.retryInMs };
     if (recorded.kind === "dead-lettered") {
       metrics.count("dispatcher.dead_letter.count", 1, attributes);
@@ -197,6 +240,8 @@ export class ConsumerLoop {
   }
 
   private report(eventType: string, outcome: Extract<BatchOutcome, { kind: "delivered" }>): void {
+    this.drained?.delivered.push(...outcome.delivered.map(toEnvelope));
+    this.drained?.skipped.push(...outcome.dedupHits.map(toEnvelope));
     const attributes = { consumer: this.options.consumer, event_type: eventType };
     if (outcome.delivered.length > 0) metrics.count("dispatcher.consume.count", outcome.delivered.length, attributes);
     if (outcome.dedupHits.length > 0) metrics.count("dispatcher.dedup_hit.count", outcome.dedupHits.length, attributes);

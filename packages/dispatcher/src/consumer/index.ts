@@ -1,4 +1,4 @@
-export { ConsumerLoop, activeLoops } from "./consumer-loop.js";
+export { ConsumerLoop, activeLoops, type DrainOnceResult } from "./consumer-loop.js";
 export { commitHooks, runHandlers, type Handler, type HandlerContext, type StoredHandler } from "./run-handlers.js";
 export { failureFingerprint } from "./record-failure.js";
 export { NOTIFY_CHANNEL } from "./listener.js";

@@ -6,7 +6,7 @@ import {
   type DispatcherConfig,
   type ResolvedConfig,
 } from "../config/index.js";
-import { ConsumerLoop, type Handler, type StoredHandler } from "../consumer/index.js";
+import { ConsumerLoop, type DrainOnceResult, type Handler, type StoredHandler } from "../consumer/index.js";
 import { queryableFor, type PublishTransactionOf } from "../database/index.js";
 import type {
   AnyPayloadOf,
@@ -25,6 +25,15 @@ import { consumerStatus, resetCursor, type CursorStatus, type ResetCursorOptions
 import { DispatcherStateError, InvalidArgumentError } from "../errors/index.js";
 import { metrics, tracing } from "../observability/index.js";
 import { assertTransactionClient, buildEnvelope, EventWriter, type EmitInput } from "../producer/index.js";
+
+/** The key of a Dispatcher's internals (Symbol.for: the ESM and CommonJS builds share it). */
+export const DISPATCHER_INTERNALS: unique symbol = Symbol.for("@sguild/dispatcher/internals") as never;
+
+export interface DispatcherInternals {
+  config: ResolvedConfig;
+  validator: ContractValidator;
+  drainOnce(options: ConsumerLoopOptions): Promise<DrainOnceResult>;
+}
 
 export interface PublishOptions<Tx = unknown> {
   /**
@@ -159,7 +168,7 @@ export class Dispatcher<Tx = any> {
     const resolved = resolveConsumerOptions(options);
     if (this.loop) throw new DispatcherStateError("this dispatcher is already running a consumer loop");
     if (this.handlers.size === 0) throw new DispatcherStateError("start() with no subscriptions: call subscribe() first");
-    const loop = new ConsumerLoop(this.active.config, this.handlers, resolved, () => this.deadLetters.replayRequested(resolved.consumer));
+    const loop = new ConsumerLoop(this.active.config, this.handlers, resolved, () => this.replayRequested(resolved.consumer));
     this.loop = loop;
     try {
       await loop.start();
@@ -167,6 +176,19 @@ export class Dispatcher<Tx = any> {
       this.loop = undefined;
       throw error;
     }
+  }
+
+  /** The replays operators requested of this consumer; a failed one is logged (the letter stays active). */
+  private async replayRequested(consumer: string) {
+    const results = await this.deadLetters.replayRequested(consumer);
+    for (const { outcome, deadLetter, error } of results) {
+      if (outcome !== "failed") continue;
+      this.active.config.logger.warn(
+        { consumer, dead_letter_id: deadLetter.id, event_id: deadLetter.eventId, event_type: deadLetter.eventType, err: error },
+        "dispatcher replay failed: the dead letter stays active",
+      );
+    }
+    return results;
   }
 
   /** Stops taking new work; resolves once the batch in flight has finished. Safe to call twice. */
@@ -181,6 +203,24 @@ export class Dispatcher<Tx = any> {
   async close(): Promise<void> {
     await this.stop();
     await this.runtime?.config.database.close();
+  }
+
+  /**
+   * For `@sguild/dispatcher/testing`: this dispatcher's resolved settings, and one drain of a
+   * consumer without starting its loop. Not part of the API.
+   */
+  [DISPATCHER_INTERNALS](): DispatcherInternals {
+    const runtime = this.active;
+    return {
+      config: runtime.config,
+      validator: runtime.validator,
+      drainOnce: async (options) => {
+        const resolved = resolveConsumerOptions(options);
+        if (this.loop) throw new DispatcherStateError("runOnce() while this dispatcher's consumer loop is running: stop() it first");
+        if (this.handlers.size === 0) throw new DispatcherStateError("runOnce() with no subscriptions: call subscribe() first");
+        return new ConsumerLoop(runtime.config, this.handlers, resolved).drainOnce();
+      },
+    };
   }
 
   /** The running loop, for status and tests. */

@@ -177,3 +177,21 @@ export class ReplayWaitTimeoutError extends SguildError {
     );
   }
 }
+
+/** The registry does not list this domain as a consumer of the event type (a relay would never deliver it here). */
+export class NotAConsumerError extends SguildError {
+  constructor(readonly eventType: string, readonly domain: string, readonly consumers: readonly string[]) {
+    super("NOT_A_CONSUMER", `the registry does not list "${domain}" as a consumer of "${eventType}" (consumers: ${consumers.join(", ") || "none"})`, {
+      details: { eventType, domain, consumers },
+    });
+  }
+}
+
+/** waitForEvent saw no matching event in time. */
+export class WaitForEventTimeoutError extends SguildError {
+  constructor(readonly eventType: string, readonly timeoutMs: number, readonly seen: number) {
+    super("WAIT_FOR_EVENT_TIMEOUT", `no matching "${eventType}" event was stored within ${timeoutMs} ms (${seen} of that type seen, none matched)`, {
+      details: { eventType, timeoutMs, seen },
+    });
+  }
+}

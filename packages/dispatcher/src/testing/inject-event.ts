@@ -1,0 +1,26 @@
+import type { CatalogEventType } from "@sguild/contracts";
+import { DISPATCHER_INTERNALS, type Dispatcher } from "../dispatcher/index.js";
+import type { DefaultEmit, DefaultPayloadOf, EventEnvelope, UncatalogedEmit, VersionedEmit } from "../envelope/index.js";
+import { NotAConsumerError } from "../errors/index.js";
+import { InboxStore } from "../fanout/inbox-store.js";
+import { buildEnvelope, type EmitInput } from "../producer/index.js";
+
+/**
+ * Puts another domain's event into this dispatcher's database as if the relay had delivered it:
+ * the envelope is built for the type's registered producer and checked as the inbox checks it
+ * (envelope, payload, and this domain among the type's consumers: NotAConsumerError), then stored
+ * once. Its handlers run on the next delivery (`runOnce`, or a running consumer).
+ */
+export async function injectEvent<K extends CatalogEventType>(dispatcher: Dispatcher, emit: DefaultEmit<K>): Promise<EventEnvelope<DefaultPayloadOf<K>>>;
+export async function injectEvent<K extends CatalogEventType>(dispatcher: Dispatcher, emit: VersionedEmit<K>): Promise<EventEnvelope>;
+export async function injectEvent<T>(dispatcher: Dispatcher, emit: UncatalogedEmit<T>): Promise<EventEnvelope<T>>;
+export async function injectEvent(dispatcher: Dispatcher, emit: EmitInput): Promise<EventEnvelope> {
+  const { config, validator } = dispatcher[DISPATCHER_INTERNALS]();
+  const registration = validator.registry.getRegistration(emit?.event_type);
+  if (!(registration.consumers as string[]).includes(config.producer)) {
+    throw new NotAConsumerError(emit.event_type, config.producer, registration.consumers as string[]);
+  }
+  const envelope = buildEnvelope(emit, { producer: registration.producer, tenantId: config.tenantId, validator });
+  await new InboxStore(config.tables, validator.registry).store(config.database, { envelope });
+  return envelope;
+}
