@@ -3,6 +3,7 @@ import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createDeadLetterRoutes, createDispatcher, DispatcherConfigError, toNodeHandler, type DeadLetterRoutesOptions, type Dispatcher } from "../src/index.js";
 import { caught, failOnLeakedLoops, lockedPayload, testDb, until, type TestDb } from "./helpers.js";
+import { rawRequest } from "./raw-http.js";
 import { streamUpload } from "./stream-upload.js";
 
 // The DLQ routes and toNodeHandler against hostile input: cross-site simple requests, oversized
@@ -62,6 +63,16 @@ describe("DLQ POST routes refuse cross-site simple requests", () => {
           status: 415, body: { error: { code: "UNSUPPORTED_MEDIA_TYPE", message: "POST bodies must be sent as content-type: application/json" } },
         });
       }
+      expect(await active()).toBe(2);
+    },
+  );
+
+  it.each([["application/json", "text/plain"], ["application/json; charset=utf-8", "text/plain"], ["text/plain", "application/json"]])(
+    "Content-Type lines %s and %s are not one application/json: 415, nothing resolved",
+    async (first, second) => {
+      const head = [`POST /api/dispatcher/v1/dlq/${ids[0]}/resolve HTTP/1.1`, "Host: 127.0.0.1", `Content-Type: ${first}`, `Content-Type: ${second}`, `Content-Length: ${resolveBody.length}`, "Connection: close"];
+      const response = await rawRequest(base, head, resolveBody);
+      expect([response.status, JSON.parse(response.body)]).toEqual([415, { error: { code: "UNSUPPORTED_MEDIA_TYPE", message: "POST bodies must be sent as content-type: application/json" } }]);
       expect(await active()).toBe(2);
     },
   );

@@ -1,8 +1,10 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import { Hono } from "hono";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createDeadLetterRoutes, createDispatcher, toNodeHandler, DispatcherConfigError, type Dispatcher } from "../src/index.js";
 import { caught, failOnLeakedLoops, lockedPayload, testDb, until, type TestDb } from "./helpers.js";
+import { rawRequest } from "./raw-http.js";
 
 failOnLeakedLoops();
 let db: TestDb;
@@ -88,6 +90,48 @@ describe("dead-letter routes over real HTTP", () => {
     expect((await call(`/${ids[0]}/resolve`, { method: "POST", body: "not json" })).body).toEqual({ error: { code: "INVALID_JSON", message: "the body must be a JSON object" } });
     expect((await call(`/${ids[0]}/resolve`)).status).toBe(405);
     expect((await call(`/${ids[0]}/explode`, { method: "POST", body: "{}" })).status).toBe(404);
+  });
+
+  it("query and body fields are checked by schema: 400 INVALID_ARGUMENT naming the first field at fault, nothing changed", async () => {
+    const refused = (field: string, message: string) => ({ status: 400, body: { error: { code: "INVALID_ARGUMENT", message, field } } });
+    const limit = refused("limit", "limit must be an integer from 1 to 1000");
+    for (const value of ["1001", "1e2", "", "-1", "2.5"]) expect(await call(`?consumer=coaching&limit=${value}`)).toEqual(limit);
+    expect(await call("?consumer=coaching&group=1")).toEqual(refused("group", "group must be true or false"));
+    expect(await call("?consumer=coaching&consumer=sales")).toEqual(refused("consumer", "consumer must be given once"));
+    expect(await call("?consumer=%20%20")).toEqual(refused("consumer", "consumer is required"));
+    expect(await call(`?consumer=${"c".repeat(201)}`)).toEqual(refused("consumer", "consumer must be at most 200 characters"));
+    const post = (action: string, body: unknown) => call(`/${ids[2]}/${action}`, { method: "POST", body: JSON.stringify(body) });
+    expect(await post("resolve", { resolved_by: 42 })).toEqual(refused("resolved_by", "resolved_by must be a string"));
+    expect(await post("resolve", { resolved_by: "   " })).toEqual(refused("resolved_by", "resolved_by is required"));
+    expect(await post("resolve", { resolved_by: "x".repeat(201) })).toEqual(refused("resolved_by", "resolved_by must be at most 200 characters"));
+    expect(await post("resolve", { resolved_by: "per_ops", resolution_note: 5 })).toEqual(refused("resolution_note", "resolution_note must be a string"));
+    expect(await post("resolve", { resolved_by: "per_ops", resolution_notes: "typo" })).toEqual(refused("resolution_notes", "resolution_notes is not a field of this body"));
+    expect(await post("replay", { replayed_by: null })).toEqual(refused("replayed_by", "replayed_by must be a string"));
+    expect(await post("replay", { replayed_by: "per_ops", dry_run: true })).toEqual(refused("dry_run", "dry_run is not a field of this body"));
+    expect(await post("replay", ["per_ops"])).toEqual({ status: 400, body: { error: { code: "INVALID_JSON", message: "the body must be a JSON object" } } });
+    expect(await db.count("SELECT count(*) AS n FROM dispatcher_dead_letter WHERE resolved_at IS NULL AND replay_requested_at IS NULL")).toBe(3);
+  });
+
+  it("two Authorization lines reach the hook as one value, not as the first one: 403", async () => {
+    const head = ["GET /api/dispatcher/v1/dlq?consumer=coaching HTTP/1.1", "Host: 127.0.0.1", "Authorization: Bearer ops", "Authorization: Bearer guest", "Connection: close"];
+    const response = await rawRequest(base, head);
+    expect([response.status, JSON.parse(response.body)]).toEqual([403, { error: { code: "FORBIDDEN", message: "operators only" } }]);
+  });
+
+  it("mounted in a Hono app, or exported as a Next.js route handler, the routes answer the same", async () => {
+    const routes = createDeadLetterRoutes({ dispatcher: consumer, authorize: (request) => request.headers.get("authorization") === "Bearer ops" });
+    const app = new Hono();
+    app.all("/api/dispatcher/v1/dlq/*", (c) => routes(c.req.raw));
+    app.all("/api/dispatcher/v1/dlq", (c) => routes(c.req.raw));
+    const GET = routes; // app/api/dispatcher/v1/dlq/[[...path]]/route.ts: export const GET = routes, POST = routes;
+    const init = { headers: { authorization: "Bearer ops" } };
+    const answer = async (response: Response) => [response.status, (await response.json()) as any] as const;
+    const [honoStatus, honoBody] = await answer(await app.request(`/api/dispatcher/v1/dlq/${ids[1]}`, init));
+    const [nextStatus, nextBody] = await answer(await GET(new Request(`https://admin.example/api/dispatcher/v1/dlq/${ids[1]}`, init)));
+    expect([honoStatus, honoBody.dead_letter.id, nextStatus, nextBody.dead_letter.id]).toEqual([200, ids[1], 200, ids[1]]);
+    const limit = { error: { code: "INVALID_ARGUMENT", message: "limit must be an integer from 1 to 1000", field: "limit" } };
+    expect(await answer(await app.request("/api/dispatcher/v1/dlq?consumer=coaching&limit=0", init))).toEqual([400, limit]);
+    expect(await answer(await app.request("/api/dispatcher/v1/dlq?consumer=coaching"))).toEqual([401, { error: { code: "UNAUTHORIZED", message: "authentication required" } }]);
   });
 
   it("resolves once (409 the second time), never leaking stacks or SQL", async () => {

@@ -4,8 +4,8 @@ import { tablesFor } from "../config/index.js";
 import { fromPgPool, openPool, type Database } from "../database/index.js";
 import { DispatcherConfigError } from "../errors/index.js";
 import { hasMediaType, readLimitedText } from "../http/body.js";
-import { json, problem } from "../http/responses.js";
-import { silentLogger, type Logger } from "../observability/index.js";
+import { errorField, json, problem } from "../http/responses.js";
+import { defaultLogger, type Logger } from "../observability/index.js";
 import { fromCloudEvent, parseStructuredHttp } from "./cloud-event.js";
 import { InboxStore } from "./inbox-store.js";
 import { resolveInboxOptions, type InboxKey } from "./inbox-options.js";
@@ -67,7 +67,7 @@ export function createInbox(options: InboxOptions): ((request: Request) => Promi
   const database: Database = fromPgPool(options.pool ?? openPool(url!, options.logger), !options.pool, options.logger);
   const validator = new ContractValidator(options.registry ?? loadRegistry());
   const store = new InboxStore(tablesFor(options.schema ?? "public"), validator.registry);
-  const logger = options.logger ?? silentLogger;
+  const logger = options.logger ?? defaultLogger();
 
   const handler = async (request: Request): Promise<Response> => {
     if (request.method !== "POST") return problem(405, "METHOD_NOT_ALLOWED", "use POST");
@@ -75,8 +75,9 @@ export function createInbox(options: InboxOptions): ((request: Request) => Promi
     if (!signed.ok) return problem(401, signed.code, signed.message);
     // Binary mode carries the attributes in ce- headers, which the signature does not cover.
     if (!hasMediaType(request, STRUCTURED)) return problem(415, "UNSUPPORTED_MEDIA_TYPE", `send a structured-mode CloudEvent (content-type: ${STRUCTURED})`);
-    if ([...request.headers.keys()].some((name) => name.startsWith("ce-"))) {
-      return problem(400, "INVALID_CLOUDEVENT", "ce- headers are not signed: send every attribute in the structured body");
+    const unsigned = [...request.headers.keys()].find((name) => name.startsWith("ce-"));
+    if (unsigned !== undefined) {
+      return problem(400, "INVALID_CLOUDEVENT", "ce- headers are not signed: send every attribute in the structured body", unsigned);
     }
     try {
       const body = await readLimitedText(request, settings.maxBodyBytes);
@@ -86,7 +87,7 @@ export function createInbox(options: InboxOptions): ((request: Request) => Promi
       try {
         parsed = fromCloudEvent(parseStructuredHttp({ "content-type": STRUCTURED }, body));
       } catch (cause) {
-        return problem(400, "INVALID_CLOUDEVENT", `not a structured Sguild CloudEvent: ${String((cause as Error)?.message).slice(0, 200)}`);
+        return problem(400, "INVALID_CLOUDEVENT", `not a structured Sguild CloudEvent: ${String((cause as Error)?.message).slice(0, 200)}`, errorField(cause));
       }
       const { envelope, traceContext } = parsed;
       const registration = validator.registry.getRegistration(envelope.event_type);
@@ -109,7 +110,7 @@ export function createInbox(options: InboxOptions): ((request: Request) => Promi
       return json(202, { accepted: envelope.event_id });
     } catch (error) {
       if (SguildError.isInstance(error) && STATUS[error.code]) {
-        return problem(STATUS[error.code]!, error.code, error.message);
+        return problem(STATUS[error.code]!, error.code, error.message, errorField(error));
       }
       logger.error({ err: error }, "dispatcher inbox failed");
       return problem(500, "INTERNAL", "internal error");

@@ -35,8 +35,17 @@ export async function readLimitedText(request: Request, maxBytes: number): Promi
   return Buffer.concat(chunks).toString("utf8");
 }
 
-/** True when the Content-Type's media type (parameters aside, any case) is `mediaType`. */
+const TOKEN = "[!#$%&'*+.^_`|~0-9A-Za-z-]+";
+const PARAMETER = `${TOKEN}=(?:${TOKEN}|"(?:[^"\\\\]|\\\\.)*")`;
+/** One media type with its parameters (RFC 9110 8.3.1); two Content-Type lines arrive joined by a comma and do not match. */
+const MEDIA_TYPE = new RegExp(`^[ \\t]*(${TOKEN}/${TOKEN})[ \\t]*(?:;[ \\t]*(?:${PARAMETER}[ \\t]*)?)*$`);
+
+/**
+ * True when the Content-Type is one media type (parameters aside, any case) and it is `mediaType`.
+ * Repeated Content-Type lines (joined with ", ") are never a match, whichever comes first.
+ */
 export function hasMediaType(request: Request, mediaType: string): boolean {
   const value = request.headers.get("content-type");
-  return value !== null && value.split(";")[0]!.trim().toLowerCase() === mediaType;
+  const match = value === null ? null : MEDIA_TYPE.exec(value);
+  return match !== null && match[1]!.toLowerCase() === mediaType;
 }

@@ -1,3 +1,4 @@
+import { SguildError } from "@sguild/contracts";
 import type { DeadLetter } from "../dlq/index.js";
 
 export function json(status: number, body: unknown): Response {
@@ -7,6 +8,12 @@ export function json(status: number, body: unknown): Response {
 /** Error body: a stable code, a message for people, and the field when one is at fault. Never a stack or SQL. */
 export function problem(status: number, code: string, message: string, field?: string): Response {
   return json(status, { error: field === undefined ? { code, message } : { code, message, field } });
+}
+
+/** The field an error names (a SguildError's `argument` detail), spelled as the routes spell fields: snake_case. */
+export function errorField(error: unknown): string | undefined {
+  const argument = SguildError.isInstance(error) ? error.details?.["argument"] : undefined;
+  return typeof argument === "string" && argument !== "" ? argument.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`) : undefined;
 }
 
 /** A dead letter in snake_case, with its stack (the CLI, run by an operator on the host). */
