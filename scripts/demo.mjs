@@ -31,7 +31,12 @@ async function stopAll() {
 }
 
 console.log("Sguild dispatcher demo: Revenue and Coaching, one database each, events through the fanout relay\n");
-const server = await startTestPostgres();
+const server = await startTestPostgres().catch((error) => {
+  // Anything the embedded PostgreSQL cannot do is one line saying what to do (EmbeddedPostgresError).
+  if (!String(error?.code).startsWith("EMBEDDED_POSTGRES_")) throw error;
+  console.error(`demo: ${error.message}`);
+  process.exit(1);
+});
 let failed = true;
 try {
   const [revenueDb, coachingDb] = await Promise.all([createTestDatabase({ adminUrl: server.adminUrl, migrate: false }), createTestDatabase({ adminUrl: server.adminUrl, migrate: false })]);

@@ -3,6 +3,7 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { parseEnv } from "node:util";
 import { Command } from "commander";
+import { devCommand } from "./dev/dev-command.js";
 import { mergeFragment } from "./merge/index.js";
 import { applyDispatcherMigrations, applyPrismaMigrations, dispatcherMigrations, renderFragment } from "./migrate/index.js";
 
@@ -57,6 +58,8 @@ program
       writeFileSync(opts.prismaOut, renderFragment(opts.dbSchema));
     }
   });
+
+program.addCommand(devCommand());
 
 /**
  * DATABASE_URL from ./.env when it is not set (or empty), as the `prisma init` layout leads a team to

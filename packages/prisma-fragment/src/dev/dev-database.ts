@@ -1,0 +1,131 @@
+import { createHash } from "node:crypto";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { basename, join, resolve } from "node:path";
+import pg from "pg";
+import { SguildError } from "@sguild/contracts";
+import { EmbeddedPostgresError, portIsFree, startEmbeddedPostgres, type EmbeddedPostgres } from "../embedded/index.js";
+import { canEnter, firstBlocked, isRoot, postgresAccount, trustedSharedDir } from "../embedded/root.js";
+import { applyDispatcherMigrations, applyPrismaMigrations } from "../migrate/index.js";
+import { dispatcherMigrations } from "../migrate/migrations.js";
+
+export const DEV_PORT = 54329;
+export const DEV_DATA_DIR = ".sguild/postgres";
+export const DEV_DATABASE = "dev";
+export const DEV_MIGRATIONS_DIR = "prisma/migrations";
+
+export class DevDatabaseError extends SguildError {}
+
+export interface DevDatabaseOptions {
+  /** The project folder. Default: the current directory. */
+  cwd?: string;
+  /** Port on 127.0.0.1. Default 54329. */
+  port?: number;
+  /** Data directory, kept between runs. Default `.sguild/postgres` in the project (as root, when the `postgres` user cannot enter the project, a folder under /var/lib/sguild). */
+  dataDir?: string;
+  /** Database created and migrated. Default `dev`. */
+  database?: string;
+  /** Prisma migrations folder applied. Default `prisma/migrations`; when it does not exist, the dispatcher migrations alone. */
+  migrationsDir?: string;
+  /** Postgres schema for the dispatcher tables when there is no migrations folder. Default `public`. */
+  schema?: string;
+}
+
+export interface DevDatabase {
+  /** The URL for DATABASE_URL. */
+  url: string;
+  server: EmbeddedPostgres;
+  /** Why the data is not in the project, when it is not. */
+  dataDirNote?: string;
+  /** What was applied: the migrations folder (relative to the project) or `undefined` for the dispatcher migrations alone. */
+  migrations: { from: string | undefined; applied: string[]; alreadyApplied: string[]; hasDispatcher: boolean };
+  stop(): Promise<void>;
+}
+
+/** Starts (or restarts, on kept data) the development database and applies the migrations. */
+export async function startDevDatabase(options: DevDatabaseOptions = {}): Promise<DevDatabase> {
+  const cwd = resolve(options.cwd ?? process.cwd());
+  const port = options.port ?? DEV_PORT;
+  const database = options.database ?? DEV_DATABASE;
+  if (!/^[A-Za-z_][A-Za-z0-9_]{0,62}$/.test(database)) {
+    throw new DevDatabaseError("INVALID_DATABASE_NAME", `database name ${JSON.stringify(database)} is not a plain Postgres identifier (letters, digits, _; at most 63)`);
+  }
+  const migrationsDir = resolve(cwd, options.migrationsDir ?? DEV_MIGRATIONS_DIR);
+  if (options.migrationsDir !== undefined && !existsSync(migrationsDir)) {
+    throw new DevDatabaseError("MIGRATIONS_DIR_NOT_FOUND", `the migrations folder ${migrationsDir} does not exist`);
+  }
+  const { dataDir, note } = options.dataDir !== undefined ? { dataDir: resolve(cwd, options.dataDir), note: undefined } : defaultDataDir(cwd);
+  if (!(await portIsFree(port))) {
+    throw new EmbeddedPostgresError("EMBEDDED_POSTGRES_PORT_IN_USE", `port ${port} on 127.0.0.1 is in use (a dev database already running?): stop it or pass --port <another>`);
+  }
+  const server = await startEmbeddedPostgres({ dataDir, port });
+  try {
+    const url = new URL(server.url);
+    url.pathname = `/${database}`;
+    const admin = new pg.Client({ connectionString: server.url });
+    await admin.connect();
+    try {
+      const exists = await admin.query("SELECT 1 FROM pg_database WHERE datname = $1", [database]);
+      if (exists.rowCount === 0) await admin.query(`CREATE DATABASE "${database}"`);
+    } finally {
+      await admin.end();
+    }
+    const fromFolder = existsSync(migrationsDir);
+    const result = fromFolder
+      ? await applyPrismaMigrations({ connectionString: url.toString(), migrationsDir })
+      : await applyDispatcherMigrations({ connectionString: url.toString(), schema: options.schema });
+    const names = new Set([...result.applied, ...result.alreadyApplied]);
+    return {
+      url: url.toString(),
+      server,
+      dataDirNote: note,
+      migrations: {
+        from: fromFolder ? migrationsDir : undefined,
+        ...result,
+        hasDispatcher: dispatcherMigrations().some((m) => names.has(m.name)),
+      },
+      stop: () => server.stop(),
+    };
+  } catch (error) {
+    await server.stop();
+    throw error;
+  }
+}
+
+/**
+ * `.sguild/postgres` in the project; as root, when the `postgres` user cannot enter the project
+ * (a checkout under /root), a folder named after the project under /var/lib/sguild/dev-postgres
+ * (or /var/tmp), the same on every run.
+ */
+function defaultDataDir(cwd: string): { dataDir: string; note?: string } {
+  const inProject = join(cwd, DEV_DATA_DIR);
+  if (!isRoot()) return { dataDir: inProject };
+  const as = postgresAccount();
+  if (canEnter(as, cwd)) return { dataDir: inProject };
+  const blocked = firstBlocked(as, cwd) ?? cwd;
+  const name = `${basename(cwd).replace(/[^A-Za-z0-9._-]/g, "_")}-${createHash("sha256").update(cwd).digest("hex").slice(0, 12)}`;
+  for (const base of ["/var/lib/sguild/dev-postgres", "/var/tmp/sguild-dev-postgres"]) {
+    if (trustedSharedDir(base) && canEnter(as, base)) {
+      return {
+        dataDir: join(base, name),
+        note: `running as root, PostgreSQL runs as the ${as.user} user, who cannot enter ${blocked}: the data is kept in ${join(base, name)} instead of ${inProject}`,
+      };
+    }
+  }
+  throw new EmbeddedPostgresError(
+    "EMBEDDED_POSTGRES_UNREACHABLE",
+    `running as root, PostgreSQL runs as the ${as.user} user, who cannot enter ${blocked}: pass --data-dir with a folder it can reach, or run as a non-root user`,
+  );
+}
+
+/** Sets `key=value` in a dotenv file: replaces every `key=` line (keeping an `export ` prefix) or appends one. */
+export function writeEnvValue(file: string, key: string, value: string): "added" | "updated" | "unchanged" {
+  const before = existsSync(file) ? readFileSync(file, "utf8") : "";
+  const line = new RegExp(`^(\\s*(?:export\\s+)?)${key}\\s*=.*$`, "gm");
+  const found = line.test(before);
+  const after = found
+    ? before.replace(line, (_match, prefix: string) => `${prefix}${key}=${value}`)
+    : `${before}${before && !before.endsWith("\n") ? "\n" : ""}${key}=${value}\n`;
+  if (after === before) return "unchanged";
+  writeFileSync(file, after);
+  return found ? "updated" : "added";
+}
