@@ -79,9 +79,10 @@ describe("sguild-dispatcher cursor drop", () => {
       stdout: "",
       stderr: 'sguild-dispatcher: unknown consumer "scratc": no cursor or dead letter has that name (known: coaching, scratch)\n',
     });
+    const listening = () => db.count("SELECT count(*) AS n FROM pg_stat_activity WHERE application_name = 'sguild-dispatcher-listen:scratch'");
     const running = await consume("scratch");
     try {
-      await until(async () => (await db.count("SELECT count(*) AS n FROM pg_stat_activity WHERE application_name = 'sguild-dispatcher-listen:scratch'")) === 1);
+      await until(async () => (await listening()) === 1);
       expect(await runAsync("cursor", "drop", "--consumer", "scratch", "--yes")).toEqual({
         code: 2,
         stdout: "",
@@ -90,6 +91,7 @@ describe("sguild-dispatcher cursor drop", () => {
     } finally {
       await running.close();
     }
+    await until(async () => (await listening()) === 0, 10_000, "the LISTEN session to end");
     await db.pool.query("UPDATE dispatcher_cursor SET last_position = 2 WHERE consumer = 'scratch'");
     expect(await state()).toEqual(before);
 
