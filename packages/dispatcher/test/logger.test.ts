@@ -1,12 +1,12 @@
 // The default logger: warnings and errors reach the console; a pino-compatible logger or silentLogger replaces it.
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi, type MockInstance } from "vitest";
 import { consoleLogger, createDispatcher, silentLogger, type Logger } from "../src/index.js";
 import { injectEvent, runOnce } from "../src/testing/index.js";
 import { caught, failOnLeakedLoops, lockedPayload, testDb, until, type TestDb } from "./helpers.js";
 
 failOnLeakedLoops();
 let db: TestDb;
-let warn: ReturnType<typeof vi.spyOn>;
+let warn: MockInstance<typeof console.warn>;
 const lines = () => warn.mock.calls.map((call) => call[0] as string);
 beforeAll(async () => void (db = await testDb()));
 afterAll(async () => db.drop());

@@ -9,6 +9,7 @@ import { DURATION_FORMS } from "../retention/duration.js";
 import { parseDuration, pruneTables, PRUNE_DEFAULTS } from "../retention/index.js";
 import { assertKnownConsumer, consumerStatus } from "../status/index.js";
 import "./cursor.js";
+import "./init.js";
 import "./dlq.js";
 import { databaseUrlFromDotEnv } from "./env.js";
 import { iso, table } from "./format.js";
