@@ -29,11 +29,11 @@ beforeAll(async () => {
   }
   writeFileSync(join(scratch, "package.json"), JSON.stringify({ name: "adopter", private: true, type: "module" }));
   const tarballs = readdirSync(packs).map((f) => join(packs, f));
-  run("npm", ["install", "--no-audit", "--no-fund", "--loglevel=error", ...tarballs, "@prisma/client@7", "@prisma/adapter-pg@7", "prisma@7", "pg", "uuid", "tsx"]);
+  run("npm", ["install", "--no-audit", "--no-fund", "--loglevel=error", ...tarballs, "@prisma/client@7", "@prisma/adapter-pg@7", "prisma@7", "pg", "uuid", "tsx", "typescript@5.9", "@types/node@20", "@types/pg"]);
   mkdirSync(join(scratch, "prisma/migrations/20250101000000_domain"), { recursive: true });
   copyFileSync(join(fixtures, "schema.prisma"), join(scratch, "prisma/schema.prisma"));
   copyFileSync(join(fixtures, "001_domain.sql"), join(scratch, "prisma/migrations/20250101000000_domain/migration.sql"));
-  for (const f of ["usage.mts", "require.cjs"]) copyFileSync(join(fixtures, f), join(scratch, f));
+  for (const f of ["usage.mts", "require.cjs", "types-check.mts", "tsconfig.json"]) copyFileSync(join(fixtures, f), join(scratch, f));
 }, 600_000);
 
 afterAll(async () => {
@@ -59,4 +59,21 @@ it("merges the fragment, applies migrations, generates the client, and runs the 
   for (const path of cjs.resolved) expect(path.startsWith(join(scratch, "node_modules/@sguild/"))).toBe(true);
   expect(run("npx", ["sguild-contracts-lint"])).toBe("contracts: no problems\n");
   expect(JSON.parse(run("npx", ["sguild-dispatcher", "--json", "status"], { env: { DATABASE_URL: db.url } }))).toMatchObject([{ consumer: "coaching", eventType: "credit.locked", lagEvents: 0 }]);
+}, 300_000);
+
+it("type tests pass from the tarballs, and init's samples compile", () => {
+  const init = run("npx", ["sguild-dispatcher", "init", "--domain", "coaching"]);
+  expect(init.split("\n").slice(0, 3)).toEqual(["wrote src/events/dispatcher.ts", "wrote src/events/consumer.ts", "wrote src/events/simulate-incoming.ts"]);
+  // tsc exits non-zero on any error, including an @ts-expect-error that meets none.
+  expect(run("npx", ["tsc", "-p", "tsconfig.json"])).toBe("");
+  // The same check fails when a mistake slips through: drop one @ts-expect-error's mistake.
+  writeFileSync(join(scratch, "broken.mts"), '// @ts-expect-error a misspelled event type\nimport { dispatcher } from "@sguild/dispatcher";\ndispatcher.subscribe("credit.locked", () => undefined);\n');
+  const broken = (() => {
+    try {
+      return run("npx", ["tsc", "--noEmit", "--strict", "--module", "nodenext", "--skipLibCheck", "--types", "node", "broken.mts"]);
+    } catch (error) {
+      return error.stdout;
+    }
+  })();
+  expect(broken).toContain("broken.mts(1,1): error TS2578: Unused '@ts-expect-error' directive.");
 }, 300_000);

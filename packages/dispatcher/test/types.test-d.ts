@@ -37,12 +37,16 @@ it("publish takes the client's transaction as tx", async () => {
   await prisma.$transaction(async (tx) => {
     await onPrisma.publish({ event_type: "credit.locked", payload: {} as never }, { tx });
     // @ts-expect-error the root client is not a transaction
+    await onPrisma.publish({ event_type: "credit.locked", payload: {} as never }, { tx: prisma });
+    // @ts-expect-error a pool is not a transaction
     await onPrisma.publish({ event_type: "credit.locked", payload: {} as never }, { tx: pool });
     // @ts-expect-error a Prisma transaction on a pg dispatcher
     await onPg.publish({ event_type: "credit.locked", payload: {} as never }, { tx });
   });
   const client = await pool.connect();
   await onPg.publish({ event_type: "credit.locked", payload: {} as never }, { tx: client });
+  // @ts-expect-error a pg Pool is not a client inside BEGIN
+  await onPg.publish({ event_type: "credit.locked", payload: {} as never }, { tx: pool });
   // @ts-expect-error a pg client on a Prisma dispatcher
   await onPrisma.publish({ event_type: "credit.locked", payload: {} as never }, { tx: client });
 });

@@ -28,8 +28,12 @@ export type TransactionOf<C> = C extends pg.Pool
       ? C
       : AnyTransactionClient;
 
-/** What `publish` accepts as `tx`: the configured client's transaction (for pg, any client inside BEGIN). */
-export type PublishTransactionOf<Tx> = Tx extends pg.PoolClient ? pg.ClientBase : Tx;
+/**
+ * What `publish` accepts as `tx`: the configured client's transaction (for pg, any client inside
+ * BEGIN). The root PrismaClient does not compile where its transaction client is expected: it has
+ * `$connect`, which a transaction client has not (at run time it is refused too).
+ */
+export type PublishTransactionOf<Tx> = Tx extends pg.PoolClient ? pg.ClientBase : Tx extends PrismaLike ? Tx & { $connect?: never } : Tx;
 
 /** The singleton's transaction type: the registered client's, else AnyTransactionClient. */
 export type RegisteredTransaction = Register extends { client: infer C } ? TransactionOf<C> : AnyTransactionClient;
