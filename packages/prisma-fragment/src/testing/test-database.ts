@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import pg from "pg";
-import { applyDispatcherMigrations } from "../migrate/index.js";
+import { applyDispatcherMigrations, applyPrismaMigrations } from "../migrate/index.js";
 
 export const ADMIN_URL_ENV = "SGUILD_TEST_ADMIN_URL";
 
@@ -17,12 +17,21 @@ export interface CreateTestDatabaseOptions {
   migrate?: boolean;
   /** Schema for the dispatcher tables. Default `public`. */
   schema?: string;
+  /**
+   * Apply this whole Prisma migrations folder instead (your tables and, after `merge`, the
+   * dispatcher's), as `prisma migrate deploy` would. Default: the dispatcher tables only.
+   */
+  migrationsDir?: string;
 }
 
 /** A fresh, empty database on the test server, with the dispatcher tables applied. */
 export async function createTestDatabase(options: CreateTestDatabaseOptions = {}): Promise<TestDatabase> {
   const adminUrl = options.adminUrl ?? process.env[ADMIN_URL_ENV] ?? process.env["TEST_DATABASE_URL"] ?? process.env["DATABASE_URL"];
-  if (!adminUrl) throw new Error(`createTestDatabase: no server; set ${ADMIN_URL_ENV} or DATABASE_URL, or use setupTestPostgres()`);
+  if (!adminUrl) {
+    throw new Error(
+      `createTestDatabase: no server; use setupTestPostgres() as vitest's globalSetup (it starts one), or set ${ADMIN_URL_ENV}, TEST_DATABASE_URL or DATABASE_URL`,
+    );
+  }
   const name = `t_${randomBytes(8).toString("hex")}`;
   const admin = new pg.Client({ connectionString: adminUrl });
   await admin.connect();
@@ -33,7 +42,10 @@ export async function createTestDatabase(options: CreateTestDatabaseOptions = {}
   }
   const url = new URL(adminUrl);
   url.pathname = `/${name}`;
-  if (options.migrate ?? true) await applyDispatcherMigrations({ connectionString: url.toString(), schema: options.schema });
+  if (options.migrate ?? true) {
+    if (options.migrationsDir) await applyPrismaMigrations({ connectionString: url.toString(), migrationsDir: options.migrationsDir });
+    else await applyDispatcherMigrations({ connectionString: url.toString(), schema: options.schema });
+  }
   return {
     name,
     url: url.toString(),
