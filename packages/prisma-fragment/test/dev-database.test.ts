@@ -153,19 +153,22 @@ describe("sguild-prisma-fragment dev", () => {
     expect(await portIsFree(port)).toBe(true);
   }, 240_000);
 
-  it("from a 0700 project without a migrations folder: the dispatcher tables, the data where the server's user can reach it", async () => {
+  it("from a 0700 project without a migrations folder: the dispatcher tables, the data where the server's user can reach it, removed once the project is gone", async () => {
     const secret = mkdtempSync(join(tmpdir(), "sguild-dev-0700-"));
     cleanup.push(secret);
     const project = join(secret, "my app");
     mkdirSync(project);
     const port = await freePort();
     const url = `postgres://postgres:postgres@127.0.0.1:${port}/dev`;
-    const kept = `/var/lib/sguild/dev-postgres/my_app-${createHash("sha256").update(project).digest("hex").slice(0, 12)}`;
-    if (ROOT) cleanup.push(kept);
+    const keptFor = (dir: string) => `/var/lib/sguild/dev-postgres/${basename(dir).replace(/ /g, "_")}-${createHash("sha256").update(dir).digest("hex").slice(0, 12)}`;
+    const kept = keptFor(project);
+    if (ROOT) cleanup.push(kept, `${kept}.project`);
     const dataDir = ROOT ? kept : join(project, ".sguild/postgres");
+    // Data other runs left for projects since deleted may be removed on the way: said on a line of its own.
+    const removalNote = /^note: removed the data kept in \/var\/lib\/sguild\/dev-postgres for \d+ deleted projects?: .*\n/m;
 
     const dev = await startDev(project, ["--port", String(port)]);
-    expect(dev.output()).toBe(
+    expect(dev.output().replace(removalNote, "")).toBe(
       [
         `PostgreSQL 18.4 (embedded) on 127.0.0.1:${port}${asRoot}`,
         `data: ${dataDir} (created; kept between runs)`,
@@ -184,7 +187,17 @@ describe("sguild-prisma-fragment dev", () => {
     expect([stopped.code, stopped.stderr]).toEqual([0, ""]);
     expect(await portIsFree(port)).toBe(true);
     expect(existsSync(join(dataDir, "PG_VERSION"))).toBe(true);
-    expect(basename(dataDir)).toBe(ROOT ? basename(kept) : "postgres");
+    if (ROOT) expect(readFileSync(`${kept}.project`, "utf8")).toBe(`${project}\n`);
+
+    // The project is deleted; the next start (of another project) removes the data kept for it.
+    rmSync(project, { recursive: true });
+    const other = join(secret, "other");
+    mkdirSync(other);
+    if (ROOT) cleanup.push(keptFor(other), `${keptFor(other)}.project`);
+    const next = await startDev(other, ["--port", String(port)]);
+    const removed = /^note: removed the data kept in \/var\/lib\/sguild\/dev-postgres for \d+ deleted projects?: (.*)$/m.exec(next.output());
+    expect([removed?.[1]?.split(", ").includes(project) ?? false, existsSync(kept), existsSync(`${kept}.project`)]).toEqual([ROOT, false, false]);
+    expect((await next.stop("SIGTERM")).code).toBe(0);
   }, 240_000);
 
   it("says in one line that the port is taken, before touching anything", async () => {

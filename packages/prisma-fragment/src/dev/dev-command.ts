@@ -46,7 +46,7 @@ export function devCommand(): Command {
       const shown = (path: string) => (path.startsWith(cwd + "/") ? relative(cwd, path) : path);
       console.log(`PostgreSQL ${server.version} (embedded) on 127.0.0.1:${server.port}${server.osUser === "postgres" ? ", running as the postgres user" : ""}`);
       console.log(`data: ${server.dataDir} (${server.initialised ? "created" : "reused"}; kept between runs)`);
-      if (db.dataDirNote) console.log(`note: ${db.dataDirNote}`);
+      for (const note of db.notes) console.log(`note: ${note}`);
       const applied = `applied ${migrations.applied.join(", ") || "none"}; already applied ${migrations.alreadyApplied.join(", ") || "none"}`;
       console.log(`migrations from ${migrations.from ? shown(migrations.from) : "the dispatcher fragment (no prisma/migrations)"}: ${applied}`);
       if (!migrations.hasDispatcher) console.log(`note: ${shown(migrations.from!)} has no dispatcher migration: run \`sguild-prisma-fragment merge\` and start again`);

@@ -1,10 +1,11 @@
 import { createHash } from "node:crypto";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
 import pg from "pg";
 import { SguildError } from "@sguild/contracts";
 import { EmbeddedPostgresError, portIsFree, startEmbeddedPostgres, type EmbeddedPostgres } from "../embedded/index.js";
 import { installedBinaries } from "../embedded/locate.js";
+import { runningPostmaster } from "../embedded/server.js";
 import { canEnter, firstBlocked, isRoot, postgresAccount, trustedSharedDir } from "../embedded/root.js";
 import { applyDispatcherMigrations, applyPrismaMigrations } from "../migrate/index.js";
 import { dispatcherMigrations } from "../migrate/migrations.js";
@@ -35,8 +36,8 @@ export interface DevDatabase {
   /** The URL for DATABASE_URL. */
   url: string;
   server: EmbeddedPostgres;
-  /** Why the data is not in the project, when it is not. */
-  dataDirNote?: string;
+  /** Why the data is not in the project, when it is not (and what was cleaned up there). */
+  notes: string[];
   /** What was applied: the migrations folder (relative to the project) or `undefined` for the dispatcher migrations alone. */
   migrations: { from: string | undefined; applied: string[]; alreadyApplied: string[]; hasDispatcher: boolean };
   stop(): Promise<void>;
@@ -55,10 +56,10 @@ export async function startDevDatabase(options: DevDatabaseOptions = {}): Promis
   if (options.migrationsDir !== undefined && !existsSync(migrationsDir)) {
     throw new DevDatabaseError("MIGRATIONS_DIR_NOT_FOUND", `the migrations folder ${migrationsDir} does not exist`);
   }
-  const { dataDir, note } = options.dataDir !== undefined ? { dataDir: resolve(cwd, options.dataDir), note: undefined } : defaultDataDir(cwd);
   if (!(await portIsFree(port))) {
     throw new EmbeddedPostgresError("EMBEDDED_POSTGRES_PORT_IN_USE", `port ${port} on 127.0.0.1 is in use (a dev database already running?): stop it or pass --port <another>`);
   }
+  const { dataDir, notes } = options.dataDir !== undefined ? { dataDir: resolve(cwd, options.dataDir), notes: [] } : defaultDataDir(cwd);
   const server = await startEmbeddedPostgres({ dataDir, port });
   try {
     const url = new URL(server.url);
@@ -79,7 +80,7 @@ export async function startDevDatabase(options: DevDatabaseOptions = {}): Promis
     return {
       url: url.toString(),
       server,
-      dataDirNote: note,
+      notes,
       migrations: {
         from: fromFolder ? migrationsDir : undefined,
         ...result,
@@ -96,27 +97,53 @@ export async function startDevDatabase(options: DevDatabaseOptions = {}): Promis
 /**
  * `.sguild/postgres` in the project; as root, when the `postgres` user cannot enter the project
  * (a checkout under /root), a folder named after the project under /var/lib/sguild/dev-postgres
- * (or /var/tmp), the same on every run.
+ * (or /var/tmp), the same on every run. A `<folder>.project` file next to it names the project:
+ * the data of projects that no longer exist (and whose server is not running) is removed then.
  */
-function defaultDataDir(cwd: string): { dataDir: string; note?: string } {
+function defaultDataDir(cwd: string): { dataDir: string; notes: string[] } {
   const inProject = join(cwd, DEV_DATA_DIR);
-  if (!isRoot()) return { dataDir: inProject };
+  if (!isRoot()) return { dataDir: inProject, notes: [] };
   const as = postgresAccount();
-  if (canEnter(as, cwd)) return { dataDir: inProject };
+  if (canEnter(as, cwd)) return { dataDir: inProject, notes: [] };
   const blocked = firstBlocked(as, cwd) ?? cwd;
   const name = `${basename(cwd).replace(/[^A-Za-z0-9._-]/g, "_")}-${createHash("sha256").update(cwd).digest("hex").slice(0, 12)}`;
   for (const base of ["/var/lib/sguild/dev-postgres", "/var/tmp/sguild-dev-postgres"]) {
     if (trustedSharedDir(base) && canEnter(as, base)) {
-      return {
-        dataDir: join(base, name),
-        note: `running as root, PostgreSQL runs as the ${as.user} user, who cannot enter ${blocked}: the data is kept in ${join(base, name)} instead of ${inProject}`,
-      };
+      const dataDir = join(base, name);
+      const notes = [`running as root, PostgreSQL runs as the ${as.user} user, who cannot enter ${blocked}: the data is kept in ${dataDir} instead of ${inProject}`];
+      const removed = removeOrphans(base);
+      if (removed.length) notes.push(`removed the data kept in ${base} for ${removed.length} deleted project${removed.length > 1 ? "s" : ""}: ${removed.join(", ")}`);
+      writeFileSync(`${dataDir}${PROJECT_MARKER}`, `${cwd}\n`);
+      return { dataDir, notes };
     }
   }
   throw new EmbeddedPostgresError(
     "EMBEDDED_POSTGRES_UNREACHABLE",
     `running as root, PostgreSQL runs as the ${as.user} user, who cannot enter ${blocked}: pass --data-dir with a folder it can reach, or run as a non-root user`,
   );
+}
+
+const PROJECT_MARKER = ".project";
+
+/** Removes the kept data of projects that no longer exist, unless a server still runs on it. Returns those projects. */
+function removeOrphans(base: string): string[] {
+  const removed: string[] = [];
+  for (const entry of readdirSync(base)) {
+    if (!entry.endsWith(PROJECT_MARKER)) continue;
+    const marker = join(base, entry);
+    const dataDir = marker.slice(0, -PROJECT_MARKER.length);
+    let project: string;
+    try {
+      project = readFileSync(marker, "utf8").trim();
+    } catch {
+      continue;
+    }
+    if (!project || existsSync(project) || runningPostmaster(dataDir) !== undefined) continue;
+    rmSync(dataDir, { recursive: true, force: true });
+    rmSync(marker, { force: true });
+    removed.push(project);
+  }
+  return removed;
 }
 
 /** Sets `key=value` in a dotenv file: replaces every `key=` line (keeping an `export ` prefix) or appends one. */

@@ -129,7 +129,7 @@ function prepareDataDir(dataDir: string, as: RunAs | undefined, major: string): 
 }
 
 /** The pid in postmaster.pid when that process is alive (and, where /proc tells, a postgres). */
-function runningPostmaster(dataDir: string): number | undefined {
+export function runningPostmaster(dataDir: string): number | undefined {
   const file = join(dataDir, "postmaster.pid");
   if (!existsSync(file)) return undefined;
   const pid = Number(readFileSync(file, "utf8").split("\n")[0]);
