@@ -7,7 +7,7 @@
 // The only changes to the commands: `@sguild/*` installs from the tarballs, and Prisma's CLI gets an
 // engine path (this machine cannot download its schema engine; `prisma generate` does not use it).
 import { execFileSync, spawn } from "node:child_process";
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -19,6 +19,7 @@ const pnpm = process.env.npm_execpath?.includes("pnpm") ? [process.execPath, pro
 const packs = mkdtempSync(join(tmpdir(), "sguild-packs-"));
 const noEngine = join(packs, "no-schema-engine");
 const terminals = [];
+const scratch = [packs];
 
 beforeAll(() => {
   for (const pkg of ["contracts", "prisma-fragment", "dispatcher"]) {
@@ -29,6 +30,7 @@ beforeAll(() => {
 
 afterAll(async () => {
   for (const t of terminals) await t.stop();
+  for (const dir of scratch) rmSync(dir, { recursive: true, force: true });
 });
 
 /** The fenced blocks of a markdown file, in order, with their attributes. */
@@ -92,6 +94,8 @@ function printed(output, expected) {
 
 async function follow(doc) {
   const dir = mkdtempSync(join(tmpdir(), "sguild-first-hour-"));
+  chmodSync(dir, 0o755); // a project folder as a user has it (run as root, the dev database's postgres user works in it)
+  scratch.push(dir);
   const open = new Map();
   const log = [];
   for (const block of blocks(readFileSync(join(root, "docs", doc), "utf8"))) {

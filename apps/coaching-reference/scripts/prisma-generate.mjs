@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
-const engine = join(tmpdir(), "sguild-no-schema-engine");
+const engine = join(tmpdir(), `sguild-no-schema-engine-${process.getuid?.() ?? "user"}`); // per user: another user's file is not writable
 writeFileSync(engine, "");
 const prisma = fileURLToPath(new URL("../node_modules/.bin/prisma", import.meta.url));
 execFileSync(prisma, ["generate"], {

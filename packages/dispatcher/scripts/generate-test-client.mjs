@@ -11,7 +11,7 @@ import { renderFragment } from "@sguild/prisma-fragment";
 const here = join(dirname(fileURLToPath(import.meta.url)), "..", "test", "prisma");
 const schemaFile = join(here, "schema.prisma");
 writeFileSync(schemaFile, `${readFileSync(join(here, "domain.prisma"), "utf8")}\n${renderFragment("public")}`);
-const engine = join(tmpdir(), "sguild-no-schema-engine");
+const engine = join(tmpdir(), `sguild-no-schema-engine-${process.getuid?.() ?? "user"}`); // per user: another user's file is not writable
 writeFileSync(engine, "");
 mkdirSync(join(here, "..", "generated"), { recursive: true });
 execFileSync(join(here, "..", "..", "node_modules", ".bin", "prisma"), ["generate", "--schema", schemaFile], {

@@ -1,5 +1,6 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { createDispatcher, type Dispatcher, type EventEnvelope } from "../src/index.js";
+import { runningConsumerLoops } from "../src/testing/index.js";
 import { caught, failOnLeakedLoops, id, lockedPayload, testDb, until, type TestDb } from "./helpers.js";
 
 failOnLeakedLoops();
@@ -313,5 +314,20 @@ describe("replicas and stop()", () => {
     await c.start({ consumer: "coaching" });
     expect((await caught(() => c.start({ consumer: "coaching" }))).code).toBe("INVALID_STATE");
     expect((await caught(() => c.subscribe("credit.lockd" as never, () => undefined))).code).toBe("INVALID_STATE");
+  });
+
+  it("a start() that fails at the database leaves nothing running, and start() may be called again", async () => {
+    const c = consumer();
+    const got: string[] = [];
+    c.subscribe("credit.locked", (event) => void got.push(event.event_id));
+    await db.pool.query("ALTER TABLE dispatcher_cursor RENAME TO dispatcher_cursor_away");
+    const failed = await caught(() => c.start({ consumer: "coaching", pollIntervalMs: 20 }));
+    await db.pool.query("ALTER TABLE dispatcher_cursor_away RENAME TO dispatcher_cursor");
+    expect([failed.code, runningConsumerLoops(), c.consumerLoop]).toEqual(["42P01", 0, undefined]);
+    const event = await producer.publish({ event_type: "credit.locked", payload: lockedPayload() });
+    await c.start({ consumer: "coaching", pollIntervalMs: 20 });
+    await until(() => got.length === 1);
+    await c.stop();
+    expect(got).toEqual([event.event_id]);
   });
 });
