@@ -26,6 +26,8 @@ const ensureCursorsSql = (t: Tables) => `INSERT INTO ${t.cursor} (consumer, even
 interface TypeResult {
   worked: boolean;
   retryAtMs?: number;
+  /** More may be waiting right now (a full batch, a narrowed or failed one): look again next cycle. */
+  more?: boolean;
 }
 
 /** What one pass of `drainOnce` did: events handled, skipped as already applied, and failed attempts. */
@@ -59,6 +61,10 @@ export class ConsumerLoop {
   /** Types delivered one event per transaction up to this position, after a batch failed at commit. */
   private readonly narrowUntil = new Map<string, bigint>();
   listener: NotificationListener | undefined;
+  /** Types to look at next cycle: notified, or with more waiting. */
+  private readonly due = new Set<string>();
+  /** Look at every type next cycle: at start, after a poll interval or retry time, a LISTEN (re)connect or an error. */
+  private allDue = true;
   /** Set while drainOnce runs: collects what was delivered, skipped and failed. */
   private drained: DrainOnceResult | undefined;
 
@@ -84,7 +90,11 @@ export class ConsumerLoop {
         connectionString: this.config.listenUrl,
         consumer: this.options.consumer,
         eventTypes: new Set(this.types),
-        onWake: () => this.wakeup.wake(),
+        onWake: (eventType) => {
+          if (eventType === undefined) this.allDue = true;
+          else this.due.add(eventType);
+          this.wakeup.wake();
+        },
         reconnectDelaysMs: this.options.listenReconnectDelaysMs,
         heartbeatMs: this.options.listenHeartbeatMs,
         logger: this.config.logger,
@@ -141,6 +151,12 @@ export class ConsumerLoop {
     activeLoops.delete(this);
   }
 
+  /**
+   * One cycle: number what committed, deliver the types that are due (notified ones, those with
+   * more waiting; every type after a poll interval, a retry time or a reconnect, and always when
+   * polling only), then the housekeeping (lag gauges, requested replays), so that a wake-up's
+   * first round trips go to the delivery. Sleeps when nothing was done.
+   */
   private async run(): Promise<void> {
     let offset = 0;
     while (this.running) {
@@ -148,6 +164,14 @@ export class ConsumerLoop {
       let wakeAt = Date.now() + this.options.pollIntervalMs;
       try {
         await this.sequenceCommitted();
+        for (const eventType of this.dueTypes(offset)) {
+          if (!this.running) break;
+          const result = await this.processType(eventType);
+          worked ||= result.worked;
+          if (result.more) this.due.add(eventType);
+          if (result.retryAtMs !== undefined) wakeAt = Math.min(wakeAt, result.retryAtMs);
+        }
+        offset += 1;
         if (Date.now() >= this.nextLagReport) {
           this.nextLagReport = Date.now() + this.options.lagReportIntervalMs;
           await this.reportLag();
@@ -156,19 +180,24 @@ export class ConsumerLoop {
           this.nextReplayCheck = Date.now() + REPLAY_CHECK_MS;
           worked ||= (await this.replayRequested()).length > 0;
         }
-        for (let i = 0; i < this.types.length && this.running; i += 1) {
-          const result = await this.processType(this.types[(offset + i) % this.types.length]!);
-          worked ||= result.worked;
-          if (result.retryAtMs !== undefined) wakeAt = Math.min(wakeAt, result.retryAtMs);
-        }
-        offset += 1;
       } catch (error) {
         this.config.logger.error({ consumer: this.options.consumer, err: error }, "dispatcher consumer cycle failed");
         metrics.count("dispatcher.consumer_error.count", 1, { consumer: this.options.consumer });
         wakeAt = Math.min(wakeAt, Date.now() + 1000);
+        this.allDue = true;
       }
-      if (!worked && this.running) await this.wakeup.sleep(Math.max(wakeAt - Date.now(), 5));
+      if (!worked && this.running && (await this.wakeup.sleep(Math.max(wakeAt - Date.now(), 5)))) this.allDue = true;
     }
+  }
+
+  /** The types this cycle delivers, and forgets them (a type with more waiting is added back). */
+  private dueTypes(offset: number): string[] {
+    const all = this.allDue || !this.listener?.connected;
+    const rotated = this.types.map((_, i) => this.types[(offset + i) % this.types.length]!);
+    const types = all ? rotated : rotated.filter((type) => this.due.has(type));
+    this.allDue = false;
+    this.due.clear();
+    return types;
   }
 
   /** Consumer lag per event type, in events and seconds, as gauges. */
@@ -190,8 +219,12 @@ export class ConsumerLoop {
   private async processType(eventType: string): Promise<TypeResult> {
     const handlers = this.handlers.get(eventType)!;
     const narrowing = this.narrowUntil.get(eventType);
-    const outcome = await this.deliverer.deliver(eventType, handlers, narrowing === undefined ? this.options.batchSize : 1);
-    return this.settle(eventType, handlers, outcome);
+    const limit = narrowing === undefined ? this.options.batchSize : 1;
+    const outcome = await this.deliverer.deliver(eventType, handlers, limit);
+    const result = await this.settle(eventType, handlers, outcome);
+    // A full batch, a narrowed or failed one (worked, not delivered in full): look again next cycle.
+    result.more = result.worked && (outcome.kind !== "delivered" || outcome.rows.length >= limit || this.narrowUntil.has(eventType));
+    return result;
   }
 
   /** Reports a delivery, or counts a failed attempt against the one event that caused it. */

@@ -44,6 +44,12 @@ const readBatchSql = (t: Tables, limit: number) => `WITH c AS (
     -- Claim before handling: of two transactions delivering one event to one consumer (a replay
     -- racing a rewound cursor), the second waits here for the first and finds the claim taken.
     INSERT INTO ${t.dedup} (consumer, event_id) SELECT $1, e.event_id FROM e ON CONFLICT DO NOTHING RETURNING event_id
+  ), advanced AS (
+    -- The cursor advance, in this same statement: it commits with the handlers' writes and the
+    -- claims, or rolls back with them (a failed attempt), so no second round trip is needed.
+    UPDATE ${t.cursor} SET last_position = (SELECT max(position) FROM e), last_delivered_at = now(), failed_attempts = 0,
+      first_failed_at = NULL, retry_at = NULL, last_error = NULL, updated_at = now()
+    WHERE consumer = $1 AND event_type = $2 AND EXISTS (SELECT 1 FROM e)
   )
   SELECT c.last_position::text AS cursor_position, c.failed_attempts, c.waiting, c.backend_pid,
          (extract(epoch FROM c.retry_at) * 1000)::float8 AS retry_at_ms,
@@ -54,11 +60,6 @@ const readBatchSql = (t: Tables, limit: number) => `WITH c AS (
   LEFT JOIN e ON true
   LEFT JOIN claimed cl ON cl.event_id = e.event_id
   ORDER BY e.position`;
-
-// The cursor advance, committed with the handlers' writes and the dedup claims.
-const advanceSql = (t: Tables) => `UPDATE ${t.cursor} SET last_position = $3::bigint, last_delivered_at = now(), failed_attempts = 0,
-    first_failed_at = NULL, retry_at = NULL, last_error = NULL, updated_at = now()
-  WHERE consumer = $1 AND event_type = $2`;
 
 interface ReadRow extends EventRow {
   cursor_position: string;
@@ -73,7 +74,6 @@ type Delivered = Extract<BatchOutcome, { kind: "delivered" }>;
 
 export class BatchDeliverer {
   private readonly readSql = new Map<number, string>();
-  private readonly advanceSql: string;
   private readonly settings: AttemptSettings;
 
   constructor(
@@ -83,13 +83,13 @@ export class BatchDeliverer {
     private readonly handlerTimeoutMs: number,
     private readonly synchronousCommit: boolean,
   ) {
-    this.advanceSql = advanceSql(tables);
     this.settings = { consumer, handlerTimeoutMs, transactionTimeoutMs: 0 };
   }
 
   /**
-   * One transaction: lock the cursor, read up to `limit` events and claim their dedup rows, run
-   * the handlers (skipping events this consumer already has), advance the cursor. A failed
+   * One transaction: lock the cursor, read up to `limit` events, claim their dedup rows and advance
+   * the cursor past them (one statement), run the handlers (skipping events this consumer already
+   * has), commit. A failed
    * attempt rolls the whole transaction back and is reported with the index it failed at
    * (`stage: "commit"` when every handler returned and the transaction still did not commit).
    */
@@ -118,7 +118,6 @@ export class BatchDeliverer {
         outcome.delivered.push(row);
       }
       await attempt.beforeCommit();
-      await attempt.q.query(this.advanceSql, [this.consumer, eventType, events[events.length - 1]!.position]);
       return outcome;
     });
     if (result.ok) return result.value;

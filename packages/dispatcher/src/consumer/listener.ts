@@ -8,7 +8,8 @@ export interface ListenerOptions {
   connectionString: string;
   consumer: string;
   eventTypes: ReadonlySet<string>;
-  onWake: () => void;
+  /** A notification for one of `eventTypes` (its type), or a (re)connect (no type: look at every type). */
+  onWake: (eventType?: string) => void;
   reconnectDelaysMs: readonly number[];
   heartbeatMs: number;
   logger: Logger;
@@ -51,7 +52,7 @@ export class NotificationListener {
     client.on("error", (error) => this.lost(client, error));
     client.on("end", () => this.lost(client, new Error("LISTEN connection ended")));
     client.on("notification", (message) => {
-      if (message.payload && this.options.eventTypes.has(message.payload)) this.options.onWake();
+      if (message.payload && this.options.eventTypes.has(message.payload)) this.options.onWake(message.payload);
     });
     try {
       await client.connect();

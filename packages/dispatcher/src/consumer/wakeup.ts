@@ -1,4 +1,7 @@
-/** An interruptible sleep: `wake()` ends the current sleep, or the next one if none is running. */
+/**
+ * An interruptible sleep: `wake()` ends the current sleep, or the next one if none is running.
+ * `sleep` resolves to true when it ran to its timeout, false when a wake ended it.
+ */
 export class Wakeup {
   private pending = false;
   private finish: (() => void) | undefined;
@@ -8,10 +11,14 @@ export class Wakeup {
     this.finish?.();
   }
 
-  async sleep(ms: number): Promise<void> {
+  async sleep(ms: number): Promise<boolean> {
+    let timedOut = false;
     if (!this.pending && ms > 0) {
       await new Promise<void>((resolve) => {
-        const timer = setTimeout(() => this.finish?.(), ms);
+        const timer = setTimeout(() => {
+          timedOut = true;
+          this.finish?.();
+        }, ms);
         this.finish = () => {
           clearTimeout(timer);
           this.finish = undefined;
@@ -20,5 +27,6 @@ export class Wakeup {
       });
     }
     this.pending = false;
+    return timedOut;
   }
 }

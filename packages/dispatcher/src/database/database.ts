@@ -84,6 +84,7 @@ export function queryableFor(tx: unknown): Queryable {
 
 // Waits (up to 5 s) for the backend to exit: its locks are released when this returns.
 const TERMINATE_SQL = "SELECT pg_terminate_backend($1::int, 5000) AS terminated";
+const COMMIT_PROBE_SQL = "SELECT 1 AS ok";
 
 export function fromPrisma(client: PrismaLike, logger: Logger = silentLogger): Database {
   if (typeof client.$transaction !== "function") {
@@ -106,7 +107,17 @@ export function fromPrisma(client: PrismaLike, logger: Logger = silentLogger): D
         },
       };
       try {
-        return (await transaction((tx) => fn(prismaQueryable(tx), tx, session), { timeout: options.timeoutMs ?? 60_000, maxWait: 10_000 })) as never;
+        return (await transaction(
+          async (tx) => {
+            const q = prismaQueryable(tx);
+            const result = await fn(q, tx, session);
+            // Prisma's COMMIT does not say when PostgreSQL rolled back instead (a statement in the
+            // transaction had failed and the error was swallowed); a last statement does: 25P02.
+            await q.query(COMMIT_PROBE_SQL);
+            return result;
+          },
+          { timeout: options.timeoutMs ?? 60_000, maxWait: 10_000 },
+        )) as never;
       } finally {
         await ended;
       }
