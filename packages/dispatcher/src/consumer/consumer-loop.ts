@@ -12,6 +12,10 @@ const SEQUENCE_BATCH = 5000;
 /** How often a loop looks for dead letters an operator asked to replay. */
 const REPLAY_CHECK_MS = 1000;
 const sequenceSql = (fn: string) => `SELECT ${fn}($1::int) AS numbered`;
+// The subscribed types with an event past the cursor and no retry waiting for later (one index probe each).
+const pendingSql = (t: Tables) => `SELECT c.event_type FROM ${t.cursor} c
+  WHERE c.consumer = $1 AND c.event_type = ANY($2::text[]) AND (c.retry_at IS NULL OR c.retry_at <= now())
+    AND EXISTS (SELECT 1 FROM ${t.event} e WHERE e.event_type = c.event_type AND e.position > c.last_position)`;
 // Creates the missing cursors only (an existing one is never moved): at 0 for "earliest" (every
 // stored event of the type is past it), at the type's highest position for "now"; the choice and
 // the position are kept for status. Returns the new ones.
@@ -58,6 +62,7 @@ export class ConsumerLoop {
   private readonly recorder: FailureRecorder;
   private readonly types: string[];
   private readonly sequence: string;
+  private readonly pendingSql: string;
   /** Types delivered one event per transaction up to this position, after a batch failed at commit. */
   private readonly narrowUntil = new Map<string, bigint>();
   listener: NotificationListener | undefined;
@@ -79,6 +84,7 @@ export class ConsumerLoop {
     this.deliverer = new BatchDeliverer(config.database, config.tables, options.consumer, options.handlerTimeoutMs, options.synchronousCommit);
     this.recorder = new FailureRecorder(config.database, config.tables, options.consumer, options.retryDelaysMs);
     this.sequence = sequenceSql(config.tables.sequence);
+    this.pendingSql = pendingSql(config.tables);
   }
 
   async start(): Promise<void> {
@@ -164,7 +170,7 @@ export class ConsumerLoop {
       let wakeAt = Date.now() + this.options.pollIntervalMs;
       try {
         await this.sequenceCommitted();
-        for (const eventType of this.dueTypes(offset)) {
+        for (const eventType of await this.dueTypes(offset)) {
           if (!this.running) break;
           const result = await this.processType(eventType);
           worked ||= result.worked;
@@ -190,14 +196,22 @@ export class ConsumerLoop {
     }
   }
 
-  /** The types this cycle delivers, and forgets them (a type with more waiting is added back). */
-  private dueTypes(offset: number): string[] {
+  /**
+   * The types this cycle delivers, and forgets them (a type with more waiting is added back). When
+   * every type is due, one query picks those with events past their cursor (and no retry pending
+   * later), instead of a delivery transaction for each subscribed type.
+   */
+  private async dueTypes(offset: number): Promise<string[]> {
     const all = this.allDue || !this.listener?.connected;
-    const rotated = this.types.map((_, i) => this.types[(offset + i) % this.types.length]!);
-    const types = all ? rotated : rotated.filter((type) => this.due.has(type));
+    const due = all ? new Set(await this.pendingTypes()) : new Set(this.due);
     this.allDue = false;
     this.due.clear();
-    return types;
+    return this.types.map((_, i) => this.types[(offset + i) % this.types.length]!).filter((type) => due.has(type));
+  }
+
+  private async pendingTypes(): Promise<string[]> {
+    const rows = await this.config.database.query<{ event_type: string }>(this.pendingSql, [this.options.consumer, this.types]);
+    return rows.map((row) => row.event_type);
   }
 
   /** Consumer lag per event type, in events and seconds, as gauges. */
