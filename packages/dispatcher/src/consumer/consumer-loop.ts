@@ -166,14 +166,13 @@ export class ConsumerLoop {
   private async run(): Promise<void> {
     let offset = 0;
     while (this.running) {
-      let worked = false;
+      let failed = false;
       let wakeAt = Date.now() + this.options.pollIntervalMs;
       try {
         await this.sequenceCommitted();
         for (const eventType of await this.dueTypes(offset)) {
           if (!this.running) break;
           const result = await this.processType(eventType);
-          worked ||= result.worked;
           if (result.more) this.due.add(eventType);
           if (result.retryAtMs !== undefined) wakeAt = Math.min(wakeAt, result.retryAtMs);
         }
@@ -184,15 +183,19 @@ export class ConsumerLoop {
         }
         if (Date.now() >= this.nextReplayCheck) {
           this.nextReplayCheck = Date.now() + REPLAY_CHECK_MS;
-          worked ||= (await this.replayRequested()).length > 0;
+          await this.replayRequested();
         }
       } catch (error) {
         this.config.logger.error({ consumer: this.options.consumer, err: error }, "dispatcher consumer cycle failed");
         metrics.count("dispatcher.consumer_error.count", 1, { consumer: this.options.consumer });
         wakeAt = Math.min(wakeAt, Date.now() + 1000);
         this.allDue = true;
+        failed = true;
       }
-      if (!worked && this.running && (await this.wakeup.sleep(Math.max(wakeAt - Date.now(), 5)))) this.allDue = true;
+      // Straight on while a type has more waiting; else sleep until a notification (one that came
+      // during the cycle ends it at once), the poll interval or the next retry time.
+      const more = !failed && (this.due.size > 0 || this.allDue);
+      if (!more && this.running && (await this.wakeup.sleep(Math.max(wakeAt - Date.now(), 5)))) this.allDue = true;
     }
   }
 
