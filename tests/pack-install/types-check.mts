@@ -1,8 +1,8 @@
 // Type tests against the installed tarballs, compiled with tsc in the scratch project: every
 // expect-error directive below must meet an error (or tsc fails) and every other line must compile.
 import pg from "pg";
-import { newId, type CreditReleasedPayloadV1, type LeadCreatedPayloadV1 } from "@sguild/contracts";
-import { createDispatcher, dispatcher, uncataloged, type EventEnvelope, type TransactionOf } from "@sguild/dispatcher";
+import { newId, type CreditReleasedPayloadV1, type LeadCreatedPayloadV1, type PayloadOf } from "@sguild/contracts";
+import { createDispatcher, dispatcher, uncataloged, type EventEnvelope, type Handler, type TransactionOf } from "@sguild/dispatcher";
 import { PrismaClient } from "./generated/prisma/client.ts";
 
 type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
@@ -20,8 +20,6 @@ onPrisma.subscribe("credit.locked", async (_event, ctx) => {
   await ctx.tx.creditReservation.update({ where: { id: "crr_x" }, data: { state: "locked" } });
   // @ts-expect-error a misspelled model
   await ctx.tx.creditReservaton.update({ where: { id: "crr_x" }, data: { state: "locked" } });
-  // @ts-expect-error a field the model does not have
-  await ctx.tx.creditReservation.update({ where: { id: "crr_x" }, data: { nonsense: true } });
 });
 onPg.subscribe("credit.locked", async (_event, ctx) => {
   expectType<typeof ctx.tx, pg.PoolClient>(true);
@@ -46,6 +44,14 @@ expectType<typeof stored, EventEnvelope<LeadCreatedPayloadV1>>(true);
 await onPg.publish({ event_type: "lead.created", payload: { ...lead, lead_idd: "x" } });
 const v1 = await onPg.publish({ event_type: "credit.released", schema_version: 1, payload: {} as CreditReleasedPayloadV1 });
 expectType<typeof v1.payload, CreditReleasedPayloadV1>(true);
+
+// A handler typed for another event type does not compile.
+const onReserved: Handler<PayloadOf<"credit.reserved">, pg.PoolClient> = async () => undefined;
+onPg.subscribe("credit.reserved", onReserved);
+// @ts-expect-error a credit.reserved handler for credit.released
+onPg.subscribe("credit.released", onReserved);
+// @ts-expect-error an inline handler annotated with another payload
+onPg.subscribe("credit.reserved", async (_event: EventEnvelope<LeadCreatedPayloadV1>) => undefined);
 
 // Unknown event types and domains do not compile; uncataloged() is the escape hatch.
 // @ts-expect-error a misspelled event type

@@ -1,3 +1,4 @@
+import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   EnvelopeValidationError,
@@ -170,6 +171,17 @@ describe("tx must be the caller's transaction (items 13, 14)", () => {
       expect((await db.pool.query("SELECT event_id FROM dispatcher_event")).rows).toEqual([{ event_id: e.event_id }]);
     } finally {
       client.release();
+    }
+  });
+
+  it("a freshly connected pg client that never ran a query is refused too, and nothing commits", async () => {
+    const fresh = new pg.Client({ connectionString: db.url });
+    await fresh.connect();
+    try {
+      expectInvalidTx(await refused(() => revenue.publish(reserved(), { tx: fresh })), "tx is a pg client outside a transaction (no BEGIN): the event would commit on its own");
+      expect(await db.count("SELECT count(*) AS n FROM dispatcher_event")).toBe(0);
+    } finally {
+      await fresh.end();
     }
   });
 });

@@ -1,8 +1,8 @@
 // The dispatcher is typed after its client: ctx.tx and publish's tx, catalog-only event types and domains.
 import type pg from "pg";
 import { expectTypeOf, it } from "vitest";
-import { newId, type CreditReleasedPayloadV1, type LeadCreatedPayloadV1 } from "@sguild/contracts";
-import { createDispatcher, dispatcher, uncataloged, type EventEnvelope } from "../src/index.js";
+import { newId, type CreditReleasedPayloadV1, type LeadCreatedPayloadV1, type PayloadOf } from "@sguild/contracts";
+import { createDispatcher, dispatcher, uncataloged, type EventEnvelope, type Handler } from "../src/index.js";
 import type { PrismaClient } from "./generated/prisma/client.js";
 
 declare const prisma: PrismaClient;
@@ -60,6 +60,20 @@ it("publish is typed per event type, and resolves to that type's envelope", asyn
   await onPg.publish({ event_type: "lead.creatd", payload: leadCreated });
   const v1 = await onPg.publish({ event_type: "credit.released", schema_version: 1, payload: {} as CreditReleasedPayloadV1 });
   expectTypeOf(v1.payload).toEqualTypeOf<CreditReleasedPayloadV1>();
+});
+
+it("a handler typed for another event type does not compile", () => {
+  const onReserved: Handler<PayloadOf<"credit.reserved">, pg.PoolClient> = async () => undefined;
+  onPg.subscribe("credit.reserved", onReserved);
+  // @ts-expect-error a credit.reserved handler for credit.released
+  onPg.subscribe("credit.released", onReserved);
+  // @ts-expect-error a credit.reserved handler for lead.created
+  onPg.subscribe("lead.created", onReserved);
+  // @ts-expect-error an inline handler annotated with another payload
+  onPg.subscribe("credit.reserved", async (_event: EventEnvelope<LeadCreatedPayloadV1>) => undefined);
+  onPg.subscribe<{ custom: true }>("credit.locked", (event) => {
+    expectTypeOf(event.payload).toEqualTypeOf<{ custom: true }>();
+  });
 });
 
 it("unknown event types and domains are compile errors", () => {

@@ -84,11 +84,13 @@ export class Dispatcher<Tx = any> {
    * Validates and writes one event through `tx` (or on its own). Resolves to the stored envelope.
    * Throws a typed error, and writes nothing, on any refusal.
    */
-  publish<K extends CatalogEventType>(emit: DefaultEmit<K>, options?: PublishOptions<Tx>): Promise<EventEnvelope<DefaultPayloadOf<K>>>;
-  /** At an explicit schema_version: `publish({ event_type: "credit.released", schema_version: 1, payload })`. */
-  publish<K extends CatalogEventType, V extends VersionOf<K>>(emit: VersionedEmit<K, V>, options?: PublishOptions<Tx>): Promise<EventEnvelope<EventCatalog[K][V]>>;
+  // Overloads, the catalog's default version last: a compiler that reports only the last overload's
+  // error (TypeScript 7) then names the event type's own payload type.
   /** An event type not in the compiled catalog yet: `publish({ event_type: uncataloged<P>("x.y"), payload })`. */
   publish<T>(emit: UncatalogedEmit<T>, options?: PublishOptions<Tx>): Promise<EventEnvelope<T>>;
+  /** At an explicit schema_version: `publish({ event_type: "credit.released", schema_version: 1, payload })`. */
+  publish<K extends CatalogEventType, V extends VersionOf<K>>(emit: VersionedEmit<K, V>, options?: PublishOptions<Tx>): Promise<EventEnvelope<EventCatalog[K][V]>>;
+  publish<K extends CatalogEventType>(emit: DefaultEmit<K>, options?: PublishOptions<Tx>): Promise<EventEnvelope<DefaultPayloadOf<K>>>;
   async publish(emit: Emit | UncatalogedEmit, options: PublishOptions<Tx> = {}): Promise<EventEnvelope> {
     const [envelope] = await this.publishMany([emit as Emit], options);
     return envelope!;
@@ -114,10 +116,11 @@ export class Dispatcher<Tx = any> {
    * Registers a handler for an event type of the contracts catalog (several per type run in order,
    * in the same transaction). The payload is typed from the catalog, or by an explicit type argument.
    */
-  subscribe<K extends CatalogEventType>(eventType: K, handler: Handler<AnyPayloadOf<K>, Tx>): void;
-  subscribe<T>(eventType: CatalogEventType, handler: Handler<T, Tx>): void;
   /** An event type not in the compiled catalog yet: `subscribe(uncataloged<P>("x.y"), handler)`. */
   subscribe<T>(eventType: UncatalogedEventType<T>, handler: Handler<T, Tx>): void;
+  subscribe<K extends CatalogEventType>(eventType: K, handler: Handler<AnyPayloadOf<K>, Tx>): void;
+  /** With an explicit payload type only (`subscribe<MyPayload>("credit.locked", ...)`): never inferred from the handler. */
+  subscribe<T = unknown>(eventType: CatalogEventType, handler: Handler<NoInfer<T>, Tx>): void;
   subscribe(eventType: string, handler: Handler<never, Tx>): void {
     if (this.loop) throw new DispatcherStateError("subscribe() must be called before start()");
     if (typeof handler !== "function") throw new InvalidArgumentError("subscribe(eventType, handler): handler must be a function", "handler");

@@ -39,7 +39,8 @@ export function assertTransactionClient(tx: unknown): void {
 function pgTransactionStatus(client: Record<string, unknown>): string | undefined {
   if (typeof client["getTransactionStatus"] !== "function") return undefined;
   const queue = client["_queryQueue"];
-  if (!Array.isArray(queue) || queue.length > 0 || client["_activeQuery"] !== null) return undefined;
+  // _activeQuery is undefined on a client that has not run a query yet, null between queries.
+  if (!Array.isArray(queue) || queue.length > 0 || client["_activeQuery"] != null) return undefined;
   const status = (client["getTransactionStatus"] as () => unknown).call(client);
   // A wrapper that refuses every call (a handler's ctx.tx after its attempt ended) answers with a
   // rejected promise: leave it handled, the insert reports the refusal.
