@@ -92,4 +92,23 @@ describe("sguild-dispatcher init", () => {
     expect(readdirSync(empty)).toEqual([]);
     expect(existsSync(join(dir, "src"))).toBe(false);
   });
+
+  it("never falls back to pg for a Prisma project it cannot read: a misspelled schema, a folder, a prisma.config.ts without prisma/schema.prisma", () => {
+    const typo = init(project(true), "--domain", "sales", "--schema-file", "prisma/shema.prisma");
+    expect([typo.status, typo.stderr]).toEqual([2, "sguild-dispatcher: no Prisma schema at prisma/shema.prisma\n"]);
+    const folder = init(project(true), "--domain", "sales", "--schema-file", "prisma");
+    expect([folder.status, folder.stderr]).toEqual([2, "sguild-dispatcher: prisma is a folder: pass the .prisma file that holds the generator block (of a multi-file schema, its main file)\n"]);
+    const configured = project(false);
+    writeFileSync(join(configured, "prisma.config.ts"), "export default {};\n");
+    const hint = init(configured, "--domain", "sales");
+    expect([hint.status, hint.stderr]).toEqual([2, "sguild-dispatcher: found prisma.config.ts but no prisma/schema.prisma: pass --schema-file <the .prisma file with the generator block>, or --client pg\n"]);
+    expect(existsSync(join(configured, "src"))).toBe(false);
+  });
+
+  it("an absolute --dir is taken as it is", () => {
+    const dir = project(false);
+    const out = mkdtempSync(join(tmpdir(), "sguild-init-out-"));
+    expect(init(dir, "--domain", "sales", "--dir", out).status).toBe(0);
+    expect(readdirSync(out).sort()).toEqual(["consumer.ts", "dispatcher.ts", "producer.ts", "simulate-incoming.ts"]);
+  });
 });

@@ -7,8 +7,11 @@ import { devCommand } from "./dev/dev-command.js";
 import { mergeFragment } from "./merge/index.js";
 import { applyDispatcherMigrations, applyPrismaMigrations, dispatcherMigrations, renderFragment } from "./migrate/index.js";
 
+const { version } = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string };
+
 const program = new Command("sguild-prisma-fragment")
   .description("Merge the dispatcher tables into a domain's Prisma project, or apply them to a database.")
+  .version(version)
   .showHelpAfterError();
 
 program

@@ -164,8 +164,8 @@ describe("sguild-prisma-fragment dev", () => {
     const kept = keptFor(project);
     if (ROOT) cleanup.push(kept, `${kept}.project`);
     const dataDir = ROOT ? kept : join(project, ".sguild/postgres");
-    // Data other runs left for projects since deleted may be removed on the way: said on a line of its own.
-    const removalNote = /^note: removed the data kept in \/var\/lib\/sguild\/dev-postgres for \d+ deleted projects?: .*\n/m;
+    // Data other runs kept for projects since moved or deleted is named on a line of its own.
+    const removalNote = /^note: data kept for projects no longer found at their path .*\n/m;
 
     const dev = await startDev(project, ["--port", String(port)]);
     expect(dev.output().replace(removalNote, "")).toBe(
@@ -189,14 +189,14 @@ describe("sguild-prisma-fragment dev", () => {
     expect(existsSync(join(dataDir, "PG_VERSION"))).toBe(true);
     if (ROOT) expect(readFileSync(`${kept}.project`, "utf8")).toBe(`${project}\n`);
 
-    // The project is deleted; the next start (of another project) removes the data kept for it.
+    // The project is deleted (or moved): the next start (of another project) names its data and keeps it.
     rmSync(project, { recursive: true });
     const other = join(secret, "other");
     mkdirSync(other);
     if (ROOT) cleanup.push(keptFor(other), `${keptFor(other)}.project`);
     const next = await startDev(other, ["--port", String(port)]);
-    const removed = /^note: removed the data kept in \/var\/lib\/sguild\/dev-postgres for \d+ deleted projects?: (.*)$/m.exec(next.output());
-    expect([removed?.[1]?.split(", ").includes(project) ?? false, existsSync(kept), existsSync(`${kept}.project`)]).toEqual([ROOT, false, false]);
+    const named = /^note: data kept for projects no longer found at their path \(moved or deleted\), left as it is: (.*); delete a folder once you no longer need it$/m.exec(next.output());
+    expect([named?.[1]?.split(", ").includes(`${project} -> ${kept}`) ?? false, existsSync(kept), existsSync(`${kept}.project`)]).toEqual([ROOT, ROOT, ROOT]);
     expect((await next.stop("SIGTERM")).code).toBe(0);
   }, 240_000);
 

@@ -9,9 +9,9 @@ program
   .addOption(new Option("--domain <domain>", "this project's domain").choices(DOMAINS).makeOptionMandatory())
   .addOption(new Option("--client <client>", "prisma (default when prisma/schema.prisma exists) or pg").choices(["prisma", "pg"]))
   .option("--dir <path>", "where the samples go", "src/events")
-  .option("--schema-file <path>", "the Prisma schema", "prisma/schema.prisma")
-  .option("--migrations-dir <path>", "the Prisma migrations folder", "prisma/migrations")
-  .action((opts: { domain: Domain; client?: "prisma" | "pg"; dir: string; schemaFile: string; migrationsDir: string }) => {
+  .option("--schema-file <path>", "the Prisma schema (default prisma/schema.prisma)")
+  .option("--migrations-dir <path>", "the Prisma migrations folder (default prisma/migrations)")
+  .action((opts: { domain: Domain; client?: "prisma" | "pg"; dir: string; schemaFile?: string; migrationsDir?: string }) => {
     const result = initProject({ domain: opts.domain, client: opts.client, dir: opts.dir, schemaFile: opts.schemaFile, migrationsDir: opts.migrationsDir });
     print(result, () => describe(result));
   });

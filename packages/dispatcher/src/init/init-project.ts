@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join, relative, resolve, sep } from "node:path";
 import { DOMAINS, loadRegistry, type Domain } from "@sguild/contracts";
 import { mergeFragment, type MergeFragmentResult } from "@sguild/prisma-fragment";
@@ -43,15 +43,28 @@ export function initProject(options: InitOptions): InitResult {
     throw new InvalidArgumentError(`--domain must be one of ${DOMAINS.join(", ")} (got ${JSON.stringify(options?.domain)})`, "domain");
   }
   if (!existsSync(join(cwd, "package.json"))) throw new InvalidArgumentError(`no package.json in ${cwd}: run init in your project's folder (npm init -y first)`, "cwd");
-  const schemaFile = join(cwd, options.schemaFile ?? "prisma/schema.prisma");
+  const schemaFile = resolve(cwd, options.schemaFile ?? "prisma/schema.prisma");
+  if (existsSync(schemaFile) && statSync(schemaFile).isDirectory()) {
+    throw new InvalidArgumentError(`${relative(cwd, schemaFile)} is a folder: pass the .prisma file that holds the generator block (of a multi-file schema, its main file)`, "schemaFile");
+  }
+  if (options.schemaFile !== undefined && !existsSync(schemaFile)) {
+    throw new InvalidArgumentError(`no Prisma schema at ${relative(cwd, schemaFile)}`, "schemaFile");
+  }
+  const prismaHints = ["prisma.config.ts", "prisma/schema"].filter((hint) => existsSync(join(cwd, hint)));
+  if (options.client === undefined && !existsSync(schemaFile) && prismaHints.length > 0) {
+    throw new InvalidArgumentError(
+      `found ${prismaHints.join(" and ")} but no ${relative(cwd, schemaFile)}: pass --schema-file <the .prisma file with the generator block>, or --client pg`,
+      "schemaFile",
+    );
+  }
   const client = options.client ?? (existsSync(schemaFile) ? "prisma" : "pg");
   if (client !== "prisma" && client !== "pg") throw new InvalidArgumentError(`--client must be prisma or pg (got ${JSON.stringify(client)})`, "client");
-  const dir = join(cwd, options.dir ?? "src/events");
+  const dir = resolve(cwd, options.dir ?? "src/events");
   let merge: MergeFragmentResult | undefined;
   let prismaImport = "@prisma/client";
   if (client === "prisma") {
     if (!existsSync(schemaFile)) throw new InvalidArgumentError(`no Prisma schema at ${relative(cwd, schemaFile)}: run npx prisma init, or pass --client pg`, "schemaFile");
-    merge = mergeFragment({ schemaFile, migrationsDir: join(cwd, options.migrationsDir ?? "prisma/migrations") });
+    merge = mergeFragment({ schemaFile, migrationsDir: resolve(cwd, options.migrationsDir ?? "prisma/migrations") });
     prismaImport = generatedClientImport(readFileSync(schemaFile, "utf8"), dirname(schemaFile), dir);
   }
   const ctx: SampleContext = { domain: options.domain, client, prismaImport };

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
 import pg from "pg";
 import { SguildError } from "@sguild/contracts";
@@ -98,7 +98,8 @@ export async function startDevDatabase(options: DevDatabaseOptions = {}): Promis
  * `.sguild/postgres` in the project; as root, when the `postgres` user cannot enter the project
  * (a checkout under /root), a folder named after the project under /var/lib/sguild/dev-postgres
  * (or /var/tmp), the same on every run. A `<folder>.project` file next to it names the project:
- * the data of projects that no longer exist (and whose server is not running) is removed then.
+ * data kept for a project no longer found at its path is named in a note, never removed (the
+ * project may have moved; its data is someone's).
  */
 function defaultDataDir(cwd: string): { dataDir: string; notes: string[] } {
   const inProject = join(cwd, DEV_DATA_DIR);
@@ -111,8 +112,12 @@ function defaultDataDir(cwd: string): { dataDir: string; notes: string[] } {
     if (trustedSharedDir(base) && canEnter(as, base)) {
       const dataDir = join(base, name);
       const notes = [`running as root, PostgreSQL runs as the ${as.user} user, who cannot enter ${blocked}: the data is kept in ${dataDir} instead of ${inProject}`];
-      const removed = removeOrphans(base);
-      if (removed.length) notes.push(`removed the data kept in ${base} for ${removed.length} deleted project${removed.length > 1 ? "s" : ""}: ${removed.join(", ")}`);
+      const orphans = findOrphans(base);
+      if (orphans.length) {
+        notes.push(
+          `data kept for projects no longer found at their path (moved or deleted), left as it is: ${orphans.map((o) => `${o.project} -> ${o.dataDir}`).join(", ")}; delete a folder once you no longer need it`,
+        );
+      }
       writeFileSync(`${dataDir}${PROJECT_MARKER}`, `${cwd}\n`);
       return { dataDir, notes };
     }
@@ -125,9 +130,9 @@ function defaultDataDir(cwd: string): { dataDir: string; notes: string[] } {
 
 const PROJECT_MARKER = ".project";
 
-/** Removes the kept data of projects that no longer exist, unless a server still runs on it. Returns those projects. */
-function removeOrphans(base: string): string[] {
-  const removed: string[] = [];
+/** The kept data of projects no longer found at their path (and with no server running on it). */
+function findOrphans(base: string): Array<{ project: string; dataDir: string }> {
+  const orphans: Array<{ project: string; dataDir: string }> = [];
   for (const entry of readdirSync(base)) {
     if (!entry.endsWith(PROJECT_MARKER)) continue;
     const marker = join(base, entry);
@@ -139,11 +144,9 @@ function removeOrphans(base: string): string[] {
       continue;
     }
     if (!project || existsSync(project) || runningPostmaster(dataDir) !== undefined) continue;
-    rmSync(dataDir, { recursive: true, force: true });
-    rmSync(marker, { force: true });
-    removed.push(project);
+    orphans.push({ project, dataDir });
   }
-  return removed;
+  return orphans;
 }
 
 /** Sets `key=value` in a dotenv file: replaces every `key=` line (keeping an `export ` prefix) or appends one. */
