@@ -47,6 +47,22 @@ describe("injectEvent", () => {
   });
 });
 
+describe("injectEvent: a redelivery", () => {
+  it("the same event_id with the same content is stored once; other content is EVENT_ID_CONFLICT", async () => {
+    const c = coaching();
+    const payload = lockedPayload();
+    const first = await injectEvent(c, { event_type: "credit.locked", payload });
+    const again = await injectEvent(c, { event_type: "credit.locked", payload, event_id: first.event_id, occurred_at: first.occurred_at });
+    expect(again).toEqual(first);
+    const conflict = await caught(() => injectEvent(c, { event_type: "credit.locked", payload: lockedPayload(), event_id: first.event_id, occurred_at: first.occurred_at }));
+    expect(conflict.code).toBe("EVENT_ID_CONFLICT");
+    expect((await caught(() => injectEvent(c, { event_type: "credit.locked", payload, event_id: "evt_1" }))).code).toBe("ENVELOPE_INVALID");
+    expect(await events()).toBe(1);
+    c.subscribe("credit.locked", () => undefined);
+    expect((await runOnce(c, { consumer: "coaching" })).delivered.map((e) => e.event_id)).toEqual([first.event_id]);
+  });
+});
+
 describe("runOnce", () => {
   it("returns delivered, skipped and failed exactly; a failing event is dead-lettered while the other type flows", async () => {
     const c = coaching();
