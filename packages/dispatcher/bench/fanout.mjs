@@ -1,6 +1,6 @@
 // pnpm bench fanout: events/s relayed from Revenue's database to Coaching's, database-to-database
-// and over HTTP on loopback (signed CloudEvents into the inbox), with end-to-end latency from the
-// producer's commit to the Coaching handler's entry.
+// and over HTTP on loopback (signed CloudEvents into the inbox: a batch per relay transaction), with
+// end-to-end latency from the producer's commit to the Coaching handler's entry.
 import { createServer } from "node:http";
 import pg from "pg";
 import { v7 as uuidv7 } from "uuid";

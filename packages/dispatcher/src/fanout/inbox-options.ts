@@ -2,6 +2,9 @@ import type { Domain } from "@sguild/contracts";
 import { DispatcherConfigError } from "../errors/index.js";
 import { INBOX_MAX_BODY_BYTES, bodyLimit } from "../http/body.js";
 
+/** Default largest number of events in one batched request. */
+export const INBOX_MAX_BATCH_EVENTS = 1000;
+
 /** A signing key bound to one producer domain: events signed with it must come from that producer. */
 export interface InboxKey {
   secret: string;
@@ -14,6 +17,7 @@ export interface ResolvedInboxOptions {
   tenants: ReadonlySet<string>;
   toleranceMs: number;
   maxBodyBytes: number;
+  maxBatchEvents: number;
 }
 
 /** Checks createInbox's keys, tenants and limits once; a missing or malformed one throws DispatcherConfigError naming it. */
@@ -22,6 +26,7 @@ export function resolveInboxOptions(options: {
   tenants?: readonly string[];
   toleranceMs?: number;
   maxBodyBytes?: number;
+  maxBatchEvents?: number;
 }): ResolvedInboxOptions {
   if (!options?.keys || Object.keys(options.keys).length === 0) throw new DispatcherConfigError("createInbox needs at least one signing key", "keys");
   const secrets: Record<string, string> = {};
@@ -43,5 +48,9 @@ export function resolveInboxOptions(options: {
   }
   const toleranceMs = options.toleranceMs ?? 300_000;
   if (!Number.isFinite(toleranceMs) || toleranceMs <= 0) throw new DispatcherConfigError(`toleranceMs must be a positive number of milliseconds (got ${String(toleranceMs)})`, "toleranceMs");
-  return { secrets, keyProducers, tenants: new Set(tenants), toleranceMs, maxBodyBytes: bodyLimit(options.maxBodyBytes, INBOX_MAX_BODY_BYTES, "createInbox") };
+  const maxBatchEvents = options.maxBatchEvents ?? INBOX_MAX_BATCH_EVENTS;
+  if (!Number.isSafeInteger(maxBatchEvents) || maxBatchEvents < 1) {
+    throw new DispatcherConfigError(`createInbox maxBatchEvents must be a positive integer (got ${String(maxBatchEvents)})`, "maxBatchEvents");
+  }
+  return { secrets, keyProducers, tenants: new Set(tenants), toleranceMs, maxBodyBytes: bodyLimit(options.maxBodyBytes, INBOX_MAX_BODY_BYTES, "createInbox"), maxBatchEvents };
 }

@@ -1,12 +1,14 @@
 import type pg from "pg";
-import { ContractValidator, SguildError, loadRegistry, type Registry } from "@sguild/contracts";
+import { ContractValidator, loadRegistry, type Registry } from "@sguild/contracts";
 import { tablesFor } from "../config/index.js";
 import { fromPgPool, openPool, type Database } from "../database/index.js";
-import { DispatcherConfigError } from "../errors/index.js";
+import { DispatcherConfigError, EventIdConflictError } from "../errors/index.js";
 import { hasMediaType, readLimitedText } from "../http/body.js";
-import { errorField, json, problem } from "../http/responses.js";
+import { json, problem } from "../http/responses.js";
 import { defaultLogger, type Logger } from "../observability/index.js";
-import { fromCloudEvent, parseStructuredHttp } from "./cloud-event.js";
+import { BATCH_CONTENT_TYPE, STRUCTURED_CONTENT_TYPE } from "./cloud-event.js";
+import { answerBatch } from "./inbox-batch.js";
+import { checkEvent, refusalOf, type Refusal } from "./inbox-checks.js";
 import { InboxStore } from "./inbox-store.js";
 import { resolveInboxOptions, type InboxKey } from "./inbox-options.js";
 import { checkSignatureHeaders, verifyBodySignature } from "./signature.js";
@@ -29,36 +31,22 @@ export interface InboxOptions {
   tenants?: readonly string[];
   /** Replay window for the signature timestamp. Default 300000 ms (5 minutes). */
   toleranceMs?: number;
-  /** Largest body read, in bytes. Default 1048576 (1 MiB); a larger one is answered 413 unread. */
+  /** Largest body read, in bytes, a batch included. Default 1048576 (1 MiB); a larger one is answered 413 unread. */
   maxBodyBytes?: number;
+  /** Most events in one batched request. Default 1000; more is answered 413 BATCH_TOO_LARGE. */
+  maxBatchEvents?: number;
   registry?: Registry;
   logger?: Logger;
 }
 
-const STATUS: Record<string, number> = {
-  MISSING_SIGNATURE: 401,
-  UNKNOWN_KEY_ID: 401,
-  STALE_TIMESTAMP: 401,
-  BAD_SIGNATURE: 401,
-  PAYLOAD_TOO_LARGE: 413,
-  UNKNOWN_EVENT_TYPE: 422,
-  SCHEMA_VERSION_NOT_REGISTERED: 422,
-  NO_PAYLOAD_SCHEMA: 422,
-  ENVELOPE_INVALID: 422,
-  PAYLOAD_INVALID: 422,
-  INVALID_ARGUMENT: 400,
-  EVENT_ID_CONFLICT: 409,
-};
-
-const STRUCTURED = "application/cloudevents+json";
-
 /**
  * The signed inbox, a Web-standard handler. Before reading the body: the signature headers (present,
- * well-formed, active key, timestamp in the window) and the structured-mode content type. Then the
- * body, at most `maxBodyBytes`, its HMAC, the CloudEvent, this domain consuming the type, the
- * registered producer and the tenant, envelope and payload against the contracts; the event is stored
- * once (the same event again is 2xx, other content under its id is 409). Every refusal is a 4xx with
- * a stable code, and nothing is stored.
+ * well-formed, active key, timestamp in the window) and the content type: structured mode (one event)
+ * or batched mode (a JSON array of them). Then the body, at most `maxBodyBytes`, its HMAC, and each
+ * event's checks (checkEvent: the CloudEvent, this domain consuming the type, envelope, registered
+ * producer, key's producer, tenant, payload); an event is stored once (the same event again is 2xx,
+ * other content under its id is 409). A single event's refusal is a 4xx with a stable code and nothing
+ * stored; a batch is answered 207 with one result per event (see answerBatch).
  */
 export function createInbox(options: InboxOptions): ((request: Request) => Promise<Response>) & { close(): Promise<void> } {
   const settings = resolveInboxOptions(options);
@@ -68,13 +56,17 @@ export function createInbox(options: InboxOptions): ((request: Request) => Promi
   const validator = new ContractValidator(options.registry ?? loadRegistry());
   const store = new InboxStore(tablesFor(options.schema ?? "public"), validator.registry);
   const logger = options.logger ?? defaultLogger();
+  const answer = (r: Refusal) => problem(r.status, r.code, r.message, r.field);
 
   const handler = async (request: Request): Promise<Response> => {
     if (request.method !== "POST") return problem(405, "METHOD_NOT_ALLOWED", "use POST");
     const signed = checkSignatureHeaders(request.headers, settings.secrets, settings.toleranceMs);
     if (!signed.ok) return problem(401, signed.code, signed.message);
     // Binary mode carries the attributes in ce- headers, which the signature does not cover.
-    if (!hasMediaType(request, STRUCTURED)) return problem(415, "UNSUPPORTED_MEDIA_TYPE", `send a structured-mode CloudEvent (content-type: ${STRUCTURED})`);
+    const batch = hasMediaType(request, BATCH_CONTENT_TYPE);
+    if (!batch && !hasMediaType(request, STRUCTURED_CONTENT_TYPE)) {
+      return problem(415, "UNSUPPORTED_MEDIA_TYPE", `send a structured-mode CloudEvent (content-type: ${STRUCTURED_CONTENT_TYPE})`);
+    }
     const unsigned = [...request.headers.keys()].find((name) => name.startsWith("ce-"));
     if (unsigned !== undefined) {
       return problem(400, "INVALID_CLOUDEVENT", "ce- headers are not signed: send every attribute in the structured body", unsigned);
@@ -83,35 +75,26 @@ export function createInbox(options: InboxOptions): ((request: Request) => Promi
       const body = await readLimitedText(request, settings.maxBodyBytes);
       const verified = verifyBodySignature(signed, body);
       if (!verified.ok) return problem(401, verified.code, verified.message);
-      let parsed;
+      const context = { domain: options.domain, validator, settings, keyId: signed.keyId };
+      if (batch) {
+        const answered = await answerBatch(body, { ...context, maxBatchEvents: settings.maxBatchEvents }, store, database);
+        return answered.ok ? json(207, { results: answered.results }) : answer(answered.refusal);
+      }
+      let raw: unknown;
       try {
-        parsed = fromCloudEvent(parseStructuredHttp({ "content-type": STRUCTURED }, body));
+        raw = JSON.parse(body);
       } catch (cause) {
-        return problem(400, "INVALID_CLOUDEVENT", `not a structured Sguild CloudEvent: ${String((cause as Error)?.message).slice(0, 200)}`, errorField(cause));
+        return problem(400, "INVALID_CLOUDEVENT", `not a structured Sguild CloudEvent: ${String((cause as Error)?.message).slice(0, 200)}`);
       }
-      const { envelope, traceContext } = parsed;
-      const registration = validator.registry.getRegistration(envelope.event_type);
-      if (!(registration.consumers as string[]).includes(options.domain)) {
-        return problem(403, "NOT_A_CONSUMER", `the registry does not list "${options.domain}" as a consumer of "${envelope.event_type}"`);
-      }
-      validator.assertEnvelope(envelope);
-      if (registration.producer !== envelope.producer) {
-        return problem(403, "PRODUCER_MISMATCH", `"${envelope.event_type}" is produced by "${registration.producer}" per the registry, not "${envelope.producer}"`);
-      }
-      const keyProducer = settings.keyProducers[signed.keyId];
-      if (keyProducer !== undefined && keyProducer !== envelope.producer) {
-        return problem(403, "PRODUCER_MISMATCH", `key "${signed.keyId}" signs events of "${keyProducer}" only, not "${envelope.producer}"`);
-      }
-      if (!settings.tenants.has(envelope.tenant_id)) {
-        return problem(403, "TENANT_NOT_ALLOWED", `tenant ${JSON.stringify(envelope.tenant_id).slice(0, 100)} is not one this inbox accepts`);
-      }
-      validator.assertPayload(envelope.event_type, envelope.schema_version, envelope.payload);
-      await store.store(database, { envelope, traceContext });
-      return json(202, { accepted: envelope.event_id });
+      const checked = checkEvent(raw, context);
+      if (!checked.ok) return answer(checked.refusal);
+      const { event_id } = checked.event.envelope;
+      const [outcome] = await store.storeMany(database, [checked.event]);
+      if (outcome === "conflict") throw new EventIdConflictError(event_id);
+      return json(202, { accepted: event_id });
     } catch (error) {
-      if (SguildError.isInstance(error) && STATUS[error.code]) {
-        return problem(STATUS[error.code]!, error.code, error.message, errorField(error));
-      }
+      const typed = refusalOf(error);
+      if (typed) return answer(typed);
       logger.error({ err: error }, "dispatcher inbox failed");
       return problem(500, "INTERNAL", "internal error");
     }

@@ -37,10 +37,11 @@ export class FanoutRelay {
       const destination = createDestination(config);
       const dispatcher = new Dispatcher(options.source);
       for (const type of types) {
-        dispatcher.subscribe(uncataloged(type), async (event, ctx) => {
-          const version = registry.getRegistration(type).schema_versions.find((v) => v.version === event.schema_version);
-          await destination.deliver(event, { traceContext: ctx.traceContext, payloadSchemaPath: version?.payload_schema ?? undefined, beforeCommit: ctx.beforeCommit });
-        });
+        // The dataschema of each registered version, looked up once rather than per event.
+        const schemaPaths = new Map(registry.getRegistration(type).schema_versions.map((v) => [v.version, v.payload_schema ?? undefined]));
+        dispatcher.subscribe(uncataloged(type), (event, ctx) =>
+          destination.deliver(event, { traceContext: ctx.traceContext, payloadSchemaPath: schemaPaths.get(event.schema_version), beforeCommit: ctx.beforeCommit }),
+        );
       }
       this.destinations.set(domain, destination);
       this.dispatchers.set(domain, dispatcher);
