@@ -1,6 +1,6 @@
 // @sguild/dispatcher/testing: injectEvent (as if the relay delivered it), runOnce, waitForEvent.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { createDispatcher } from "../src/index.js";
+import { createDispatcher, PermanentFailureError } from "../src/index.js";
 import { injectEvent, runOnce, waitForEvent } from "../src/testing/index.js";
 import { caught, failOnLeakedLoops, lockedPayload, testDb, type TestDb } from "./helpers.js";
 
@@ -91,6 +91,19 @@ describe("runOnce", () => {
     await new Promise((r) => setTimeout(r, 80));
     const second = await runOnce(c, { consumer: "coaching", retryDelaysMs: [50] });
     expect(second.delivered.map((e) => e.event_id)).toEqual([event.event_id]);
+  });
+
+  it("a beforeCommit hook that throws PermanentFailureError dead-letters at once, as a handler's would", async () => {
+    const c = coaching();
+    const event = await injectEvent(c, { event_type: "credit.locked", payload: lockedPayload() });
+    c.subscribe("credit.locked", (_event, ctx) => {
+      ctx.beforeCommit("send", async () => {
+        throw new PermanentFailureError("the destination refused it");
+      });
+    });
+    const ran = await runOnce(c, { consumer: "coaching", retryDelaysMs: [1000, 1000] });
+    expect(ran.failed.map((f) => [f.event.event_id, f.attempt, f.outcome, (f.error as Error).message])).toEqual([[event.event_id, 1, "dead-lettered", "the destination refused it"]]);
+    expect((await db.pool.query("SELECT error_class, attempts FROM dispatcher_dead_letter")).rows).toEqual([{ error_class: "PermanentFailureError", attempts: 1 }]);
   });
 
   it("is refused while the loop runs, and without subscriptions", async () => {

@@ -1,3 +1,4 @@
+import { SguildError } from "@sguild/contracts";
 import type { Database, Queryable, TransactionSession } from "../database/index.js";
 import type { EventEnvelope } from "../envelope/index.js";
 import { CommitFailedError, HandlerTimeoutError } from "../errors/index.js";
@@ -128,8 +129,10 @@ export async function attemptDelivery<T>(
   }
 }
 
-function asCommitFailure(error: unknown): CommitFailedError {
+/** What a failure at commit is recorded as: a hook's deliberate RetryLaterError / PermanentFailureError as it is, else CommitFailedError. */
+function asCommitFailure(error: unknown): Error {
   if (error instanceof CommitFailedError) return error;
+  if (SguildError.isInstance(error) && (error.code === "RETRY_LATER" || error.code === "PERMANENT_FAILURE")) return error;
   const reason = error instanceof Error ? error.message.trim().split("\n").pop() : String(error);
   return new CommitFailedError(`the delivery transaction did not commit: ${reason}`, { cause: error });
 }
