@@ -1,4 +1,4 @@
-import { spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestDatabase, type TestDatabase } from "@sguild/prisma-fragment/testing";
 import { Progress } from "../src/cli/progress.js";
 import { createDispatcher, type Dispatcher } from "../src/index.js";
-import { failOnLeakedLoops, id, lockedPayload, testDb, until, type TestDb } from "./helpers.js";
+import { failOnLeakedLoops, id, lockedPayload, runCli, testDb, until, type TestDb } from "./helpers.js";
 
 // cursor drop, and the progress lines of prune and fanout-drain, as child processes.
 failOnLeakedLoops();
@@ -19,15 +19,7 @@ const run = (...args: string[]) => {
   const result = spawnSync(process.execPath, [CLI, ...args], { encoding: "utf8", env: { ...process.env, DATABASE_URL: db.url } });
   return { code: result.status, stdout: result.stdout, stderr: result.stderr };
 };
-const runAsync = (...args: string[]) =>
-  new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-    const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, DATABASE_URL: db.url } });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
-    child.once("close", (code) => resolve({ code, stdout, stderr }));
-  });
+const runAsync = (...args: string[]) => runCli(db.url, ...args);
 
 async function consume(consumer: string, failing?: string): Promise<Dispatcher> {
   const d = createDispatcher({ producer: "coaching", tenantId: "tnt_sguild", pool: db.pool, databaseUrl: db.url });

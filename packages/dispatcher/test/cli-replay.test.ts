@@ -1,11 +1,9 @@
-import { spawn } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createDispatcher, DeadLetterService, fromPgPool, tablesFor, type DeadLetter, type Dispatcher } from "../src/index.js";
-import { failOnLeakedLoops, lockedPayload, testDb, until, type TestDb } from "./helpers.js";
+import { failOnLeakedLoops, lockedPayload, runCli, testDb, until, type TestDb } from "./helpers.js";
 
 // dlq replay --wait (the running owner performs it; the CLI prints its outcome) and --group, as child processes.
 failOnLeakedLoops();
-const CLI = new URL("../bin/sguild-dispatcher.mjs", import.meta.url).pathname;
 let db: TestDb;
 let producer: Dispatcher;
 let events: Array<{ event_id: string }>;
@@ -16,15 +14,7 @@ const broken = new Set<string>();
 const noSeat = new Set<string>();
 
 // Async: the consumer under test runs in this process while the CLI waits for it.
-const run = (...args: string[]) =>
-  new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-    const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, DATABASE_URL: db.url } });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
-    child.once("close", (code) => resolve({ code, stdout, stderr }));
-  });
+const run = (...args: string[]) => runCli(db.url, ...args);
 
 const letter = (id: string) => new DeadLetterService(fromPgPool(db.pool, false), tablesFor("public")).get(id);
 const json = (d: DeadLetter) => JSON.parse(JSON.stringify(d));

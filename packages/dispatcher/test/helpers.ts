@@ -1,3 +1,4 @@
+import { spawn } from "node:child_process";
 import { PrismaPg } from "@prisma/adapter-pg";
 import pg from "pg";
 import { v7 as uuidv7 } from "uuid";
@@ -71,5 +72,19 @@ export async function caught(fn: () => Promise<unknown> | unknown): Promise<any>
 export function failOnLeakedLoops(): void {
   afterEach(() => {
     expect(runningConsumerLoops(), "a consumer loop was left running").toBe(0);
+  });
+}
+
+const CLI = new URL("../bin/sguild-dispatcher.mjs", import.meta.url).pathname;
+
+/** Runs the sguild-dispatcher CLI as a child process without blocking this one (a consumer here may be what it waits for). */
+export function runCli(databaseUrl: string, ...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, DATABASE_URL: databaseUrl } });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (c: Buffer) => (stdout += c.toString()));
+    child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
+    child.once("close", (code) => resolve({ code, stdout, stderr }));
   });
 }

@@ -58,59 +58,49 @@ if (!databaseUrl) throw new Error("DATABASE_URL is not set: put it in .env (npx 
 `;
   const common = `  producer: ${JSON.stringify(ctx.domain)},
   tenantId: process.env.DISPATCHER_TENANT_ID ?? "tnt_sguild",`;
-  if (ctx.client === "prisma") {
-    return `${header}import { PrismaPg } from "@prisma/adapter-pg";
-import { configureDispatcher } from "@sguild/dispatcher";
-import { PrismaClient } from ${JSON.stringify(ctx.prismaImport)};
+  const client =
+    ctx.client === "prisma"
+      ? {
+          imports: `import { PrismaPg } from "@prisma/adapter-pg";\nimport { configureDispatcher } from "@sguild/dispatcher";\nimport { PrismaClient } from ${JSON.stringify(ctx.prismaImport)};`,
+          make: "export const prisma = new PrismaClient({ adapter: new PrismaPg({ connectionString: databaseUrl }) });",
+          name: "prisma",
+          option: "prismaClient: prisma",
+          txType: "Prisma's transaction client",
+          close: "await prisma.$disconnect();",
+          closes: "the connections",
+        }
+      : {
+          imports: `import pg from "pg";\nimport { configureDispatcher } from "@sguild/dispatcher";`,
+          make: "export const pool = new pg.Pool({ connectionString: databaseUrl });",
+          name: "pool",
+          option: "pool",
+          txType: "a pg PoolClient",
+          close: "await pool.end();",
+          closes: "the pool",
+        };
+  return `${header}${client.imports}
 
 ${url}
-export const prisma = new PrismaClient({ adapter: new PrismaPg({ connectionString: databaseUrl }) });
+${client.make}
 
-/** This domain's dispatcher: publishes as ${ctx.domain}, handlers get Prisma's transaction client as ctx.tx. */
+/** This domain's dispatcher: publishes as ${ctx.domain}, handlers get ${client.txType} as ctx.tx. */
 export const dispatcher = configureDispatcher({
 ${common}
-  prismaClient: prisma,
+  ${client.option},
   databaseUrl, // for LISTEN/NOTIFY wake-ups
 });
 
 // Types \`ctx.tx\` and \`tx\` wherever the \`dispatcher\` singleton is imported from @sguild/dispatcher.
 declare module "@sguild/dispatcher" {
   interface Register {
-    client: typeof prisma;
+    client: typeof ${client.name};
   }
 }
 
-/** Stops the consumer loop (if any), then closes the connections. */
+/** Stops the consumer loop (if any), then closes ${client.closes}. */
 export async function shutdown(): Promise<void> {
   await dispatcher.close();
-  await prisma.$disconnect();
-}
-`;
-  }
-  return `${header}import pg from "pg";
-import { configureDispatcher } from "@sguild/dispatcher";
-
-${url}
-export const pool = new pg.Pool({ connectionString: databaseUrl });
-
-/** This domain's dispatcher: publishes as ${ctx.domain}, handlers get a pg PoolClient as ctx.tx. */
-export const dispatcher = configureDispatcher({
-${common}
-  pool,
-  databaseUrl, // for LISTEN/NOTIFY wake-ups
-});
-
-// Types \`ctx.tx\` and \`tx\` wherever the \`dispatcher\` singleton is imported from @sguild/dispatcher.
-declare module "@sguild/dispatcher" {
-  interface Register {
-    client: typeof pool;
-  }
-}
-
-/** Stops the consumer loop (if any), then closes the pool. */
-export async function shutdown(): Promise<void> {
-  await dispatcher.close();
-  await pool.end();
+  ${client.close}
 }
 `;
 }
