@@ -31,11 +31,17 @@ afterAll(async () => {
 });
 
 async function spawnChild(script: string, args: string[]): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [new URL(`./fixtures/${script}`, import.meta.url).pathname, db.url, ...args], { stdio: ["ignore", "pipe", "inherit"] });
+  const child = spawn(process.execPath, [new URL(`./fixtures/${script}`, import.meta.url).pathname, db.url, ...args], { stdio: ["ignore", "pipe", "pipe"] });
   children.add(child);
+  // The last lines a child wrote to stderr travel with its unexpected exit, so a crash names its cause.
+  let stderrTail = "";
+  child.stderr!.on("data", (chunk: Buffer) => {
+    process.stderr.write(chunk);
+    stderrTail = (stderrTail + chunk.toString()).slice(-2000);
+  });
   child.once("exit", (code, signal) => {
     children.delete(child);
-    if (!killedByUs.has(child)) unexpectedExits.push(`${script} exited with ${signal ?? code}`);
+    if (!killedByUs.has(child)) unexpectedExits.push(`${script} exited with ${signal ?? code}${stderrTail ? `: ${stderrTail.trim()}` : ""}`);
   });
   await new Promise<void>((resolve, reject) => {
     child.stdout!.on("data", (chunk: Buffer) => chunk.toString().includes("started") && resolve());

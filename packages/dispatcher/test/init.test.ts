@@ -35,7 +35,7 @@ describe("sguild-dispatcher init", () => {
     expect(first.stdout).toBe(
       [
         "added models: DispatcherEvent, DispatcherCursor, DispatcherDedup, DispatcherDeadLetter",
-        "added migrations: 20261123000000_dispatcher, 20261127000000_cursor_start",
+        "added migrations: 20261123000000_dispatcher, 20261127000000_cursor_start, 20261202000000_index_reads",
         "wrote src/events/dispatcher.ts",
         "wrote src/events/consumer.ts",
         "wrote src/events/simulate-incoming.ts",

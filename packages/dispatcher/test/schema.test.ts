@@ -38,3 +38,23 @@ it("publishes, consumes, dead-letters and reports status in a non-public schema,
   const publicTables = (await pool.query("SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY 1")).rows.map((r) => r.table_name);
   expect(publicTables).toEqual(["_prisma_migrations"]);
 });
+
+it("refuses to start on a database without the newest fragment migration, naming it, and creates no cursor", async () => {
+  const outdated = await createTestDatabase({ schema: "sguild_old" });
+  const old = new pg.Pool({ connectionString: outdated.url });
+  try {
+    await old.query('DROP FUNCTION sguild_old."dispatcher_events_after"(text, bigint, integer)');
+    const consumer = createDispatcher({ producer: "coaching", tenantId: "tnt_sguild", pool: old, schema: "sguild_old" });
+    consumer.subscribe("credit.locked", () => undefined);
+    const error = await consumer.start({ consumer: "coaching" }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).toMatchObject({ code: "SCHEMA_OUTDATED", details: { migration: "20261202000000_index_reads", missing: 'function "sguild_old"."dispatcher_events_after"' } });
+    expect((await old.query("SELECT count(*)::int AS n FROM sguild_old.dispatcher_cursor")).rows[0].n).toBe(0);
+    await consumer.close();
+  } finally {
+    await old.end();
+    await outdated.drop();
+  }
+});

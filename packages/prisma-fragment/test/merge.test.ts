@@ -7,7 +7,8 @@ import { FragmentConflictError, mergeFragment } from "../src/index.js";
 
 const NAME = "20261123000000_dispatcher";
 const CURSOR_START = "20261127000000_cursor_start";
-const ALL = [NAME, CURSOR_START];
+const INDEX_READS = "20261202000000_index_reads";
+const ALL = [NAME, CURSOR_START, INDEX_READS];
 const CLI = resolve("bin/sguild-prisma-fragment.mjs");
 const PRISMA = resolve("node_modules/.bin/prisma");
 

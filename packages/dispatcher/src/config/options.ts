@@ -31,6 +31,8 @@ export interface Tables {
   dedup: string;
   deadLetter: string;
   sequence: string;
+  /** dispatcher_events_after(type, after, limit): a type's next events in position order, by the index whatever the statistics. */
+  eventsAfter: string;
 }
 
 export interface ResolvedConfig {
@@ -55,6 +57,7 @@ export function tablesFor(schema: string): Tables {
     dedup: `${s}."dispatcher_dedup"`,
     deadLetter: `${s}."dispatcher_dead_letter"`,
     sequence: `${s}."dispatcher_sequence"`,
+    eventsAfter: `${s}."dispatcher_events_after"`,
   };
 }
 

@@ -2,6 +2,7 @@ import type { ResolvedConfig, ResolvedConsumerOptions, Tables } from "../config/
 import { metrics } from "../observability/index.js";
 import { consumerStatus } from "../status/index.js";
 import type { EventEnvelope } from "../envelope/index.js";
+import { SchemaOutdatedError } from "../errors/index.js";
 import { BatchDeliverer, type BatchOutcome, type StoredHandler } from "./deliver-batch.js";
 import { toEnvelope } from "./event-row.js";
 import { NotificationListener } from "./listener.js";
@@ -15,7 +16,7 @@ const sequenceSql = (fn: string) => `SELECT ${fn}($1::int) AS numbered`;
 // The subscribed types with an event past the cursor and no retry waiting for later (one index probe each).
 const pendingSql = (t: Tables) => `SELECT c.event_type FROM ${t.cursor} c
   WHERE c.consumer = $1 AND c.event_type = ANY($2::text[]) AND (c.retry_at IS NULL OR c.retry_at <= now())
-    AND EXISTS (SELECT 1 FROM ${t.event} e WHERE e.event_type = c.event_type AND e.position > c.last_position)`;
+    AND EXISTS (SELECT 1 FROM ${t.eventsAfter}(c.event_type, c.last_position, 1))`;
 // Creates the missing cursors only (an existing one is never moved): at 0 for "earliest" (every
 // stored event of the type is past it), at the type's highest position for "now"; the choice and
 // the position are kept for status. Returns the new ones.
@@ -26,6 +27,8 @@ const ensureCursorsSql = (t: Tables) => `INSERT INTO ${t.cursor} (consumer, even
     FROM jsonb_array_elements_text($2::jsonb) AS types(event_type)
   ) start
   ON CONFLICT DO NOTHING RETURNING event_type, last_position::text AS position`;
+// The newest migration this loop's SQL needs (its read function), so an outdated database is one clear error at start.
+const schemaCheckSql = (t: Tables) => `SELECT to_regprocedure('${t.eventsAfter.replaceAll("'", "''")}(text, bigint, integer)') IS NOT NULL AS current`;
 
 interface TypeResult {
   worked: boolean;
@@ -136,6 +139,8 @@ export class ConsumerLoop {
 
   private async ensureCursors(): Promise<void> {
     const { consumer, startFrom } = this.options;
+    const [schema] = await this.config.database.query<{ current: boolean }>(schemaCheckSql(this.config.tables));
+    if (!schema?.current) throw new SchemaOutdatedError("20261202000000_index_reads", `function ${this.config.tables.eventsAfter}`);
     // "now": number every event committed so far first, so that all of them are at or below the start.
     if (startFrom === "now") await this.sequenceCommitted();
     const created = await this.config.database.query<{ event_type: string; position: string }>(ensureCursorsSql(this.config.tables), [

@@ -27,19 +27,14 @@ export type BatchOutcome =
 
 // Locks this (consumer, event_type) cursor (skipping it if a replica holds it) and reads the
 // next events past it in position order, each flagged when this consumer already has it.
-// The limit is a validated integer written into the text, so the cached plan of this prepared
-// statement is made for it (a generic plan with LIMIT $n would sort every row of the type).
-const readBatchSql = (t: Tables, limit: number) => `WITH c AS (
+const readBatchSql = (t: Tables) => `WITH c AS (
     SELECT last_position, failed_attempts, retry_at, (retry_at IS NOT NULL AND retry_at > now()) AS waiting,
            set_config('synchronous_commit', $3, true) AS commit_mode, -- this transaction only
            pg_backend_pid() AS backend_pid
     FROM ${t.cursor} WHERE consumer = $1 AND event_type = $2 FOR UPDATE SKIP LOCKED
   ), e AS (
-    SELECT ev.* FROM c CROSS JOIN LATERAL (
-      SELECT * FROM ${t.event} ev
-      WHERE ev.event_type = $2 AND ev.position > c.last_position AND NOT c.waiting
-      ORDER BY ev.position LIMIT ${Math.trunc(limit)}
-    ) ev
+    -- In position order by the index, whatever the statistics say (see the function's migration).
+    SELECT ev.* FROM c CROSS JOIN LATERAL ${t.eventsAfter}($2, c.last_position, CASE WHEN c.waiting THEN 0 ELSE $4::int END) ev
   ), claimed AS (
     -- Claim before handling: of two transactions delivering one event to one consumer (a replay
     -- racing a rewound cursor), the second waits here for the first and finds the claim taken.
@@ -73,7 +68,7 @@ interface ReadRow extends EventRow {
 type Delivered = Extract<BatchOutcome, { kind: "delivered" }>;
 
 export class BatchDeliverer {
-  private readonly readSql = new Map<number, string>();
+  private readonly readSql: string;
   private readonly settings: AttemptSettings;
 
   constructor(
@@ -84,6 +79,7 @@ export class BatchDeliverer {
     private readonly synchronousCommit: boolean,
   ) {
     this.settings = { consumer, handlerTimeoutMs, transactionTimeoutMs: 0 };
+    this.readSql = readBatchSql(tables);
   }
 
   /**
@@ -98,7 +94,7 @@ export class BatchDeliverer {
     let events: ReadRow[] = [];
     const settings = { ...this.settings, transactionTimeoutMs: this.handlerTimeoutMs * limit + 30_000 };
     const result = await attemptDelivery(this.database, settings, async (attempt): Promise<BatchOutcome> => {
-      const rows = await attempt.q.query<ReadRow>(this.readSqlFor(limit), [this.consumer, eventType, this.synchronousCommit ? "on" : "off"]);
+      const rows = await attempt.q.query<ReadRow>(this.readSql, [this.consumer, eventType, this.synchronousCommit ? "on" : "off", limit]);
       head = rows[0];
       if (!head) return { kind: "locked" };
       if (head.waiting) return { kind: "waiting", retryAtMs: Number(head.retry_at_ms) };
@@ -140,14 +136,5 @@ export class BatchDeliverer {
   /** The event right after the cursor carries the cursor's failure count; the ones after it are first attempts. */
   private attemptOf(index: number, head: ReadRow): number {
     return index === 0 ? Number(head.failed_attempts) + 1 : 1;
-  }
-
-  private readSqlFor(limit: number): string {
-    let sql = this.readSql.get(limit);
-    if (!sql) {
-      sql = readBatchSql(this.tables, limit);
-      this.readSql.set(limit, sql);
-    }
-    return sql;
   }
 }

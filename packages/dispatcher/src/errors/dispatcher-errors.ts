@@ -195,3 +195,14 @@ export class WaitForEventTimeoutError extends SguildError {
     });
   }
 }
+
+/** The database lacks a migration of @sguild/prisma-fragment that this version of the dispatcher needs. */
+export class SchemaOutdatedError extends SguildError {
+  constructor(readonly migration: string, readonly missing: string) {
+    super(
+      "SCHEMA_OUTDATED",
+      `the database lacks @sguild/prisma-fragment's migration ${migration} (${missing} is missing): run \`npx sguild-prisma-fragment merge\`, then apply your migrations (prisma migrate deploy, or \`npx sguild-prisma-fragment apply\`)`,
+      { details: { migration, missing } },
+    );
+  }
+}
