@@ -7,13 +7,23 @@ export interface ValidationIssue {
   message: string;
 }
 
+const unknownEventTypeErrorBrand = Symbol.for("sguild.error.UnknownEventTypeError");
 export class UnknownEventTypeError extends SguildError {
+  private readonly [unknownEventTypeErrorBrand] = true;
+
   constructor(readonly eventType: string) {
     super("UNKNOWN_EVENT_TYPE", `event_type "${eventType}" is not in the event-type registry`, { details: { eventType } });
   }
+
+  static override isInstance(value: unknown): value is UnknownEventTypeError {
+    return SguildError.hasMarker(value, unknownEventTypeErrorBrand);
+  }
 }
 
+const schemaVersionErrorBrand = Symbol.for("sguild.error.SchemaVersionError");
 export class SchemaVersionError extends SguildError {
+  private readonly [schemaVersionErrorBrand] = true;
+
   constructor(
     readonly eventType: string,
     readonly schemaVersion: number | undefined,
@@ -28,13 +38,20 @@ export class SchemaVersionError extends SguildError {
     const code = reason === "no_payload_schema" ? "NO_PAYLOAD_SCHEMA" : "SCHEMA_VERSION_NOT_REGISTERED";
     super(code, messages[reason], { details: { eventType, schemaVersion, reason } });
   }
+
+  static override isInstance(value: unknown): value is SchemaVersionError {
+    return SguildError.hasMarker(value, schemaVersionErrorBrand);
+  }
 }
 
 function describe(issues: ValidationIssue[]): string {
   return issues.map((issue) => `${issue.path || "/"} ${issue.message} (${issue.keyword})`).join("; ");
 }
 
+const payloadValidationErrorBrand = Symbol.for("sguild.error.PayloadValidationError");
 export class PayloadValidationError extends SguildError {
+  private readonly [payloadValidationErrorBrand] = true;
+
   constructor(
     readonly eventType: string,
     readonly schemaVersion: number,
@@ -44,16 +61,34 @@ export class PayloadValidationError extends SguildError {
       details: { eventType, schemaVersion, issues },
     });
   }
-}
 
-export class EnvelopeValidationError extends SguildError {
-  constructor(readonly issues: ValidationIssue[]) {
-    super("ENVELOPE_INVALID", `event envelope is invalid: ${describe(issues)}`, { details: { issues } });
+  static override isInstance(value: unknown): value is PayloadValidationError {
+    return SguildError.hasMarker(value, payloadValidationErrorBrand);
   }
 }
 
+const envelopeValidationErrorBrand = Symbol.for("sguild.error.EnvelopeValidationError");
+export class EnvelopeValidationError extends SguildError {
+  private readonly [envelopeValidationErrorBrand] = true;
+
+  constructor(readonly issues: ValidationIssue[]) {
+    super("ENVELOPE_INVALID", `event envelope is invalid: ${describe(issues)}`, { details: { issues } });
+  }
+
+  static override isInstance(value: unknown): value is EnvelopeValidationError {
+    return SguildError.hasMarker(value, envelopeValidationErrorBrand);
+  }
+}
+
+const registryErrorBrand = Symbol.for("sguild.error.RegistryError");
 export class RegistryError extends SguildError {
+  private readonly [registryErrorBrand] = true;
+
   constructor(message: string, options: { cause?: unknown } = {}) {
     super("REGISTRY_INVALID", message, options);
+  }
+
+  static override isInstance(value: unknown): value is RegistryError {
+    return SguildError.hasMarker(value, registryErrorBrand);
   }
 }

@@ -1,4 +1,4 @@
-export { SguildError } from "./sguild-error.js";
+export { SguildError, type ContractErrorCode } from "./sguild-error.js";
 export {
   UnknownEventTypeError,
   SchemaVersionError,

@@ -12,11 +12,18 @@ export type PrefixedId<P extends string = IdPrefix> = `${P}_${string}`;
 
 const UUID_V7 = "[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}";
 
+const unknownIdPrefixErrorBrand = Symbol.for("sguild.error.UnknownIdPrefixError");
 export class UnknownIdPrefixError extends SguildError {
+  private readonly [unknownIdPrefixErrorBrand] = true;
+
   constructor(readonly prefix: unknown) {
     super("UNKNOWN_ID_PREFIX", `id prefix ${JSON.stringify(prefix)} is not one the contracts use (${ID_PREFIXES.join(", ")})`, {
       details: { prefix },
     });
+  }
+
+  static override isInstance(value: unknown): value is UnknownIdPrefixError {
+    return SguildError.hasMarker(value, unknownIdPrefixErrorBrand);
   }
 }
 
