@@ -2,6 +2,7 @@ import { Command, Option } from "commander";
 import { tablesFor } from "../config/index.js";
 import { fromPgPool, openPool, type Database } from "../database/index.js";
 import { Progress } from "./progress.js";
+import { DEFAULTS } from "../config/defaults.js";
 
 export interface Globals {
   databaseUrl?: string;
@@ -29,8 +30,7 @@ let opened: Database | undefined;
 export function connect(): { db: Database; tables: ReturnType<typeof tablesFor>; globals: Globals } {
   const options = globals();
   if (!options.databaseUrl) throw new UsageError("no database: pass --database-url, set DATABASE_URL or put DATABASE_URL in ./.env");
-  const pool = openPool(options.databaseUrl, undefined, { max: 2, connectionTimeoutMillis: 5000 });
-  pool.on("error", () => undefined);
+  const pool = openPool(options.databaseUrl, undefined, { max: DEFAULTS.pools.smallMax, connectionTimeoutMillis: DEFAULTS.pools.connectTimeoutMs });
   opened = fromPgPool(pool, true);
   return { db: opened, tables: tablesFor(options.schema), globals: options };
 }

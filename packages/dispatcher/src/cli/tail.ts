@@ -2,12 +2,13 @@ import pg from "pg";
 import type { Tables } from "../config/index.js";
 import { NOTIFY_CHANNEL } from "../consumer/index.js";
 import type { Database } from "../database/index.js";
+import { DEFAULTS } from "../config/defaults.js";
 
 const startSql = (t: Tables) => `SELECT coalesce(max(position), 0)::text AS position FROM ${t.event}`;
 const nextSql = (t: Tables) => `SELECT position::text AS position, event_id, event_type, producer, subject, occurred_at, payload
   FROM ${t.event} WHERE position > $1::bigint AND (cardinality($2::text[]) = 0 OR event_type = ANY($2::text[]))
   ORDER BY position LIMIT 500`;
-const sequenceSql = (t: Tables) => `SELECT ${t.sequence}(5000)`;
+const sequenceSql = (t: Tables) => `SELECT ${t.sequence}(${DEFAULTS.sequencer.batch})`;
 
 /** Prints events committed from now on, in delivery order, until interrupted. */
 export async function tail(db: Database, tables: Tables, url: string, types: string[], json: boolean): Promise<void> {
@@ -27,9 +28,10 @@ export async function tail(db: Database, tables: Tables, url: string, types: str
   process.once("SIGTERM", stop);
   let [{ position } = { position: "0" }] = await db.query<{ position: string }>(startSql(tables));
   console.error(`following new events${types.length ? ` of ${types.join(", ")}` : ""} (Ctrl-C to stop)`);
+  const [sequence, next] = [sequenceSql(tables), nextSql(tables)];
   while (!stopped) {
-    await db.query(sequenceSql(tables));
-    const rows = await db.query<Record<string, unknown>>(nextSql(tables), [position, types]);
+    await db.query(sequence);
+    const rows = await db.query<Record<string, unknown>>(next, [position, types]);
     for (const row of rows) {
       position = String(row["position"]);
       const when = new Date(row["occurred_at"] as string).toISOString();

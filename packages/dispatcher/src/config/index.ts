@@ -1,2 +1,3 @@
 export * from "./options.js";
 export * from "./consumer-options.js";
+export * from "./defaults.js";

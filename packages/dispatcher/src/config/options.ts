@@ -25,6 +25,9 @@ export interface DispatcherConfig {
   registry?: Registry | string;
 }
 
+/** The cursor columns that say an event is being retried, set back to "no failure" (SET list of dispatcher_cursor). */
+export const CLEAR_RETRY_STATE = "failed_attempts = 0, first_failed_at = NULL, retry_at = NULL, last_error = NULL, updated_at = now()";
+
 export interface Tables {
   event: string;
   cursor: string;

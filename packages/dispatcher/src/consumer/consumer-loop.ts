@@ -8,10 +8,10 @@ import { toEnvelope } from "./event-row.js";
 import { NotificationListener } from "./listener.js";
 import { FailureRecorder } from "./record-failure.js";
 import { Wakeup } from "./wakeup.js";
+import { DEFAULTS } from "../config/defaults.js";
 
-const SEQUENCE_BATCH = 5000;
-/** How often a loop looks for dead letters an operator asked to replay. */
-const REPLAY_CHECK_MS = 1000;
+const SEQUENCE_BATCH = DEFAULTS.sequencer.batch;
+const REPLAY_CHECK_MS = DEFAULTS.deadLetters.requestCheckIntervalMs;
 const sequenceSql = (fn: string) => `SELECT ${fn}($1::int) AS numbered`;
 // The subscribed types with an event past the cursor and no retry waiting for later (one index probe each).
 const pendingSql = (t: Tables) => `SELECT c.event_type FROM ${t.cursor} c

@@ -1,8 +1,9 @@
-import type { Tables } from "../config/index.js";
+import { CLEAR_RETRY_STATE, type Tables } from "../config/index.js";
 import type { Database } from "../database/index.js";
 import { attemptDelivery, type AttemptSettings } from "./attempt.js";
 import { toEnvelope, type EventRow } from "./event-row.js";
 import type { StoredHandler } from "./run-handlers.js";
+import { DEFAULTS } from "../config/defaults.js";
 
 export type { Handler, HandlerContext, StoredHandler } from "./run-handlers.js";
 
@@ -42,8 +43,7 @@ const readBatchSql = (t: Tables) => `WITH c AS (
   ), advanced AS (
     -- The cursor advance, in this same statement: it commits with the handlers' writes and the
     -- claims, or rolls back with them (a failed attempt), so no second round trip is needed.
-    UPDATE ${t.cursor} SET last_position = (SELECT max(position) FROM e), last_delivered_at = now(), failed_attempts = 0,
-      first_failed_at = NULL, retry_at = NULL, last_error = NULL, updated_at = now()
+    UPDATE ${t.cursor} SET last_position = (SELECT max(position) FROM e), last_delivered_at = now(), ${CLEAR_RETRY_STATE}
     WHERE consumer = $1 AND event_type = $2 AND EXISTS (SELECT 1 FROM e)
   )
   SELECT c.last_position::text AS cursor_position, c.failed_attempts, c.waiting, c.backend_pid,
@@ -92,7 +92,7 @@ export class BatchDeliverer {
   async deliver(eventType: string, handlers: StoredHandler[], limit: number): Promise<BatchOutcome> {
     let head: ReadRow | undefined;
     let events: ReadRow[] = [];
-    const settings = { ...this.settings, transactionTimeoutMs: this.handlerTimeoutMs * limit + 30_000 };
+    const settings = { ...this.settings, transactionTimeoutMs: this.handlerTimeoutMs * limit + DEFAULTS.transactions.deliveryMarginMs };
     const result = await attemptDelivery(this.database, settings, async (attempt): Promise<BatchOutcome> => {
       const rows = await attempt.q.query<ReadRow>(this.readSql, [this.consumer, eventType, this.synchronousCommit ? "on" : "off", limit]);
       head = rows[0];

@@ -1,8 +1,9 @@
 import pg from "pg";
 import type { Logger } from "../observability/index.js";
+import { DEFAULTS } from "../config/defaults.js";
 
 export const NOTIFY_CHANNEL = "dispatcher_event_inserted";
-const CONNECT_TIMEOUT_MS = 10_000;
+const CONNECT_TIMEOUT_MS = DEFAULTS.pools.listenConnectTimeoutMs;
 
 export interface ListenerOptions {
   connectionString: string;

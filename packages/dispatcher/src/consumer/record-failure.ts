@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { v7 as uuidv7 } from "uuid";
 import { SguildError } from "@sguild/contracts";
-import type { Tables } from "../config/index.js";
+import { CLEAR_RETRY_STATE, type Tables } from "../config/index.js";
 import type { Database } from "../database/index.js";
 import { toEnvelope, type EventRow } from "./event-row.js";
 
@@ -29,8 +29,7 @@ const insertDeadLetterSql = (t: Tables) => `INSERT INTO ${t.deadLetter}
      attempts, first_failed_at, last_failed_at)
   VALUES ($1, $2, $3, $4, $5::bigint, $6::jsonb, $7, $8, $9, $10, $11::int, coalesce($12::timestamptz, now()), now())`;
 
-const skipPastSql = (t: Tables) => `UPDATE ${t.cursor} SET last_position = $3::bigint, failed_attempts = 0,
-    first_failed_at = NULL, retry_at = NULL, last_error = NULL, updated_at = now()
+const skipPastSql = (t: Tables) => `UPDATE ${t.cursor} SET last_position = $3::bigint, ${CLEAR_RETRY_STATE}
   WHERE consumer = $1 AND event_type = $2`;
 
 /** Error class + message with ids, numbers and quoted values folded: one bug, one fingerprint. */

@@ -3,6 +3,7 @@ import pg from "pg";
 import { CommitFailedError, InvalidArgumentError } from "../errors/index.js";
 import { silentLogger, type Logger } from "../observability/logger.js";
 import { cancelRunningStatement, terminateBackend } from "./cancel.js";
+import { DEFAULTS } from "../config/defaults.js";
 
 /**
  * The one database seam: everything in the dispatcher runs SQL through `query(text, values)`.
@@ -83,7 +84,7 @@ export function queryableFor(tx: unknown): Queryable {
 }
 
 // Waits (up to 5 s) for the backend to exit: its locks are released when this returns.
-const TERMINATE_SQL = "SELECT pg_terminate_backend($1::int, 5000) AS terminated";
+const TERMINATE_SQL = `SELECT pg_terminate_backend($1::int, ${DEFAULTS.transactions.terminateWaitMs}) AS terminated`;
 const COMMIT_PROBE_SQL = "SELECT 1 AS ok";
 
 export function fromPrisma(client: PrismaLike, logger: Logger = silentLogger): Database {
@@ -116,7 +117,7 @@ export function fromPrisma(client: PrismaLike, logger: Logger = silentLogger): D
             await q.query(COMMIT_PROBE_SQL);
             return result;
           },
-          { timeout: options.timeoutMs ?? 60_000, maxWait: 10_000 },
+          { timeout: options.timeoutMs ?? DEFAULTS.transactions.prismaTimeoutMs, maxWait: DEFAULTS.transactions.prismaMaxWaitMs },
         )) as never;
       } finally {
         await ended;
@@ -185,7 +186,7 @@ export function fromPgPool(pool: pg.Pool, owned: boolean, logger: Logger = silen
 
 /** A pool the dispatcher opens itself (config, CLI, relay destinations, inbox), always with its error listener. */
 export function openPool(connectionString: string, logger: Logger = silentLogger, options: pg.PoolConfig = {}): pg.Pool {
-  const pool = new pg.Pool({ connectionString, max: 10, ...options });
+  const pool = new pg.Pool({ connectionString, max: DEFAULTS.pools.max, ...options });
   pool.on("error", (err) => logger.warn({ err }, "dispatcher pool connection lost"));
   return pool;
 }

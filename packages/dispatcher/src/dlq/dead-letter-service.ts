@@ -3,6 +3,7 @@ import { attemptDelivery, failureFingerprint, type StoredHandler } from "../cons
 import type { Database } from "../database/index.js";
 import { DeadLetterAlreadyResolvedError, DeadLetterNotFoundError, InvalidArgumentError, NoHandlerError } from "../errors/index.js";
 import { assertDeadLetterId, assertOperator, DEAD_LETTER_COLUMNS, toDeadLetter, type DeadLetter, type DeadLetterRow } from "./dead-letter.js";
+import { DEFAULTS } from "../config/defaults.js";
 
 export interface ListDeadLettersOptions {
   /** Include resolved ones. Default false. */
@@ -68,18 +69,37 @@ const requestReplaySql = (t: Tables) => `UPDATE ${t.deadLetter} SET replay_reque
 const requestGroupSql = (t: Tables) => `UPDATE ${t.deadLetter} SET replay_requested_at = now(), replay_requested_by = $2
   WHERE fingerprint = $1 AND resolved_at IS NULL AND ($3::text IS NULL OR consumer = $3) RETURNING ${DEAD_LETTER_COLUMNS}`;
 const requestedSql = (t: Tables) => `SELECT id FROM ${t.deadLetter}
-  WHERE consumer = $1 AND replay_requested_at IS NOT NULL AND resolved_at IS NULL ORDER BY replay_requested_at LIMIT 20`;
+  WHERE consumer = $1 AND replay_requested_at IS NOT NULL AND resolved_at IS NULL ORDER BY replay_requested_at LIMIT ${DEFAULTS.deadLetters.requestedPerCheck}`;
 const activeIdsSql = (t: Tables) => `SELECT id FROM ${t.deadLetter}
   WHERE consumer = $1 AND resolved_at IS NULL AND ($2::text IS NULL OR event_type = $2) ORDER BY created_at LIMIT $3::int`;
 
+const statementsFor = (t: Tables) => ({
+  list: listSql(t),
+  groups: groupsSql(t),
+  get: getSql(t, false),
+  getForUpdate: getSql(t, true),
+  resolve: resolveSql(t),
+  requestReplay: requestReplaySql(t),
+  requestGroup: requestGroupSql(t),
+  claim: claimSql(t),
+  failedReplay: failedReplaySql(t),
+  activeIds: activeIdsSql(t),
+  requested: requestedSql(t),
+});
+
 /** List, read, resolve and replay one consumer's dead letters. */
 export class DeadLetterService {
+  /** Every statement of the service, rendered once for its schema. */
+  private readonly sql: ReturnType<typeof statementsFor>;
+
   constructor(
     private readonly database: Database,
-    private readonly tables: Tables,
+    tables: Tables,
     /** The consumer this process runs, read at each replay; undefined when none runs here. */
     private readonly owner: () => ReplayOwner | undefined = () => undefined,
-  ) {}
+  ) {
+    this.sql = statementsFor(tables);
+  }
 
   async list(consumer: string, options: ListDeadLettersOptions = {}): Promise<DeadLetter[]> {
     assertOperator(consumer, "consumer");
@@ -92,16 +112,17 @@ export class DeadLetterService {
   }
 
   private async listOf(consumer: string | null, options: ListDeadLettersOptions): Promise<DeadLetter[]> {
-    const limit = options.limit ?? 50;
-    if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new InvalidArgumentError(`limit must be an integer from 1 to 1000 (got ${limit})`, "limit");
-    const rows = await this.database.query<DeadLetterRow>(listSql(this.tables), [consumer, options.includeResolved ?? false, limit]);
+    const { listLimit, maxLimit } = DEFAULTS.deadLetters;
+    const limit = options.limit ?? listLimit;
+    if (!Number.isInteger(limit) || limit < 1 || limit > maxLimit) throw new InvalidArgumentError(`limit must be an integer from 1 to ${maxLimit} (got ${limit})`, "limit");
+    const rows = await this.database.query<DeadLetterRow>(this.sql.list, [consumer, options.includeResolved ?? false, limit]);
     return rows.map(toDeadLetter);
   }
 
   /** Active dead letters grouped by consumer and failure fingerprint, largest group first; every consumer's when none is named. */
   async groups(consumer?: string): Promise<DeadLetterGroup[]> {
     if (consumer !== undefined) assertOperator(consumer, "consumer");
-    const rows = await this.database.query<Record<string, unknown>>(groupsSql(this.tables), [consumer ?? null]);
+    const rows = await this.database.query<Record<string, unknown>>(this.sql.groups, [consumer ?? null]);
     return rows.map((r) => ({
       consumer: String(r["consumer"]),
       fingerprint: String(r["fingerprint"]),
@@ -116,7 +137,7 @@ export class DeadLetterService {
 
   async get(id: string): Promise<DeadLetter> {
     assertDeadLetterId(id);
-    const [row] = await this.database.query<DeadLetterRow>(getSql(this.tables, false), [id]);
+    const [row] = await this.database.query<DeadLetterRow>(this.sql.get, [id]);
     if (!row) throw new DeadLetterNotFoundError(id);
     return toDeadLetter(row);
   }
@@ -125,14 +146,14 @@ export class DeadLetterService {
   async resolve(id: string, options: { resolvedBy: string; resolutionNote?: string }): Promise<DeadLetter> {
     assertDeadLetterId(id);
     assertOperator(options?.resolvedBy, "resolvedBy");
-    return this.updateActive(resolveSql(this.tables), [id, options.resolvedBy, options.resolutionNote ?? null]);
+    return this.updateActive(this.sql.resolve, [id, options.resolvedBy, options.resolutionNote ?? null]);
   }
 
   /** Asks the running consumer (which has the handler) to replay it on its next cycle. */
   async requestReplay(id: string, options: { requestedBy: string }): Promise<DeadLetter> {
     assertDeadLetterId(id);
     assertOperator(options?.requestedBy, "requestedBy");
-    return this.updateActive(requestReplaySql(this.tables), [id, options.requestedBy]);
+    return this.updateActive(this.sql.requestReplay, [id, options.requestedBy]);
   }
 
   /**
@@ -145,7 +166,7 @@ export class DeadLetterService {
     }
     assertOperator(options?.requestedBy, "requestedBy");
     if (options.consumer !== undefined) assertOperator(options.consumer, "consumer");
-    const rows = await this.database.query<DeadLetterRow>(requestGroupSql(this.tables), [fingerprint, options.requestedBy, options.consumer ?? null]);
+    const rows = await this.database.query<DeadLetterRow>(this.sql.requestGroup, [fingerprint, options.requestedBy, options.consumer ?? null]);
     return rows.map(toDeadLetter).sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime() || a.id.localeCompare(b.id));
   }
 
@@ -174,24 +195,24 @@ export class DeadLetterService {
     }
     const handlers = owner.handlersFor(letter.eventType);
     if (!handlers?.length) throw new NoHandlerError(letter.eventType);
-    const settings = { consumer: owner.consumer, handlerTimeoutMs: owner.handlerTimeoutMs, transactionTimeoutMs: owner.handlerTimeoutMs + 30_000 };
+    const settings = { consumer: owner.consumer, handlerTimeoutMs: owner.handlerTimeoutMs, transactionTimeoutMs: owner.handlerTimeoutMs + DEFAULTS.transactions.deliveryMarginMs };
     const result = await attemptDelivery(this.database, settings, async (attempt) => {
-      const [row] = await attempt.q.query<DeadLetterRow>(getSql(this.tables, true), [id]);
+      const [row] = await attempt.q.query<DeadLetterRow>(this.sql.getForUpdate, [id]);
       if (!row) throw new DeadLetterNotFoundError(id);
       if (row.resolved_at) throw new DeadLetterAlreadyResolvedError(id, new Date(row.resolved_at), row.resolved_by);
-      const [claim] = await attempt.q.query<{ backend_pid: number }>(claimSql(this.tables), [row.consumer, row.event_id]);
+      const [claim] = await attempt.q.query<{ backend_pid: number }>(this.sql.claim, [row.consumer, row.event_id]);
       if (claim) {
         attempt.session.pid ??= Number(claim.backend_pid);
         await attempt.handle(0, handlers, row.envelope, { attempt: Number(row.attempts) + 1 });
         await attempt.beforeCommit();
       }
       const note = claim ? REPLAY_NOTES.replayed : REPLAY_NOTES.alreadyDelivered;
-      const [resolved] = await attempt.q.query<DeadLetterRow>(resolveSql(this.tables), [id, options.replayedBy, note]);
+      const [resolved] = await attempt.q.query<DeadLetterRow>(this.sql.resolve, [id, options.replayedBy, note]);
       return { outcome: claim ? "replayed" : "already_delivered", deadLetter: toDeadLetter(resolved!) } as const;
     });
     if (result.ok) return result.value;
     const failure = failureFingerprint(result.failure.error);
-    const [row] = await this.database.query<DeadLetterRow>(failedReplaySql(this.tables), [
+    const [row] = await this.database.query<DeadLetterRow>(this.sql.failedReplay, [
       id,
       failure.errorClass,
       failure.message,
@@ -204,7 +225,7 @@ export class DeadLetterService {
   /** Replays a consumer's active dead letters (optionally of one event type), oldest first. */
   async replayAll(consumer: string, options: { replayedBy: string; eventType?: string; limit?: number }): Promise<ReplayResult[]> {
     assertOperator(consumer, "consumer");
-    const ids = await this.database.query<{ id: string }>(activeIdsSql(this.tables), [consumer, options.eventType ?? null, options.limit ?? 1000]);
+    const ids = await this.database.query<{ id: string }>(this.sql.activeIds, [consumer, options.eventType ?? null, options.limit ?? DEFAULTS.deadLetters.maxLimit]);
     const results: ReplayResult[] = [];
     for (const { id } of ids) results.push(await this.replay(id, { replayedBy: options.replayedBy }));
     return results;
@@ -212,10 +233,10 @@ export class DeadLetterService {
 
   /** Replays what operators requested for this consumer (called by its consumer loop). */
   async replayRequested(consumer: string): Promise<ReplayResult[]> {
-    const ids = await this.database.query<{ id: string }>(requestedSql(this.tables), [consumer]);
+    const ids = await this.database.query<{ id: string }>(this.sql.requested, [consumer]);
     const results: ReplayResult[] = [];
     for (const { id } of ids) {
-      const [row] = await this.database.query<DeadLetterRow>(getSql(this.tables, false), [id]);
+      const [row] = await this.database.query<DeadLetterRow>(this.sql.get, [id]);
       if (!row || !this.owner()?.handlersFor(row.event_type)?.length) continue;
       results.push(await this.replay(id, { replayedBy: row.replay_requested_by ?? "operator" }));
     }

@@ -4,6 +4,7 @@ import { PermanentFailureError, RetryLaterError } from "../errors/index.js";
 import { batchingDestination, type Destination, type OutgoingEvent } from "./batching.js";
 import { eventRowsJson, insertEventsSql } from "./event-rows.js";
 import { httpDestination, type HttpDestinationConfig } from "./http-destination.js";
+import { DEFAULTS } from "../config/defaults.js";
 
 export type { DeliveryContext, Destination } from "./batching.js";
 export { httpDestination, type HttpDestinationConfig } from "./http-destination.js";
@@ -20,8 +21,7 @@ export type DestinationConfig = { kind: "database"; databaseUrl: string; schema?
  * a permanent failure.
  */
 export function databaseDestination(config: Extract<DestinationConfig, { kind: "database" }>): Destination {
-  const pool = openPool(config.databaseUrl, undefined, { max: 2, connectionTimeoutMillis: 5000 });
-  pool.on("error", () => undefined);
+  const pool = openPool(config.databaseUrl, undefined, { max: DEFAULTS.pools.smallMax, connectionTimeoutMillis: DEFAULTS.pools.connectTimeoutMs });
   const database: Database = fromPgPool(pool, true);
   const sql = insertEventsSql(tablesFor(config.schema ?? "public"));
   const insert = async (events: OutgoingEvent[]) => {

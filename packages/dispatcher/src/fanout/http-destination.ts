@@ -4,6 +4,7 @@ import { batchingDestination, type Destination, type OutgoingEvent, type Transpo
 import { BATCH_CONTENT_TYPE, toStructuredHttp, toStructuredJson } from "./cloud-event.js";
 import { INBOX_MAX_BATCH_EVENTS } from "./inbox-options.js";
 import { signBody } from "./signature.js";
+import { DEFAULTS } from "../config/defaults.js";
 
 export interface HttpDestinationConfig {
   kind: "http";
@@ -17,7 +18,7 @@ export interface HttpDestinationConfig {
 }
 
 /** After a 415 to a batch (an inbox that predates batched mode), events go alone for this long before batching is tried again. */
-const BATCH_RETRY_MS = 10 * 60_000;
+const BATCH_RETRY_MS = DEFAULTS.fanout.batchRefusedRetryMs;
 
 const retryable = (status: number) => status >= 500 || status === 408 || status === 429 || status < 200;
 

@@ -1,9 +1,10 @@
 import type { Domain } from "@sguild/contracts";
 import { DispatcherConfigError } from "../errors/index.js";
 import { INBOX_MAX_BODY_BYTES, bodyLimit } from "../http/body.js";
+import { DEFAULTS } from "../config/defaults.js";
 
 /** Default largest number of events in one batched request. */
-export const INBOX_MAX_BATCH_EVENTS = 1000;
+export const INBOX_MAX_BATCH_EVENTS = DEFAULTS.inbox.maxBatchEvents;
 
 /** A signing key bound to one producer domain: events signed with it must come from that producer. */
 export interface InboxKey {
@@ -46,7 +47,7 @@ export function resolveInboxOptions(options: {
   if (!Array.isArray(tenants) || tenants.length === 0 || tenants.some((t) => typeof t !== "string" || t === "")) {
     throw new DispatcherConfigError("createInbox needs tenants: the tenant ids whose events it accepts (default: [DISPATCHER_TENANT_ID] when that is set)", "tenants");
   }
-  const toleranceMs = options.toleranceMs ?? 300_000;
+  const toleranceMs = options.toleranceMs ?? DEFAULTS.inbox.toleranceMs;
   if (!Number.isFinite(toleranceMs) || toleranceMs <= 0) throw new DispatcherConfigError(`toleranceMs must be a positive number of milliseconds (got ${String(toleranceMs)})`, "toleranceMs");
   const maxBatchEvents = options.maxBatchEvents ?? INBOX_MAX_BATCH_EVENTS;
   if (!Number.isSafeInteger(maxBatchEvents) || maxBatchEvents < 1) {

@@ -1,4 +1,7 @@
-import type { ConsumerLoopOptions, DispatcherConfig } from "../config/index.js";
+import type pg from "pg";
+import { DEFAULTS, resolveConfig, type ConsumerLoopOptions, type DispatcherConfig } from "../config/index.js";
+import { openPool } from "../database/index.js";
+import { defaultLogger } from "../observability/index.js";
 import { Dispatcher } from "../dispatcher/dispatcher.js";
 import { uncataloged } from "../envelope/index.js";
 import { DispatcherConfigError } from "../errors/index.js";
@@ -24,10 +27,24 @@ export class FanoutRelay {
   readonly dispatchers = new Map<string, Dispatcher>();
   private readonly destinations = new Map<string, Destination>();
 
+  /** The pool the relay opened from the source's databaseUrl, shared by every destination loop. */
+  private readonly pool: pg.Pool | undefined;
+
   constructor(private readonly options: FanoutRelayOptions) {
-    const probe = new Dispatcher(options.source);
-    const { registry, producer } = probe;
-    void probe.close();
+    // The source is resolved (and refused) once; every destination loop shares its registry and
+    // one database handle: the caller's client or pool, or one pool opened here from the URL.
+    const given = options.source;
+    const url = given.prismaClient || given.pool ? undefined : (given.databaseUrl ?? (process.env["DATABASE_URL"] || undefined));
+    if (url) this.pool = openPool(url, given.logger ?? defaultLogger());
+    let resolved: ReturnType<typeof resolveConfig>;
+    try {
+      resolved = resolveConfig(this.pool ? { ...given, pool: this.pool, databaseUrl: url } : given);
+    } catch (error) {
+      void this.pool?.end();
+      throw error;
+    }
+    const source: DispatcherConfig = { ...given, registry: resolved.registry, logger: resolved.logger, ...(this.pool ? { pool: this.pool, databaseUrl: url } : {}) };
+    const { registry, producer } = resolved;
     for (const [domain, config] of Object.entries(options.destinations)) {
       const types = registry.eventTypes.filter((t) => {
         const r = registry.getRegistration(t);
@@ -35,7 +52,7 @@ export class FanoutRelay {
       });
       if (types.length === 0) continue;
       const destination = createDestination(config);
-      const dispatcher = new Dispatcher(options.source);
+      const dispatcher = new Dispatcher(source);
       for (const type of types) {
         // The dataschema of each registered version, looked up once rather than per event.
         const schemaPaths = new Map(registry.getRegistration(type).schema_versions.map((v) => [v.version, v.payload_schema ?? undefined]));
@@ -47,13 +64,14 @@ export class FanoutRelay {
       this.dispatchers.set(domain, dispatcher);
     }
     if (this.dispatchers.size === 0) {
+      void this.pool?.end();
       throw new DispatcherConfigError(`no destination consumes any event of producer "${producer}"`, "destinations");
     }
   }
 
   async start(): Promise<void> {
     for (const [domain, dispatcher] of this.dispatchers) {
-      await dispatcher.start({ retryDelaysMs: [1000, 5000, 15000, 60000], ...this.options.consumerOptions, consumer: fanoutConsumerName(domain) });
+      await dispatcher.start({ retryDelaysMs: [...DEFAULTS.fanout.retryDelaysMs], ...this.options.consumerOptions, consumer: fanoutConsumerName(domain) });
     }
   }
 
@@ -64,6 +82,7 @@ export class FanoutRelay {
   async close(): Promise<void> {
     await Promise.all([...this.dispatchers.values()].map((d) => d.close()));
     await Promise.all([...this.destinations.values()].map((d) => d.close()));
+    await this.pool?.end();
   }
 
   /** Per destination: events still to deliver (lag) and parked refusals (active dead letters). */

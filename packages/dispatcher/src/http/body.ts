@@ -1,8 +1,9 @@
 import { DispatcherConfigError, PayloadTooLargeError } from "../errors/index.js";
+import { DEFAULTS } from "../config/defaults.js";
 
-/** Default body caps: the signed inbox (one CloudEvent) and the DLQ routes (a small JSON object). */
-export const INBOX_MAX_BODY_BYTES = 1_048_576;
-export const DLQ_MAX_BODY_BYTES = 65_536;
+/** Default body caps: the signed inbox (one CloudEvent or a batch) and the DLQ routes (a small JSON object). */
+export const INBOX_MAX_BODY_BYTES = DEFAULTS.inbox.maxBodyBytes;
+export const DLQ_MAX_BODY_BYTES = DEFAULTS.http.deadLetterRoutesMaxBodyBytes;
 
 export function bodyLimit(value: number | undefined, fallback: number, owner: string): number {
   if (value === undefined) return fallback;

@@ -1,4 +1,4 @@
-import type { Tables } from "../config/index.js";
+import { CLEAR_RETRY_STATE, type Tables } from "../config/index.js";
 import type { Database, Queryable } from "../database/index.js";
 import { InvalidArgumentError, ReprocessNotConfirmedError } from "../errors/index.js";
 
@@ -59,8 +59,7 @@ const planSql = (t: Tables) => `WITH target AS (
       WHERE e.event_type = t.event_type AND e.position > t.position)::int AS dedup_rows
   FROM target t ORDER BY t.event_type`;
 // Moves only cursors that go back, and clears their retry state (it was about another event).
-const rewindSql = (t: Tables) => `UPDATE ${t.cursor} c SET last_position = p.position,
-    failed_attempts = 0, first_failed_at = NULL, retry_at = NULL, last_error = NULL, updated_at = now()
+const rewindSql = (t: Tables) => `UPDATE ${t.cursor} c SET last_position = p.position, ${CLEAR_RETRY_STATE}
   FROM (SELECT unnest($2::text[]) AS event_type, unnest($3::bigint[]) AS position) p
   WHERE c.consumer = $1 AND c.event_type = p.event_type AND p.position < c.last_position`;
 const forgetSql = (t: Tables) => `DELETE FROM ${t.dedup} d USING ${t.event} e, (SELECT unnest($2::text[]) AS event_type, unnest($3::bigint[]) AS position) p
