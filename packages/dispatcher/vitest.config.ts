@@ -4,6 +4,8 @@ export default defineConfig({
   test: {
     include: ["test/**/*.test.ts"],
     globalSetup: ["./test/global-setup.ts"],
+    // Fails any test that leaves a consumer loop running, in every file.
+    setupFiles: ["./test/setup.ts"],
     testTimeout: 120_000,
     // Failures the tests provoke on purpose would flood the output; logger.test.ts checks the default.
     env: { DISPATCHER_LOG_LEVEL: "silent" },

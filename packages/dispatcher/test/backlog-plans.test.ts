@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createDispatcher, type Dispatcher } from "../src/index.js";
 import { runOnce } from "../src/testing/index.js";
-import { failOnLeakedLoops, lockedPayload, testDb, type TestDb } from "./helpers.js";
+import { lockedPayload, testDb, type TestDb } from "./helpers.js";
 
 // A consumer back from an outage reads a backlog whose statistics were gathered before the
 // sequencer numbered it (every position NULL). The planner then chose, for each batch, a bitmap
@@ -9,7 +9,6 @@ import { failOnLeakedLoops, lockedPayload, testDb, type TestDb } from "./helpers
 // table. These tests read the plans PostgreSQL actually ran (auto_explain, nested statements
 // included) in exactly that state.
 
-failOnLeakedLoops();
 const BACKLOG = 3000;
 let db: TestDb;
 let producer: Dispatcher;

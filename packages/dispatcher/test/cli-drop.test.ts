@@ -6,10 +6,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestDatabase, type TestDatabase } from "@sguild/prisma-fragment/testing";
 import { Progress } from "../src/cli/progress.js";
 import { createDispatcher, type Dispatcher } from "../src/index.js";
-import { failOnLeakedLoops, id, lockedPayload, runCli, testDb, until, type TestDb } from "./helpers.js";
+import { id, lockedPayload, runCli, testDb, until, type TestDb } from "./helpers.js";
 
 // cursor drop, and the progress lines of prune and fanout-drain, as child processes.
-failOnLeakedLoops();
 const CLI = new URL("../bin/sguild-dispatcher.mjs", import.meta.url).pathname;
 let db: TestDb;
 let producer: Dispatcher;

@@ -2,9 +2,8 @@ import { spawn, spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createDispatcher, DeadLetterService, fromPgPool, tablesFor, type DeadLetter, type Dispatcher } from "../src/index.js";
-import { failOnLeakedLoops, lockedPayload, testDb, until, type TestDb } from "./helpers.js";
+import { lockedPayload, testDb, until, type TestDb } from "./helpers.js";
 
-failOnLeakedLoops();
 const CLI = new URL("../bin/sguild-dispatcher.mjs", import.meta.url).pathname;
 let db: TestDb;
 let producer: Dispatcher;

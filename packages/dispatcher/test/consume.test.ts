@@ -1,9 +1,8 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { createDispatcher, type Dispatcher, type EventEnvelope } from "../src/index.js";
 import { runningConsumerLoops } from "../src/testing/index.js";
-import { caught, failOnLeakedLoops, id, lockedPayload, testDb, until, type TestDb } from "./helpers.js";
+import { caught, id, lockedPayload, testDb, until, type TestDb } from "./helpers.js";
 
-failOnLeakedLoops();
 let db: TestDb;
 let producer: Dispatcher;
 const running: Dispatcher[] = [];

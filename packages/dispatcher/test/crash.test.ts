@@ -2,9 +2,8 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { createDispatcher, type Dispatcher } from "../src/index.js";
-import { failOnLeakedLoops, lockedPayload, testDb, until, type TestDb } from "./helpers.js";
+import { lockedPayload, testDb, until, type TestDb } from "./helpers.js";
 
-failOnLeakedLoops();
 let db: TestDb;
 let producer: Dispatcher;
 const children = new Set<ChildProcess>();

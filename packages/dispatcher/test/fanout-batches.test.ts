@@ -6,11 +6,10 @@ import pg from "pg";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { createTestDatabase, type TestDatabase } from "@sguild/prisma-fragment/testing";
 import { createDispatcher, createFanoutRelay, createInbox, toNodeHandler, type Dispatcher, type EventEnvelope, type FanoutRelay, type FanoutRelayOptions } from "../src/index.js";
-import { failOnLeakedLoops, id, lockedPayload, until } from "./helpers.js";
+import { id, lockedPayload, until } from "./helpers.js";
 
 // The relay's batches over HTTP: one request per relay transaction, order per type, each event
 // stored once through refusals, crashes, stops, body limits and an inbox without batched mode.
-failOnLeakedLoops();
 let revenueDb: TestDatabase;
 let coachingDb: TestDatabase;
 let revenuePool: pg.Pool;

@@ -17,9 +17,8 @@ import {
   type FanoutRelay,
 } from "../src/index.js";
 import { toStructuredHttp } from "../src/fanout/index.js";
-import { failOnLeakedLoops, id, lockedPayload, until } from "./helpers.js";
+import { id, lockedPayload, until } from "./helpers.js";
 
-failOnLeakedLoops();
 let revenueDb: TestDatabase;
 let coachingDb: TestDatabase;
 let revenuePool: pg.Pool;

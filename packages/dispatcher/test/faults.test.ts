@@ -5,9 +5,8 @@
 import pg from "pg";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { createDispatcher, type Dispatcher, type HandlerContext } from "../src/index.js";
-import { failOnLeakedLoops, id, lockedPayload, testDb, until, type TestDb } from "./helpers.js";
+import { id, lockedPayload, testDb, until, type TestDb } from "./helpers.js";
 
-failOnLeakedLoops();
 let db: TestDb;
 let producer: Dispatcher;
 const running: Dispatcher[] = [];

@@ -2,9 +2,7 @@ import { spawn } from "node:child_process";
 import { PrismaPg } from "@prisma/adapter-pg";
 import pg from "pg";
 import { v7 as uuidv7 } from "uuid";
-import { afterEach, expect } from "vitest";
 import { createTestDatabase } from "@sguild/prisma-fragment/testing";
-import { runningConsumerLoops } from "../src/testing/index.js";
 import { PrismaClient } from "./generated/prisma/client.js";
 
 export const DOMAIN_TABLES_SQL = `
@@ -66,13 +64,6 @@ export async function caught(fn: () => Promise<unknown> | unknown): Promise<any>
     return error;
   }
   throw new Error("expected an error, none was thrown");
-}
-
-/** Fails the test that leaves a consumer loop running. */
-export function failOnLeakedLoops(): void {
-  afterEach(() => {
-    expect(runningConsumerLoops(), "a consumer loop was left running").toBe(0);
-  });
 }
 
 const CLI = new URL("../bin/sguild-dispatcher.mjs", import.meta.url).pathname;

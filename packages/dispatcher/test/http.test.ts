@@ -3,10 +3,9 @@ import type { AddressInfo } from "node:net";
 import { Hono } from "hono";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createDeadLetterRoutes, createDispatcher, toNodeHandler, DispatcherConfigError, type Dispatcher } from "../src/index.js";
-import { caught, failOnLeakedLoops, lockedPayload, testDb, until, type TestDb } from "./helpers.js";
+import { caught, lockedPayload, testDb, until, type TestDb } from "./helpers.js";
 import { rawRequest } from "./raw-http.js";
 
-failOnLeakedLoops();
 let db: TestDb;
 let consumer: Dispatcher;
 let server: Server;

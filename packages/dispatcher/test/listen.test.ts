@@ -2,9 +2,8 @@ import net from "node:net";
 import pg from "pg";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { createDispatcher, uncataloged, type Dispatcher } from "../src/index.js";
-import { failOnLeakedLoops, id, lockedPayload, testDb, until, type TestDb } from "./helpers.js";
+import { id, lockedPayload, testDb, until, type TestDb } from "./helpers.js";
 
-failOnLeakedLoops();
 let db: TestDb;
 let producer: Dispatcher;
 const running: Dispatcher[] = [];

@@ -2,9 +2,8 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi, type MockInstance } from "vitest";
 import { consoleLogger, createDispatcher, silentLogger, type Logger } from "../src/index.js";
 import { injectEvent, runOnce } from "../src/testing/index.js";
-import { caught, failOnLeakedLoops, lockedPayload, testDb, until, type TestDb } from "./helpers.js";
+import { caught, lockedPayload, testDb, until, type TestDb } from "./helpers.js";
 
-failOnLeakedLoops();
 let db: TestDb;
 let warn: MockInstance<typeof console.warn>;
 const lines = () => warn.mock.calls.map((call) => call[0] as string);

@@ -12,9 +12,8 @@ import {
   prometheusMetrics,
   type Dispatcher,
 } from "../src/index.js";
-import { failOnLeakedLoops, lockedPayload, testDb, until, type TestDb } from "./helpers.js";
+import { lockedPayload, testDb, until, type TestDb } from "./helpers.js";
 
-failOnLeakedLoops();
 class TestReader extends MetricReader {
   protected async onShutdown(): Promise<void> {}
   protected async onForceFlush(): Promise<void> {}

@@ -4,14 +4,13 @@ import { createDispatcher, createInbox, signBody, type Dispatcher, type EventEnv
 import { tablesFor } from "../src/config/index.js";
 import { toStructuredHttp } from "../src/fanout/index.js";
 import { EventWriter } from "../src/producer/index.js";
-import { caught, failOnLeakedLoops, id, lockedPayload, testDb, type TestDb } from "./helpers.js";
+import { caught, id, lockedPayload, testDb, type TestDb } from "./helpers.js";
 import { NUL, TIMESTAMP, refusedIn, reserved } from "./publish-faults-fixtures.js";
 
 // Issue 11, item 13 beyond publish: the writers that store events from elsewhere (the inbox, the
 // fanout destination) refuse what PostgreSQL cannot store with the same typed errors, so the inbox
 // answers 4xx, never 5xx; and publish through a handler's ctx.tx after its attempt ended.
 
-failOnLeakedLoops();
 let db: TestDb;
 let revenue: Dispatcher;
 

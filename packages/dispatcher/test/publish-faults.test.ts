@@ -8,14 +8,13 @@ import {
   createDispatcher,
   type Dispatcher,
 } from "../src/index.js";
-import { failOnLeakedLoops, id, lockedPayload, testDb, until, type TestDb } from "./helpers.js";
+import { id, lockedPayload, testDb, until, type TestDb } from "./helpers.js";
 import { NUL, SURROGATE, TIMESTAMP, intake, refusedIn, reserved } from "./publish-faults-fixtures.js";
 
 // Issue 11, items 13 and 14: what JSON Schema lets through but PostgreSQL cannot store, and a `tx`
 // that is not the caller's transaction. Each is a typed error with a stable code, before any SQL
 // where it can be, and nothing is written. The other writers: publish-faults-writers.test.ts.
 
-failOnLeakedLoops();
 let db: TestDb;
 let revenue: Dispatcher;
 let growth: Dispatcher;

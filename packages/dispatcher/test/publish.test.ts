@@ -10,9 +10,8 @@ import {
   createDispatcher,
   type Dispatcher,
 } from "../src/index.js";
-import { caught, failOnLeakedLoops, id, lockedPayload, testDb, type TestDb } from "./helpers.js";
+import { caught, id, lockedPayload, testDb, type TestDb } from "./helpers.js";
 
-failOnLeakedLoops();
 let db: TestDb;
 let revenue: Dispatcher;
 const events = () => db.pool.query("SELECT event_id, event_type, producer, tenant_id, actor, subject, payload FROM dispatcher_event ORDER BY id").then((r) => r.rows);

@@ -2,9 +2,8 @@ import pg from "pg";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { createTestDatabase, type TestDatabase } from "@sguild/prisma-fragment/testing";
 import { createDispatcher, type Dispatcher } from "../src/index.js";
-import { failOnLeakedLoops, lockedPayload, until } from "./helpers.js";
+import { lockedPayload, until } from "./helpers.js";
 
-failOnLeakedLoops();
 let db: TestDatabase;
 let pool: pg.Pool;
 let d: Dispatcher;

@@ -1,7 +1,7 @@
 // The seed README's Usage section, run as written against the package (ids filled in).
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { dispatcher, configureDispatcher, type EventEnvelope } from "../src/index.js";
-import { failOnLeakedLoops, id as newId, testDb, until, type TestDb } from "./helpers.js";
+import { id as newId, testDb, until, type TestDb } from "./helpers.js";
 import type { PrismaClient } from "./generated/prisma/client.js";
 
 // What a domain on the singleton writes once (docs: "Typed transactions"): ctx.tx is then its Prisma transaction client.
@@ -11,7 +11,6 @@ declare module "../src/index.js" {
   }
 }
 
-failOnLeakedLoops();
 let db: TestDb;
 const saved = process.env["DATABASE_URL"];
 

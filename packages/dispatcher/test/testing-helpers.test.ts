@@ -2,9 +2,8 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { createDispatcher, PermanentFailureError } from "../src/index.js";
 import { injectEvent, runOnce, waitForEvent } from "../src/testing/index.js";
-import { caught, failOnLeakedLoops, lockedPayload, testDb, type TestDb } from "./helpers.js";
+import { caught, lockedPayload, testDb, type TestDb } from "./helpers.js";
 
-failOnLeakedLoops();
 let db: TestDb;
 beforeAll(async () => void (db = await testDb()));
 afterAll(async () => db.drop());
