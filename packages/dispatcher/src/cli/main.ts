@@ -15,6 +15,7 @@ import { databaseUrlFromDotEnv } from "./env.js";
 import { iso, table } from "./format.js";
 import { confirmOptions, connect, disconnect, globals, print, program, progress, refuseUnconfirmed, UsageError } from "./program.js";
 import { tail } from "./tail.js";
+import { databaseUnreachable } from "./unreachable.js";
 
 // dist/cli/main.js and src/cli/main.ts both sit two levels below the package root.
 const { version } = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
@@ -102,7 +103,6 @@ program
     if (!result.ok) process.exitCode = 1;
   });
 
-const CONNECTION_CODES = new Set(["ECONNREFUSED", "ENOTFOUND", "ETIMEDOUT", "EHOSTUNREACH", "28P01", "28000", "3D000"]);
 // Typed errors that say an operation did not succeed (not a usage error): exit 1.
 const FAILURE_CODES = new Set(["REPLAY_WAIT_TIMEOUT"]);
 
@@ -120,7 +120,7 @@ async function main(): Promise<void> {
     else if (error instanceof UsageError || SguildError.isInstance(error)) {
       console.error(`sguild-dispatcher: ${e.message}`);
       process.exitCode = e.code && FAILURE_CODES.has(e.code) ? 1 : 2;
-    } else if ((e.code && CONNECTION_CODES.has(e.code)) || /timeout|connect/i.test(e.message)) {
+    } else if (databaseUnreachable(error)) {
       console.error(`sguild-dispatcher: cannot reach the database: ${e.message || e.code}`);
       process.exitCode = 2;
     } else {
