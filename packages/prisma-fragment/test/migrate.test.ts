@@ -1,8 +1,21 @@
 import { readFileSync } from "node:fs";
 import { createHash } from "node:crypto";
 import pg from "pg";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { applyDispatcherMigrations, dispatcherMigrations, InvalidSchemaNameError } from "../src/index.js";
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import {
+  applyDispatcherMigrations,
+  applyPrismaMigrations,
+  dispatcherMigrations,
+  InvalidSchemaNameError,
+  MigrationChecksumMismatchError,
+  MigrationError,
+  MigrationFailedEarlierError,
+  MigrationFailedError,
+  MissingDatabaseUrlError,
+} from "../src/index.js";
 import { createTestDatabase, type TestDatabase } from "../src/testing/index.js";
 
 const NAME = "20261123000000_dispatcher";
@@ -88,7 +101,7 @@ describe("applyDispatcherMigrations", () => {
 
   it("refuses a schema name that is not a plain identifier, before touching the database", async () => {
     await expect(applyDispatcherMigrations({ client, schema: 'x"; DROP TABLE y; --' })).rejects.toThrow(InvalidSchemaNameError);
-    expect(() => dispatcherMigrations("")).toThrow('schema name "" is not a plain Postgres identifier (letters, digits, _; at most 63)');
+    expect(() => dispatcherMigrations("")).toThrow(expect.objectContaining({ code: "INVALID_SCHEMA_NAME", schema: "" }));
   });
 
   it("the shipped migrations/ folder is the public rendering of the templates", () => {
@@ -116,6 +129,64 @@ describe("applyPrismaMigrations", () => {
       // the dispatcher step sees its migration as applied too, and adds the one the folder lacks (an upgrade)
       expect(await applyDispatcherMigrations({ connectionString: target.url })).toEqual({ applied: [CURSOR_START, INDEX_READS], alreadyApplied: [NAME] });
     } finally {
+      await target.drop();
+    }
+  });
+});
+
+describe("a failing apply: one class and code per failure", () => {
+  const folder = (sql: string) => {
+    const dir = mkdtempSync(join(tmpdir(), "migrations-"));
+    mkdirSync(join(dir, "20250101000000_init"));
+    writeFileSync(join(dir, "20250101000000_init/migration.sql"), sql);
+    return dir;
+  };
+  const failure = (promise: Promise<unknown>) => promise.then(() => expect.unreachable("applied"), (error: unknown) => error);
+
+  it("MISSING_DATABASE_URL without client, connectionString or DATABASE_URL", async () => {
+    vi.stubEnv("DATABASE_URL", "");
+    try {
+      const error = await failure(applyDispatcherMigrations());
+      expect(error).toMatchObject({ code: "MISSING_DATABASE_URL" });
+      expect([MissingDatabaseUrlError.isInstance(error), MigrationError.isInstance(error), MigrationFailedError.isInstance(error)]).toEqual([true, true, false]);
+    } finally {
+      vi.unstubAllEnvs();
+    }
+  });
+
+  it("MIGRATION_FAILED when the SQL fails (rolled back, PostgreSQL's error as cause); MIGRATION_CHECKSUM_MISMATCH when an applied file changed", async () => {
+    const target = await createTestDatabase({ migrate: false });
+    try {
+      const dir = folder("CREATE TABLE account (id text PRIMARY KEY);");
+      writeFileSync(join(dir, "20250101000000_init/migration.sql"), "CREATE TABLE account (id text PRIMARY KEY;");
+      const failed = await failure(applyPrismaMigrations({ connectionString: target.url, migrationsDir: dir }));
+      expect(failed).toMatchObject({ code: "MIGRATION_FAILED", migration: "20250101000000_init", cause: { code: "42601" } });
+      expect(MigrationFailedError.isInstance(failed)).toBe(true);
+
+      writeFileSync(join(dir, "20250101000000_init/migration.sql"), "CREATE TABLE account (id text PRIMARY KEY);");
+      expect(await applyPrismaMigrations({ connectionString: target.url, migrationsDir: dir })).toEqual({ applied: ["20250101000000_init"], alreadyApplied: [] });
+      writeFileSync(join(dir, "20250101000000_init/migration.sql"), "CREATE TABLE account (id text PRIMARY KEY, name text);");
+      const changed = await failure(applyPrismaMigrations({ connectionString: target.url, migrationsDir: dir }));
+      expect(changed).toMatchObject({ code: "MIGRATION_CHECKSUM_MISMATCH", migration: "20250101000000_init" });
+      expect([MigrationChecksumMismatchError.isInstance(changed), MigrationFailedEarlierError.isInstance(changed)]).toEqual([true, false]);
+    } finally {
+      await target.drop();
+    }
+  });
+
+  it("MIGRATION_FAILED_EARLIER when a migration is recorded as started and never finished", async () => {
+    const target = await createTestDatabase({ migrate: false });
+    const c = new pg.Client({ connectionString: target.url });
+    await c.connect();
+    try {
+      const dir = folder("CREATE TABLE account (id text PRIMARY KEY);");
+      await applyPrismaMigrations({ client: c, migrationsDir: dir });
+      await c.query("UPDATE _prisma_migrations SET finished_at = NULL");
+      const error = await failure(applyPrismaMigrations({ client: c, migrationsDir: dir }));
+      expect(error).toMatchObject({ code: "MIGRATION_FAILED_EARLIER", migration: "20250101000000_init" });
+      expect([MigrationFailedEarlierError.isInstance(error), MigrationError.isInstance(error)]).toEqual([true, true]);
+    } finally {
+      await c.end();
       await target.drop();
     }
   });

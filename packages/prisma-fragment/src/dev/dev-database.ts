@@ -15,7 +15,21 @@ export const DEV_DATA_DIR = ".sguild/postgres";
 export const DEV_DATABASE = "dev";
 export const DEV_MIGRATIONS_DIR = "prisma/migrations";
 
-export class DevDatabaseError extends SguildError {}
+export type DevDatabaseErrorCode = "INVALID_DATABASE_NAME" | "MIGRATIONS_DIR_NOT_FOUND";
+
+const devDatabaseErrorBrand = Symbol.for("sguild.error.DevDatabaseError");
+/** `dev` was given a database name that is not a plain identifier, or a migrations folder that does not exist. */
+export class DevDatabaseError extends SguildError {
+  private readonly [devDatabaseErrorBrand] = true;
+
+  constructor(code: DevDatabaseErrorCode, message: string) {
+    super(code, message);
+  }
+
+  static override isInstance(value: unknown): value is DevDatabaseError {
+    return SguildError.hasMarker(value, devDatabaseErrorBrand);
+  }
+}
 
 export interface DevDatabaseOptions {
   /** The project folder. Default: the current directory. */

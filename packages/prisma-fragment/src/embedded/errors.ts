@@ -1,5 +1,6 @@
 import { SguildError } from "@sguild/contracts";
 
+const embeddedPostgresErrorBrand = Symbol.for("sguild.error.EmbeddedPostgresError");
 /**
  * Why an embedded PostgreSQL could not be started. The message is one line saying what to do;
  * `code` is stable:
@@ -12,8 +13,14 @@ import { SguildError } from "@sguild/contracts";
  * - `EMBEDDED_POSTGRES_INIT_FAILED` / `EMBEDDED_POSTGRES_START_FAILED`: initdb or the server failed (the message quotes PostgreSQL's own error line).
  */
 export class EmbeddedPostgresError extends SguildError {
+  private readonly [embeddedPostgresErrorBrand] = true;
+
   constructor(code: EmbeddedPostgresErrorCode, message: string, options: { cause?: unknown; details?: Record<string, unknown> } = {}) {
     super(code, message, options);
+  }
+
+  static override isInstance(value: unknown): value is EmbeddedPostgresError {
+    return SguildError.hasMarker(value, embeddedPostgresErrorBrand);
   }
 }
 

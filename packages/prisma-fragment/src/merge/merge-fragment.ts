@@ -24,11 +24,18 @@ export interface MergeFragmentResult {
   notes: string[];
 }
 
+const fragmentConflictErrorBrand = Symbol.for("sguild.error.FragmentConflictError");
 export class FragmentConflictError extends SguildError {
+  private readonly [fragmentConflictErrorBrand] = true;
+
   constructor(readonly conflicts: string[]) {
     super("FRAGMENT_CONFLICT", `cannot merge the dispatcher fragment, nothing was written:\n- ${conflicts.join("\n- ")}`, {
       details: { conflicts },
     });
+  }
+
+  static override isInstance(value: unknown): value is FragmentConflictError {
+    return SguildError.hasMarker(value, fragmentConflictErrorBrand);
   }
 }
 

@@ -1,10 +1,10 @@
 import { randomUUID } from "node:crypto";
 import pg from "pg";
-import { SguildError } from "@sguild/contracts";
 import { quoteSchema } from "../schema/identifier.js";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { checksumOf, dispatcherMigrations, type DispatcherMigration } from "./migrations.js";
+import { MigrationChecksumMismatchError, MigrationFailedEarlierError, MigrationFailedError, MissingDatabaseUrlError } from "./migration-errors.js";
 
 export interface ApplyMigrationsOptions {
   /** Postgres URL; used when no `client` is given. Default: DATABASE_URL. */
@@ -21,8 +21,6 @@ export interface ApplyMigrationsResult {
   applied: string[];
   alreadyApplied: string[];
 }
-
-export class MigrationError extends SguildError {}
 
 // The advisory lock id `prisma migrate` takes, so our apply and Prisma's never interleave.
 const PRISMA_MIGRATE_LOCK = 72707369;
@@ -73,7 +71,7 @@ async function applyMigrations(migrations: DispatcherMigration[], options: Omit<
   const table = `${quoteSchema(options.migrationsTableSchema ?? "public")}."_prisma_migrations"`;
   const connectionString = options.connectionString ?? process.env["DATABASE_URL"];
   if (!options.client && !connectionString) {
-    throw new MigrationError("MISSING_DATABASE_URL", "applyDispatcherMigrations needs `client`, `connectionString` or DATABASE_URL");
+    throw new MissingDatabaseUrlError();
   }
   const client = options.client ?? new pg.Client({ connectionString });
   if (!options.client) await client.connect();
@@ -89,12 +87,9 @@ async function applyMigrations(migrations: DispatcherMigration[], options: Omit<
         continue;
       }
       if (previous) {
-        throw new MigrationError(
-          previous.finished_at ? "MIGRATION_CHECKSUM_MISMATCH" : "MIGRATION_FAILED_EARLIER",
-          previous.finished_at
-            ? `${migration.name} was applied with checksum ${previous.checksum}, the file now has ${migration.checksum}`
-            : `${migration.name} started earlier and never finished; resolve it with \`prisma migrate resolve\``,
-        );
+        throw previous.finished_at
+          ? new MigrationChecksumMismatchError(migration.name, previous.checksum, migration.checksum)
+          : new MigrationFailedEarlierError(migration.name);
       }
       await runOne(client, table, migration);
       result.applied.push(migration.name);
@@ -116,6 +111,6 @@ async function runOne(client: pg.ClientBase, table: string, migration: { name: s
     await client.query("COMMIT");
   } catch (cause) {
     await client.query("ROLLBACK");
-    throw new MigrationError("MIGRATION_FAILED", `${migration.name} failed: ${(cause as Error).message}`, { cause });
+    throw new MigrationFailedError(migration.name, cause);
   }
 }

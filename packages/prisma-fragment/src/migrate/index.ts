@@ -1,2 +1,10 @@
-export { applyDispatcherMigrations, applyPrismaMigrations, MigrationError, type ApplyMigrationsOptions, type ApplyMigrationsResult } from "./apply-migrations.js";
+export { applyDispatcherMigrations, applyPrismaMigrations, type ApplyMigrationsOptions, type ApplyMigrationsResult } from "./apply-migrations.js";
+export {
+  MigrationError,
+  MissingDatabaseUrlError,
+  MigrationChecksumMismatchError,
+  MigrationFailedEarlierError,
+  MigrationFailedError,
+  type MigrationErrorCode,
+} from "./migration-errors.js";
 export { dispatcherMigrations, renderFragment, checksumOf, packageRoot, type DispatcherMigration } from "./migrations.js";
