@@ -148,7 +148,7 @@ describe("refusals: a typed error, and nothing written", () => {
   it("not an emit at all", async () => {
     const error = await publishing(() => revenue.publish(null as never));
     expect(error).toBeInstanceOf(InvalidArgumentError);
-    expect(error.message).toBe("publish takes an emit object");
+    expect(error).toMatchObject({ code: "INVALID_ARGUMENT", argument: "emit" });
   });
 
   it("missing configuration names the setting and how to give it", () => {

@@ -107,7 +107,7 @@ describe("runOnce", () => {
 
   it("is refused while the loop runs, and without subscriptions", async () => {
     const c = createDispatcher({ producer: "coaching", tenantId: "tnt_sguild", pool: db.pool, databaseUrl: db.url });
-    expect((await caught(() => runOnce(c, { consumer: "coaching" }))).message).toBe("runOnce() with no subscriptions: call subscribe() first");
+    expect(await caught(() => runOnce(c, { consumer: "coaching" }))).toMatchObject({ code: "INVALID_STATE" });
     c.subscribe("credit.locked", () => undefined);
     await c.start({ consumer: "coaching" });
     const refused = await caught(() => runOnce(c, { consumer: "coaching" }));
