@@ -1,4 +1,18 @@
-export { dispatcher, configureDispatcher, createDispatcher, Dispatcher, type DispatcherFor, type PublishOptions } from "./dispatcher/index.js";
+export {
+  dispatcher,
+  configureDispatcher,
+  createDispatcher,
+  Dispatcher,
+  type DispatcherFor,
+  type PublishOptions,
+  listDeadLetters,
+  getDeadLetter,
+  resolveDeadLetter,
+  replayDeadLetter,
+  replayDeadLetters,
+  listDeadLetterGroups,
+  pruneDispatcherTables,
+} from "./dispatcher/index.js";
 export { CONSUMER_DEFAULTS, type DispatcherConfig, type ConsumerLoopOptions } from "./config/index.js";
 export { uncataloged } from "./envelope/index.js";
 export type { EventEnvelope, Emit, EmitOf, DefaultEmit, DefaultPayloadOf, VersionedEmit, VersionOf, EmitExtras, AnyPayloadOf, UncatalogedEventType, UncatalogedEmit } from "./envelope/index.js";
@@ -30,15 +44,6 @@ export {
   silentLogger,
   consoleLogger,
 } from "./observability/index.js";
-export {
-  listDeadLetters,
-  getDeadLetter,
-  resolveDeadLetter,
-  replayDeadLetter,
-  replayDeadLetters,
-  listDeadLetterGroups,
-  pruneDispatcherTables,
-} from "./dlq/functions.js";
 export {
   DeadLetterService,
   type DeadLetter,

@@ -1,9 +1,8 @@
-import { dispatcher } from "../dispatcher/singleton.js";
-import type { PruneOptions, PruneResult } from "../retention/index.js";
-import type { DeadLetter } from "./dead-letter.js";
-import type { DeadLetterGroup, ListDeadLettersOptions, ReplayResult } from "./dead-letter-service.js";
+import type { DeadLetter, DeadLetterGroup, ListDeadLettersOptions, ReplayResult } from "../dlq/index.js";
+import { dispatcher } from "./singleton.js";
 
-// The seed README's DLQ surface, on the configured `dispatcher` singleton.
+// The seed README's DLQ surface, on the configured `dispatcher` singleton. It sits beside the
+// singleton so that dlq/ never imports dispatcher/ (the dispatcher is built on dlq/, not the reverse).
 
 /** Active (or all) dead letters of a consumer, newest first. */
 export function listDeadLetters(consumer: string, options?: ListDeadLettersOptions): Promise<DeadLetter[]> {
@@ -33,9 +32,4 @@ export function replayDeadLetters(consumer: string, options: { replayedBy: strin
 /** Active dead letters grouped by failure fingerprint. */
 export function listDeadLetterGroups(consumer: string): Promise<DeadLetterGroup[]> {
   return dispatcher.deadLetters.groups(consumer);
-}
-
-/** Retention on the configured dispatcher's database; see PruneOptions for the defaults. */
-export function pruneDispatcherTables(options?: PruneOptions): Promise<PruneResult> {
-  return dispatcher.prune(options);
 }
