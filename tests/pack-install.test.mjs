@@ -42,20 +42,20 @@ afterAll(async () => {
 });
 
 it("merges the fragment, applies migrations, generates the client, and runs the seed Usage from the tarballs", () => {
-  expect(run("npx", ["sguild-prisma-fragment", "merge"])).toContain("added migrations: 20261123000000_dispatcher, 20261127000000_cursor_start, 20261202000000_index_reads");
+  expect(run("npx", ["sguild-prisma-fragment", "merge"])).toContain("added migrations: 20261123000000_dispatcher, 20261127000000_cursor_start, 20261202000000_index_reads, 20261202000100_console");
   expect(run("npx", ["sguild-prisma-fragment", "merge"])).toBe("already merged: nothing to change\n");
   const engine = join(scratch, "no-engine");
   writeFileSync(engine, "");
   run("npx", ["prisma", "generate"], { env: { PRISMA_SCHEMA_ENGINE_BINARY: engine } });
   expect(run("npx", ["sguild-prisma-fragment", "apply", "--migrations-dir", "prisma/migrations", "--database-url", db.url])).toBe(
-    "applied: 20250101000000_domain, 20261123000000_dispatcher, 20261127000000_cursor_start, 20261202000000_index_reads; already applied: none\n",
+    "applied: 20250101000000_domain, 20261123000000_dispatcher, 20261127000000_cursor_start, 20261202000000_index_reads, 20261202000100_console; already applied: none\n",
   );
   const usage = JSON.parse(run("npx", ["tsx", "usage.mts"], { env: { DATABASE_URL: db.url } }).trim().split("\n").pop());
   expect(usage.received).toEqual([["credit.locked", true, 6]]);
   expect(usage.refused).toBe("PAYLOAD_INVALID");
   expect(usage.resolved.startsWith(`file://${scratch}/node_modules/@sguild/dispatcher/`)).toBe(true);
   const cjs = JSON.parse(run("node", ["require.cjs"]));
-  expect(cjs).toMatchObject({ configureDispatcher: "function", publish: "function", creditReleased: 2, migrations: ["20261123000000_dispatcher", "20261127000000_cursor_start", "20261202000000_index_reads"], createTestDatabase: "function" });
+  expect(cjs).toMatchObject({ configureDispatcher: "function", publish: "function", creditReleased: 2, migrations: ["20261123000000_dispatcher", "20261127000000_cursor_start", "20261202000000_index_reads", "20261202000100_console"], createTestDatabase: "function" });
   for (const path of cjs.resolved) expect(path.startsWith(join(scratch, "node_modules/@sguild/"))).toBe(true);
   expect(run("npx", ["sguild-contracts-lint"])).toBe("contracts: no problems\n");
   expect(JSON.parse(run("npx", ["sguild-dispatcher", "--json", "status"], { env: { DATABASE_URL: db.url } }))).toMatchObject([{ consumer: "coaching", eventType: "credit.locked", lagEvents: 0 }]);

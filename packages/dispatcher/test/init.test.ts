@@ -34,8 +34,8 @@ describe("sguild-dispatcher init", () => {
     expect([first.status, first.stderr]).toEqual([0, ""]);
     expect(first.stdout).toBe(
       [
-        "added models: DispatcherEvent, DispatcherCursor, DispatcherDedup, DispatcherDeadLetter",
-        "added migrations: 20261123000000_dispatcher, 20261127000000_cursor_start, 20261202000000_index_reads",
+        "added models: DispatcherEvent, DispatcherCursor, DispatcherDedup, DispatcherDeadLetter, DispatcherConsumerInstance",
+        "added migrations: 20261123000000_dispatcher, 20261127000000_cursor_start, 20261202000000_index_reads, 20261202000100_console",
         "wrote src/events/dispatcher.ts",
         "wrote src/events/consumer.ts",
         "wrote src/events/simulate-incoming.ts",

@@ -18,7 +18,7 @@ const apply = (dotEnv: string | null, env: Record<string, string> = {}) => {
   const result = spawnSync(process.execPath, [CLI, "apply"], { cwd, encoding: "utf8", env: { ...environment, ...env } });
   return { code: result.status, stdout: result.stdout, stderr: result.stderr };
 };
-const APPLIED = { code: 0, stdout: "applied: none; already applied: 20261123000000_dispatcher, 20261127000000_cursor_start, 20261202000000_index_reads\n", stderr: "" };
+const APPLIED = { code: 0, stdout: "applied: none; already applied: 20261123000000_dispatcher, 20261127000000_cursor_start, 20261202000000_index_reads, 20261202000100_console\n", stderr: "" };
 
 beforeAll(async () => {
   db = await createTestDatabase();

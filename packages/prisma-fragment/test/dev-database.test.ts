@@ -12,8 +12,8 @@ import { afterAll, describe, expect, it } from "vitest";
 
 const CLI = resolve("bin/sguild-prisma-fragment.mjs");
 const ROOT = process.getuid?.() === 0;
-const DISPATCHER = ["20261123000000_dispatcher", "20261127000000_cursor_start", "20261202000000_index_reads"];
-const TABLES = ["dispatcher_cursor", "dispatcher_dead_letter", "dispatcher_dedup", "dispatcher_event"];
+const DISPATCHER = ["20261123000000_dispatcher", "20261127000000_cursor_start", "20261202000000_index_reads", "20261202000100_console"];
+const TABLES = ["dispatcher_consumer_instance", "dispatcher_cursor", "dispatcher_dead_letter", "dispatcher_dedup", "dispatcher_event"];
 const postgresUid = ROOT ? Number(execFileSync("id", ["-u", "postgres"], { encoding: "utf8" }).trim()) : process.getuid!();
 const asRoot = ROOT ? ", running as the postgres user" : "";
 const cleanup: string[] = [];

@@ -8,7 +8,8 @@ import { FragmentConflictError, mergeFragment } from "../src/index.js";
 const NAME = "20261123000000_dispatcher";
 const CURSOR_START = "20261127000000_cursor_start";
 const INDEX_READS = "20261202000000_index_reads";
-const ALL = [NAME, CURSOR_START, INDEX_READS];
+const CONSOLE = "20261202000100_console";
+const ALL = [NAME, CURSOR_START, INDEX_READS, CONSOLE];
 const CLI = resolve("bin/sguild-prisma-fragment.mjs");
 const PRISMA = resolve("node_modules/.bin/prisma");
 
@@ -35,7 +36,7 @@ describe("mergeFragment", () => {
     const domain = sampleDomain();
     const result = mergeFragment(domain);
     expect(result).toEqual({
-      addedModels: ["DispatcherEvent", "DispatcherCursor", "DispatcherDedup", "DispatcherDeadLetter"],
+      addedModels: ["DispatcherEvent", "DispatcherCursor", "DispatcherDedup", "DispatcherDeadLetter", "DispatcherConsumerInstance"],
       upgradedModels: [],
       addedMigrations: ALL,
       notes: [],
@@ -59,11 +60,21 @@ describe("mergeFragment", () => {
     const domain = sampleDomain();
     mergeFragment(domain);
     const current = readFileSync(domain.schemaFile, "utf8");
-    const firstFragment = current.replace(/\n  startFrom +String\? +@map\("start_from"\)\n  startPosition +BigInt\? +@map\("start_position"\)/, "");
-    expect(firstFragment).not.toBe(current);
+    const firstFragment = current
+      .replace(/\n  startFrom +String\? +@map\("start_from"\)\n  startPosition +BigInt\? +@map\("start_position"\)/, "")
+      .replace(/\n  pausedAt +DateTime\? +@map\("paused_at"\) @db.Timestamptz\(3\)\n  pausedBy +String\? +@map\("paused_by"\)/, "")
+      .replace(/\nmodel DispatcherConsumerInstance \{[^}]*\}\n/, "\n");
+    expect(firstFragment).not.toContain("startFrom");
+    expect(firstFragment).not.toContain("pausedAt");
+    expect(firstFragment).not.toContain("DispatcherConsumerInstance");
     writeFileSync(domain.schemaFile, firstFragment);
-    rmSync(join(domain.migrationsDir, CURSOR_START), { recursive: true });
-    expect(mergeFragment(domain)).toEqual({ addedModels: [], upgradedModels: ["DispatcherCursor"], addedMigrations: [CURSOR_START], notes: [] });
+    for (const later of [CURSOR_START, INDEX_READS, CONSOLE]) rmSync(join(domain.migrationsDir, later), { recursive: true });
+    expect(mergeFragment(domain)).toEqual({
+      addedModels: ["DispatcherConsumerInstance"],
+      upgradedModels: ["DispatcherCursor"],
+      addedMigrations: [CURSOR_START, INDEX_READS, CONSOLE],
+      notes: [],
+    });
     expect(readFileSync(domain.schemaFile, "utf8")).toBe(current);
     expect(prismaValidate(domain.schemaFile)).toContain("is valid");
     expect(mergeFragment(domain)).toEqual({ addedModels: [], upgradedModels: [], addedMigrations: [], notes: [] });
@@ -99,7 +110,7 @@ describe("mergeFragment", () => {
     const domain = sampleDomain();
     const result = mergeFragment({ ...domain, schema: "dispatcher" });
     expect(result.notes).toEqual(['the models carry @@schema("dispatcher"): list "dispatcher" in your datasource\'s schemas = [...]']);
-    expect(readFileSync(domain.schemaFile, "utf8").match(/@@schema\("dispatcher"\)/g)).toHaveLength(4);
+    expect(readFileSync(domain.schemaFile, "utf8").match(/@@schema\("dispatcher"\)/g)).toHaveLength(5);
     expect(readFileSync(join(domain.migrationsDir, NAME, "migration.sql"), "utf8")).toContain('CREATE TABLE "dispatcher"."dispatcher_event"');
   });
 });
@@ -109,7 +120,7 @@ describe("the sguild-prisma-fragment CLI", () => {
     const domain = sampleDomain();
     const run = () => spawnSync("node", [CLI, "merge"], { cwd: domain.dir, encoding: "utf8" });
     const first = run();
-    expect([first.status, first.stdout]).toEqual([0, `added models: DispatcherEvent, DispatcherCursor, DispatcherDedup, DispatcherDeadLetter\nadded migrations: ${ALL.join(", ")}\n`]);
+    expect([first.status, first.stdout]).toEqual([0, `added models: DispatcherEvent, DispatcherCursor, DispatcherDedup, DispatcherDeadLetter, DispatcherConsumerInstance\nadded migrations: ${ALL.join(", ")}\n`]);
     const second = run();
     expect([second.status, second.stdout]).toEqual([0, "already merged: nothing to change\n"]);
     writeFileSync(domain.schemaFile, readFileSync(domain.schemaFile, "utf8").replace("payload       Json", "payload       String"));

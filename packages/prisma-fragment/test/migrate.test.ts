@@ -21,6 +21,7 @@ import { createTestDatabase, type TestDatabase } from "../src/testing/index.js";
 const NAME = "20261123000000_dispatcher";
 const CURSOR_START = "20261127000000_cursor_start";
 const INDEX_READS = "20261202000000_index_reads";
+const CONSOLE = "20261202000100_console";
 let db: TestDatabase;
 let client: pg.Client;
 
@@ -41,13 +42,13 @@ const tablesIn = async (schema: string) =>
 
 describe("applyDispatcherMigrations", () => {
   it("applies on a fresh database and records the migration as prisma migrate does", async () => {
-    expect(await applyDispatcherMigrations({ client })).toEqual({ applied: [NAME, CURSOR_START, INDEX_READS], alreadyApplied: [] });
-    expect(await tablesIn("public")).toEqual(["_prisma_migrations", "dispatcher_cursor", "dispatcher_dead_letter", "dispatcher_dedup", "dispatcher_event"]);
+    expect(await applyDispatcherMigrations({ client })).toEqual({ applied: [NAME, CURSOR_START, INDEX_READS, CONSOLE], alreadyApplied: [] });
+    expect(await tablesIn("public")).toEqual(["_prisma_migrations", "dispatcher_consumer_instance", "dispatcher_cursor", "dispatcher_dead_letter", "dispatcher_dedup", "dispatcher_event"]);
     const { rows } = await client.query(
       "SELECT migration_name, checksum, finished_at IS NOT NULL AS finished, rolled_back_at, applied_steps_count, logs FROM _prisma_migrations ORDER BY migration_name",
     );
     expect(rows).toEqual(
-      [NAME, CURSOR_START, INDEX_READS].map((name) => ({
+      [NAME, CURSOR_START, INDEX_READS, CONSOLE].map((name) => ({
         migration_name: name,
         checksum: createHash("sha256").update(readFileSync(`migrations/${name}/migration.sql`, "utf8")).digest("hex"),
         finished: true,
@@ -61,8 +62,8 @@ describe("applyDispatcherMigrations", () => {
   });
 
   it("is a no-op the second time", async () => {
-    expect(await applyDispatcherMigrations({ client })).toEqual({ applied: [], alreadyApplied: [NAME, CURSOR_START, INDEX_READS] });
-    expect((await client.query("SELECT count(*)::int AS n FROM _prisma_migrations")).rows[0].n).toBe(3);
+    expect(await applyDispatcherMigrations({ client })).toEqual({ applied: [], alreadyApplied: [NAME, CURSOR_START, INDEX_READS, CONSOLE] });
+    expect((await client.query("SELECT count(*)::int AS n FROM _prisma_migrations")).rows[0].n).toBe(4);
   });
 
   it("fires pg_notify('dispatcher_event_inserted', event_type) on insert, once per type per statement", async () => {
@@ -82,12 +83,13 @@ describe("applyDispatcherMigrations", () => {
   it("puts the tables in another schema when asked, touching nothing in public", async () => {
     const other = await createTestDatabase({ migrate: false });
     try {
-      expect(await applyDispatcherMigrations({ connectionString: other.url, schema: "dispatcher" })).toEqual({ applied: [NAME, CURSOR_START, INDEX_READS], alreadyApplied: [] });
+      expect(await applyDispatcherMigrations({ connectionString: other.url, schema: "dispatcher" })).toEqual({ applied: [NAME, CURSOR_START, INDEX_READS, CONSOLE], alreadyApplied: [] });
       const c = new pg.Client({ connectionString: other.url });
       await c.connect();
       const rows = await c.query("SELECT table_schema, table_name FROM information_schema.tables WHERE table_schema IN ('public','dispatcher') ORDER BY 1, 2");
       await c.end();
       expect(rows.rows.map((r) => `${r.table_schema}.${r.table_name}`)).toEqual([
+        "dispatcher.dispatcher_consumer_instance",
         "dispatcher.dispatcher_cursor",
         "dispatcher.dispatcher_dead_letter",
         "dispatcher.dispatcher_dedup",
@@ -127,7 +129,7 @@ describe("applyPrismaMigrations", () => {
       expect(await applyPrismaMigrations({ connectionString: target.url, migrationsDir: dir })).toEqual({ applied: ["20250101000000_init", NAME], alreadyApplied: [] });
       expect(await applyPrismaMigrations({ connectionString: target.url, migrationsDir: dir })).toEqual({ applied: [], alreadyApplied: ["20250101000000_init", NAME] });
       // the dispatcher step sees its migration as applied too, and adds the one the folder lacks (an upgrade)
-      expect(await applyDispatcherMigrations({ connectionString: target.url })).toEqual({ applied: [CURSOR_START, INDEX_READS], alreadyApplied: [NAME] });
+      expect(await applyDispatcherMigrations({ connectionString: target.url })).toEqual({ applied: [CURSOR_START, INDEX_READS, CONSOLE], alreadyApplied: [NAME] });
     } finally {
       await target.drop();
     }

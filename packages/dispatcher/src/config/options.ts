@@ -36,6 +36,8 @@ export interface Tables {
   sequence: string;
   /** dispatcher_events_after(type, after, limit): a type's next events in position order, by the index whatever the statistics. */
   eventsAfter: string;
+  /** One row per running consumer loop: its heartbeat. */
+  instance: string;
 }
 
 export interface ResolvedConfig {
@@ -61,6 +63,7 @@ export function tablesFor(schema: string): Tables {
     deadLetter: `${s}."dispatcher_dead_letter"`,
     sequence: `${s}."dispatcher_sequence"`,
     eventsAfter: `${s}."dispatcher_events_after"`,
+    instance: `${s}."dispatcher_consumer_instance"`,
   };
 }
 

@@ -6,6 +6,7 @@ import { SchemaOutdatedError } from "../errors/index.js";
 import { BatchDeliverer, type BatchOutcome, type StoredHandler } from "./deliver-batch.js";
 import { toEnvelope } from "./event-row.js";
 import { NotificationListener } from "./listener.js";
+import { Heartbeat } from "./heartbeat.js";
 import { FailureRecorder } from "./record-failure.js";
 import { Wakeup } from "./wakeup.js";
 import { DEFAULTS } from "../config/defaults.js";
@@ -15,7 +16,7 @@ const REPLAY_CHECK_MS = DEFAULTS.deadLetters.requestCheckIntervalMs;
 const sequenceSql = (fn: string) => `SELECT ${fn}($1::int) AS numbered`;
 // The subscribed types with an event past the cursor and no retry waiting for later (one index probe each).
 const pendingSql = (t: Tables) => `SELECT c.event_type FROM ${t.cursor} c
-  WHERE c.consumer = $1 AND c.event_type = ANY($2::text[]) AND (c.retry_at IS NULL OR c.retry_at <= now())
+  WHERE c.consumer = $1 AND c.event_type = ANY($2::text[]) AND (c.retry_at IS NULL OR c.retry_at <= now()) AND c.paused_at IS NULL
     AND EXISTS (SELECT 1 FROM ${t.eventsAfter}(c.event_type, c.last_position, 1))`;
 // Creates the missing cursors only (an existing one is never moved): at 0 for "earliest" (every
 // stored event of the type is past it), at the type's highest position for "now"; the choice and
@@ -27,8 +28,10 @@ const ensureCursorsSql = (t: Tables) => `INSERT INTO ${t.cursor} (consumer, even
     FROM jsonb_array_elements_text($2::jsonb) AS types(event_type)
   ) start
   ON CONFLICT DO NOTHING RETURNING event_type, last_position::text AS position`;
-// The newest migration this loop's SQL needs (its read function), so an outdated database is one clear error at start.
-const schemaCheckSql = (t: Tables) => `SELECT to_regprocedure('${t.eventsAfter.replaceAll("'", "''")}(text, bigint, integer)') IS NOT NULL AS current`;
+// What the newest migrations added that this loop's SQL needs, so an outdated database is one clear error at start.
+const literal = (text: string) => `'${text.replaceAll("'", "''")}'`;
+const schemaCheckSql = (t: Tables) => `SELECT to_regprocedure(${literal(`${t.eventsAfter}(text, bigint, integer)`)}) IS NOT NULL AS index_reads,
+    to_regclass(${literal(t.instance)}) IS NOT NULL AS console`;
 
 interface TypeResult {
   worked: boolean;
@@ -69,6 +72,8 @@ export class ConsumerLoop {
   /** Types delivered one event per transaction up to this position, after a batch failed at commit. */
   private readonly narrowUntil = new Map<string, bigint>();
   listener: NotificationListener | undefined;
+  /** This loop's row in dispatcher_consumer_instance, refreshed with the lag gauges. */
+  readonly heartbeat: Heartbeat;
   /** Types to look at next cycle: notified, or with more waiting. */
   private readonly due = new Set<string>();
   /** Look at every type next cycle: at start, after a poll interval or retry time, a LISTEN (re)connect or an error. */
@@ -88,10 +93,12 @@ export class ConsumerLoop {
     this.recorder = new FailureRecorder(config.database, config.tables, options.consumer, options.retryDelaysMs);
     this.sequence = sequenceSql(config.tables.sequence);
     this.pendingSql = pendingSql(config.tables);
+    this.heartbeat = new Heartbeat(config.database, config.tables, options.consumer, this.types, options.lagReportIntervalMs);
   }
 
   async start(): Promise<void> {
     await this.ensureCursors();
+    await this.heartbeat.beat();
     this.running = true;
     activeLoops.add(this);
     if (this.options.listen && this.config.listenUrl) {
@@ -139,8 +146,9 @@ export class ConsumerLoop {
 
   private async ensureCursors(): Promise<void> {
     const { consumer, startFrom } = this.options;
-    const [schema] = await this.config.database.query<{ current: boolean }>(schemaCheckSql(this.config.tables));
-    if (!schema?.current) throw new SchemaOutdatedError("20261202000000_index_reads", `function ${this.config.tables.eventsAfter}`);
+    const [schema] = await this.config.database.query<{ index_reads: boolean; console: boolean }>(schemaCheckSql(this.config.tables));
+    if (!schema?.index_reads) throw new SchemaOutdatedError("20261202000000_index_reads", `function ${this.config.tables.eventsAfter}`);
+    if (!schema.console) throw new SchemaOutdatedError("20261202000100_console", `table ${this.config.tables.instance}`);
     // "now": number every event committed so far first, so that all of them are at or below the start.
     if (startFrom === "now") await this.sequenceCommitted();
     const created = await this.config.database.query<{ event_type: string; position: string }>(ensureCursorsSql(this.config.tables), [
@@ -159,6 +167,7 @@ export class ConsumerLoop {
     this.wakeup.wake();
     await this.done;
     await this.listener?.stop();
+    await this.heartbeat.end();
     activeLoops.delete(this);
   }
 
@@ -184,6 +193,7 @@ export class ConsumerLoop {
         offset += 1;
         if (Date.now() >= this.nextLagReport) {
           this.nextLagReport = Date.now() + this.options.lagReportIntervalMs;
+          await this.heartbeat.beat();
           await this.reportLag();
         }
         if (Date.now() >= this.nextReplayCheck) {
@@ -252,7 +262,7 @@ export class ConsumerLoop {
   /** Reports a delivery, or counts a failed attempt against the one event that caused it. */
   private async settle(eventType: string, handlers: StoredHandler[], outcome: BatchOutcome): Promise<TypeResult> {
     const narrowing = this.narrowUntil.get(eventType);
-    if (outcome.kind === "locked") return { worked: false };
+    if (outcome.kind === "locked" || outcome.kind === "paused") return { worked: false };
     if (outcome.kind === "waiting") return { worked: false, retryAtMs: outcome.retryAtMs };
     if (outcome.kind === "delivered") {
       this.report(eventType, outcome);

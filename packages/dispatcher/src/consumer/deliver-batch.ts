@@ -9,6 +9,8 @@ export type { Handler, HandlerContext, StoredHandler } from "./run-handlers.js";
 
 export type BatchOutcome =
   | { kind: "locked" }
+  /** An operator paused this (consumer, event_type): nothing is delivered until it is resumed. */
+  | { kind: "paused" }
   | { kind: "waiting"; retryAtMs: number }
   | { kind: "delivered"; rows: EventRow[]; delivered: EventRow[]; dedupHits: EventRow[]; handlerMs: number[]; entryLatencyMs: number[] }
   | {
@@ -29,13 +31,13 @@ export type BatchOutcome =
 // Locks this (consumer, event_type) cursor (skipping it if a replica holds it) and reads the
 // next events past it in position order, each flagged when this consumer already has it.
 const readBatchSql = (t: Tables) => `WITH c AS (
-    SELECT last_position, failed_attempts, retry_at, (retry_at IS NOT NULL AND retry_at > now()) AS waiting,
+    SELECT last_position, failed_attempts, retry_at, (retry_at IS NOT NULL AND retry_at > now()) AS waiting, paused_at IS NOT NULL AS paused,
            set_config('synchronous_commit', $3, true) AS commit_mode, -- this transaction only
            pg_backend_pid() AS backend_pid
     FROM ${t.cursor} WHERE consumer = $1 AND event_type = $2 FOR UPDATE SKIP LOCKED
   ), e AS (
     -- In position order by the index, whatever the statistics say (see the function's migration).
-    SELECT ev.* FROM c CROSS JOIN LATERAL ${t.eventsAfter}($2, c.last_position, CASE WHEN c.waiting THEN 0 ELSE $4::int END) ev
+    SELECT ev.* FROM c CROSS JOIN LATERAL ${t.eventsAfter}($2, c.last_position, CASE WHEN c.waiting OR c.paused THEN 0 ELSE $4::int END) ev
   ), claimed AS (
     -- Claim before handling: of two transactions delivering one event to one consumer (a replay
     -- racing a rewound cursor), the second waits here for the first and finds the claim taken.
@@ -46,7 +48,7 @@ const readBatchSql = (t: Tables) => `WITH c AS (
     UPDATE ${t.cursor} SET last_position = (SELECT max(position) FROM e), last_delivered_at = now(), ${CLEAR_RETRY_STATE}
     WHERE consumer = $1 AND event_type = $2 AND EXISTS (SELECT 1 FROM e)
   )
-  SELECT c.last_position::text AS cursor_position, c.failed_attempts, c.waiting, c.backend_pid,
+  SELECT c.last_position::text AS cursor_position, c.failed_attempts, c.waiting, c.paused, c.backend_pid,
          (extract(epoch FROM c.retry_at) * 1000)::float8 AS retry_at_ms,
          e.position::text AS position, e.event_id, e.event_type, e.schema_version, e.tenant_id, e.producer,
          e.occurred_at, e.subject, e.actor, e.correlation_id, e.payload, e.trace_context, e.created_at, e.sequenced_at,
@@ -60,6 +62,7 @@ interface ReadRow extends EventRow {
   cursor_position: string;
   failed_attempts: number;
   waiting: boolean;
+  paused: boolean;
   backend_pid: number;
   retry_at_ms: number | null;
   delivered: boolean;
@@ -97,6 +100,7 @@ export class BatchDeliverer {
       const rows = await attempt.q.query<ReadRow>(this.readSql, [this.consumer, eventType, this.synchronousCommit ? "on" : "off", limit]);
       head = rows[0];
       if (!head) return { kind: "locked" };
+      if (head.paused) return { kind: "paused" };
       if (head.waiting) return { kind: "waiting", retryAtMs: Number(head.retry_at_ms) };
       attempt.session.pid ??= Number(head.backend_pid);
       events = rows.filter((row) => row.position !== null);

@@ -39,9 +39,11 @@ export class FragmentConflictError extends SguildError {
   }
 }
 
+const FRAGMENT_END = "// <<< @sguild/prisma-fragment";
+
 /** Fields each model gained since the first fragment, newest last: a model without them is upgraded in place. */
 const FIELDS_ADDED: Record<string, string[][]> = {
-  DispatcherCursor: [["startFrom", "startPosition"]],
+  DispatcherCursor: [["startFrom", "startPosition"], ["pausedAt", "pausedBy"]],
 };
 
 /** The shapes a model had in earlier fragment versions (each step drops the fields added after it). */
@@ -56,10 +58,10 @@ function earlierShapes(model: { name: string; shape: string }): string[] {
   return shapes;
 }
 
-const CREATES_TABLE = /CREATE\s+TABLE\s+(?:IF\s+NOT\s+EXISTS\s+)?(?:"?\w+"?\.)?"?(dispatcher_(?:event|cursor|dedup|dead_letter))"?\s*\(/gi;
+const CREATES_TABLE = /CREATE\s+TABLE\s+(?:IF\s+NOT\s+EXISTS\s+)?(?:"?\w+"?\.)?"?(dispatcher_(?:event|cursor|dedup|dead_letter|consumer_instance))"?\s*\(/gi;
 
 /**
- * Merges the four dispatcher models into a domain's schema.prisma and copies the migration
+ * Merges the dispatcher models into a domain's schema.prisma and copies the migration
  * into its migrations folder. Idempotent; refuses (writing nothing) when a model, table or
  * migration of the same name exists with another shape.
  */
@@ -102,9 +104,12 @@ export function mergeFragment(options: MergeFragmentOptions): MergeFragmentResul
 
   let merged = source;
   for (const upgrade of upgrades) merged = merged.replace(upgrade.from, upgrade.to);
-  if (missing.length > 0) {
-    const block = missing.length === wanted.length ? fragment : missing.map((m) => m.text).join("\n\n") + "\n";
-    merged = `${merged.replace(/\s*$/, "")}\n\n${block}`;
+  if (missing.length === wanted.length) merged = `${merged.replace(/\s*$/, "")}\n\n${fragment}`;
+  else if (missing.length > 0) {
+    // A model added by a later fragment goes inside the block merged earlier, before its end marker.
+    const models = missing.map((m) => m.text).join("\n\n");
+    const end = merged.lastIndexOf(FRAGMENT_END);
+    merged = end >= 0 ? `${merged.slice(0, end).replace(/\s*$/, "")}\n\n${models}\n${merged.slice(end)}` : `${merged.replace(/\s*$/, "")}\n\n${models}\n`;
   }
   if (merged !== source) writeFileSync(options.schemaFile, merged);
   for (const migration of toWrite) {
