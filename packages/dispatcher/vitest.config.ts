@@ -11,5 +11,7 @@ export default defineConfig({
     env: { DISPATCHER_LOG_LEVEL: "silent" },
     hookTimeout: 120_000,
     typecheck: { enabled: true, include: ["test/**/*.test-d.ts"] },
+    // Vitest empties every CSS import unless told to process it: the console imports its stylesheet as text (?raw).
+    css: { include: [/src\/console\/ui\/app\.css/] },
   },
 });

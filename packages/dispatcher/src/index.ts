@@ -52,6 +52,21 @@ export {
   type ReplayResult,
 } from "./dlq/index.js";
 export { createDeadLetterRoutes, toNodeHandler, type DeadLetterRoutesOptions, type AuthorizationResult } from "./http/index.js";
+export {
+  createConsole,
+  type ConsoleOptions,
+  type ConsoleAccess,
+  type ConsoleHandler,
+  type ConsumerSummary,
+  type ConsumerTypeState,
+  type ConsumerInstance,
+  type PublishedType,
+  type ConsoleOverview,
+  type ConsoleEventRow,
+  type ConsoleEventDetail,
+  type DeadLetterView,
+  type ConsoleReplayOutcome,
+} from "./console/index.js";
 export { PRUNE_DEFAULTS, type PruneOptions, type PruneResult } from "./retention/index.js";
 export { consumerStatus, resetCursor, type CursorStatus, type ResetCursorOptions, type ResetCursorResult } from "./status/index.js";
 export { tablesFor, type Tables } from "./config/index.js";

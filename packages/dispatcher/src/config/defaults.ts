@@ -59,4 +59,10 @@ export const DEFAULTS = {
     /** Largest request body the dead-letter routes read, in bytes. */
     deadLetterRoutesMaxBodyBytes: 65_536,
   },
+  console: {
+    /** Where `createConsole` is mounted unless `basePath` says otherwise. */
+    basePath: "/dispatcher/console",
+    /** Largest request body the console reads, in bytes. */
+    maxBodyBytes: 65_536,
+  },
 } as const;

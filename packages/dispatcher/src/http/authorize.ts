@@ -9,12 +9,17 @@ export type AuthorizationResult = boolean | { allowed: true } | { allowed: false
  * result (`{ allowed: false }` without a status or with 403, null, undefined, anything else) answers
  * 403 FORBIDDEN.
  */
-export async function authorization(authorize: (request: Request) => unknown, request: Request, logger: Logger): Promise<Response | undefined> {
+export async function authorization(
+  authorize: (request: Request) => unknown,
+  request: Request,
+  logger: Logger,
+  owner = "dispatcher DLQ",
+): Promise<Response | undefined> {
   let result: unknown;
   try {
     result = await authorize(request);
   } catch (error) {
-    logger.warn({ err: error }, "dispatcher DLQ authorize hook threw; answered 401");
+    logger.warn({ err: error }, `${owner} authorize hook threw; answered 401`);
     return problem(401, "UNAUTHORIZED", "authorization failed");
   }
   if (result === true) return undefined;

@@ -11,7 +11,7 @@ const CONTROL_IN_TEXT = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/;
 const MAX_NAME_LENGTH = 200;
 
 /** A missing key, or (in a strict object) a key the route does not take. */
-const keyMessage = (issue: v.BaseIssue<unknown>) =>
+export const keyMessage = (issue: v.BaseIssue<unknown>) =>
   issue.expected === "never" ? `${v.getDotPath(issue)} is not a field of this body` : `${v.getDotPath(issue)} is required`;
 
 /** A required name (consumer, resolved_by, replayed_by): a non-empty string, no control characters, at most 200 characters. */
