@@ -62,6 +62,8 @@
   const ago = (value) => (value ? `${duration((Date.now() - new Date(value).getTime()) / 1000)} ago` : "never");
   const when = (value) => h("time", { datetime: value ?? undefined, title: value ? time(value) : undefined }, value ? ago(value) : "never");
   const pretty = (value) => JSON.stringify(value, null, 2);
+  /** A flow step's offset from the first: milliseconds below a minute, then as duration(). */
+  const since = (ms) => (ms < 60000 ? `+${(ms / 1000).toFixed(3)} s` : `+${duration(ms / 1000)}`);
 
   // ---- the API ----
 
@@ -73,7 +75,12 @@
   }
 
   async function api(path, body) {
-    const init = { method: body === undefined ? "GET" : "POST", headers: { Accept: "application/json" }, credentials: "same-origin", cache: "no-store" };
+    const init = {
+      method: body === undefined ? "GET" : "POST",
+      headers: { Accept: "application/json" },
+      credentials: "same-origin",
+      cache: "no-store",
+    };
     if (body !== undefined) {
       init.headers["Content-Type"] = "application/json";
       init.headers["X-Sguild-Console"] = "1";
@@ -114,24 +121,41 @@
     outcomeBox.className = `outcome ${kind}`;
     outcomeBox.replaceChildren(
       h("strong", {}, title),
-      lines.length ? h("ul", {}, lines.map((line) => h("li", {}, line))) : null,
+      h(
+        "ul",
+        { hidden: lines.length === 0 },
+        lines.map((line) => h("li", {}, line)),
+      ),
       h("button", { type: "button", class: "plain", "aria-label": "Dismiss", onclick: () => (outcomeBox.hidden = true) }, "×"),
     );
     outcomeBox.hidden = false;
   }
-  const refusal = (error) => (error instanceof ApiError ? `${error.status ? `${error.status} ` : ""}${error.code}: ${error.message}` : String(error?.message ?? error));
+  const refusal = (error) =>
+    error instanceof ApiError
+      ? `${error.status ? `${error.status} ` : ""}${error.code}: ${error.message}`
+      : String(error?.message ?? error);
 
   /** Runs an operation, shows what came of it (or why it was refused), then redraws the page. */
+  /** Runs an operation, redraws the page (or goes on with `after` when it succeeded), then shows what came of it (or why it was refused); answers the result. */
   async function act(what, run, describe, after = route) {
     showOutcome("info", `${what}…`);
+    let result;
+    let outcome;
     try {
-      const result = await run();
-      const [title, lines] = describe(result);
-      showOutcome("ok", title, lines);
+      result = await run();
+      outcome = ["ok", ...describe(result)];
     } catch (error) {
-      showOutcome("error", `${what} refused: ${refusal(error)}`);
+      outcome = ["error", `${what} refused: ${refusal(error)}`, []];
     }
-    await after();
+    await (outcome[0] === "ok" ? after() : route());
+    showOutcome(...outcome);
+    return result;
+  }
+
+  /** Redraws the page in a moment unless the operator has gone elsewhere (a requested replay is done by the consumer's own process). */
+  function refreshSoon() {
+    const shown = renderCount;
+    setTimeout(() => shown === renderCount && route(), 2000);
   }
 
   /** A modal dialog; resolves with true when confirmed. `ready()` may keep the confirm button disabled. */
@@ -139,7 +163,13 @@
     return new Promise((resolve) => {
       const confirmButton = h("button", { type: "button", class: danger ? "danger" : "primary" }, confirmLabel);
       const cancelButton = h("button", { type: "button" }, "Cancel");
-      const dialog = h("dialog", { class: "dialog", "aria-label": title }, h("h2", {}, title), h("div", { class: "dialog-body" }, body), h("div", { class: "buttons" }, extraButtons, cancelButton, confirmButton));
+      const dialog = h(
+        "dialog",
+        { class: "dialog", "aria-label": title },
+        h("h2", {}, title),
+        h("div", { class: "dialog-body" }, body),
+        h("div", { class: "buttons" }, extraButtons, cancelButton, confirmButton),
+      );
       const update = () => (confirmButton.disabled = !ready());
       dialog.addEventListener("input", update);
       const done = (value) => {
@@ -158,7 +188,8 @@
       dialog.showModal();
     });
   }
-  const field = (label, input, hint) => h("label", { class: "field" }, h("span", {}, label), input, hint ? h("small", { class: "muted" }, hint) : null);
+  const field = (label, input, hint) =>
+    h("label", { class: "field" }, h("span", {}, label), input, hint ? h("small", { class: "muted" }, hint) : null);
 
   // ---- page states ----
 
@@ -169,40 +200,91 @@
         "section",
         { class: "refused", "data-status": error.status },
         h("h1", {}, signIn ? "Sign in required (401)" : "Not allowed (403)"),
-        h("p", {}, signIn ? "The console needs you to be signed in to this app. Sign in, then reload this page." : "Your account may not see this page of the console."),
+        h(
+          "p",
+          {},
+          signIn
+            ? "The console needs you to be signed in to this app. Sign in, then reload this page."
+            : "Your account may not see this page of the console.",
+        ),
         h("p", { class: "muted" }, refusal(error)),
       );
     }
     if (error instanceof ApiError && error.status === 404) {
-      return h("section", { class: "refused", "data-status": 404 }, h("h1", {}, "Not found"), h("p", {}, error.message), h("p", {}, link("#/", "Back to the overview")));
+      return h(
+        "section",
+        { class: "refused", "data-status": 404 },
+        h("h1", {}, "Not found"),
+        h("p", {}, error.message),
+        h("p", {}, link("#/", "Back to the overview")),
+      );
     }
-    return h("section", { class: "refused" }, h("h1", {}, "The console could not load this page"), h("p", { class: "muted" }, refusal(error)));
+    return h(
+      "section",
+      { class: "refused" },
+      h("h1", {}, "The console could not load this page"),
+      h("p", { class: "muted" }, refusal(error)),
+    );
   }
 
   const badge = (text, kind = "") => h("span", { class: `badge ${kind}`.trim() }, text);
   const table = (head, rows, empty, attrs = {}) =>
     rows.length
-      ? h("table", attrs, h("thead", {}, h("tr", {}, head.map((c) => h("th", { scope: "col" }, c)))), h("tbody", {}, rows))
+      ? h(
+          "table",
+          attrs,
+          h(
+            "thead",
+            {},
+            h(
+              "tr",
+              {},
+              head.map((c) => h("th", { scope: "col" }, c)),
+            ),
+          ),
+          h("tbody", {}, rows),
+        )
       : h("p", { class: "muted empty" }, empty);
-  const dl = (pairs) => h("dl", { class: "facts" }, pairs.filter(Boolean).map(([k, v]) => [h("dt", {}, k), h("dd", {}, v ?? "—")]));
+  const dl = (pairs) =>
+    h(
+      "dl",
+      { class: "facts" },
+      pairs.filter(Boolean).map(([k, v]) => [h("dt", {}, k), h("dd", {}, v ?? "—")]),
+    );
   const section = (title, ...children) => h("section", { class: "panel" }, h("h2", {}, title), children);
 
   /** Bars per minute for the last hour, drawn with SVG elements (no markup strings). */
-  function minuteChart(points, key, label, endAt) {
+  function minuteChart(points, key, label, endAt, width = 300) {
     const end = Math.floor(new Date(endAt ?? Date.now()).getTime() / 60000);
     const byMinute = new Map((points ?? []).map((p) => [Math.floor(new Date(p.minute).getTime() / 60000), Number(p[key] ?? 0)]));
     const values = Array.from({ length: 60 }, (_, i) => byMinute.get(end - 59 + i) ?? 0);
     const total = values.reduce((a, b) => a + b, 0);
     const max = Math.max(1, ...values);
-    const [width, height, top] = [300, 64, 4];
-    const chart = s("svg", { viewBox: `0 0 ${width} ${height + 14}`, class: "chart", role: "img", "aria-label": `${label}: ${count(total)} in the last hour, at most ${count(max)} a minute` });
+    const [height, top, bar] = [64, 14, width / 60];
+    const chart = s("svg", {
+      viewBox: `0 0 ${width} ${height + 14}`,
+      width,
+      height: height + 14,
+      class: "chart",
+      role: "img",
+      "aria-label": `${label}: ${count(total)} in the last hour, at most ${count(max)} a minute`,
+    });
     chart.append(s("line", { x1: 0, x2: width, y1: height + 0.5, y2: height + 0.5, class: "axis" }));
     values.forEach((value, i) => {
       const barHeight = value ? Math.max(1.5, ((height - top) * value) / max) : 0;
       const minute = new Date((end - 59 + i) * 60000);
-      chart.append(s("rect", { x: i * 5 + 0.5, y: height - barHeight, width: 4, height: barHeight, class: "bar" }, s("title", {}, `${minute.toISOString().slice(11, 16)} UTC: ${count(value)}`)));
+      chart.append(
+        s(
+          "rect",
+          { x: i * bar + 0.5, y: height - barHeight, width: bar - 1, height: barHeight, class: "bar" },
+          s("title", {}, `${minute.toISOString().slice(11, 16)} UTC: ${count(value)}`),
+        ),
+      );
     });
-    chart.append(s("text", { x: 0, y: height + 12, class: "tick" }, "60 min ago"), s("text", { x: width, y: height + 12, class: "tick end" }, "now"));
+    chart.append(
+      s("text", { x: 0, y: height + 12, class: "tick" }, "60 min ago"),
+      s("text", { x: width, y: height + 12, class: "tick end" }, "now"),
+    );
     chart.append(s("text", { x: width, y: 10, class: "tick end" }, `max ${count(max)}/min`));
     return h("figure", { class: "chart-box" }, chart, h("figcaption", {}, `${label}: ${count(total)} in the last hour`));
   }
@@ -216,15 +298,29 @@
     return h(
       "div",
       { class: "page" },
-      h("div", { class: "page-head" }, h("h1", {}, "Overview"), h("span", { class: "muted" }, `as of ${time(data.generatedAt)}`), h("button", { type: "button", onclick: () => route() }, "Refresh")),
+      h(
+        "div",
+        { class: "page-head" },
+        h("h1", {}, "Overview"),
+        h("span", { class: "muted" }, `as of ${time(data.generatedAt)}`),
+        h("button", { type: "button", onclick: () => route() }, "Refresh"),
+      ),
       h("h2", { class: "section-title" }, `Consumers (${consumers.length})`),
-      consumers.length ? consumers.map((c) => consumerCard(c, data.generatedAt)) : h("p", { class: "muted empty" }, "No consumer has a cursor in this database yet."),
+      consumers.length
+        ? consumers.map((c) => consumerCard(c, data.generatedAt))
+        : h("p", { class: "muted empty" }, "No consumer has a cursor in this database yet."),
       section(
         "Published in the last hour",
         table(
           ["Event type", "Events", "Per minute"],
           (data.published ?? []).map((p) =>
-            h("tr", { "data-event-type": p.eventType }, h("td", {}, link(`#/events${query({ eventType: p.eventType })}`, p.eventType)), h("td", { class: "num" }, count(p.lastHour)), h("td", { class: "spark" }, minuteChart(p.perMinute, "published", `${p.eventType} published`, data.generatedAt))),
+            h(
+              "tr",
+              { "data-event-type": p.eventType },
+              h("td", {}, link(`#/events${query({ eventType: p.eventType })}`, p.eventType)),
+              h("td", { class: "num" }, count(p.lastHour)),
+              h("td", { class: "spark" }, minuteChart(p.perMinute, "published", `${p.eventType} published`, data.generatedAt)),
+            ),
           ),
           "Nothing was published in the last hour.",
           { class: "published" },
@@ -237,8 +333,6 @@
     const types = c.types ?? [];
     const lag = types.reduce((n, t) => n + Number(t.lagEvents ?? 0), 0);
     const lagSeconds = Math.max(0, ...types.map((t) => Number(t.lagSeconds ?? 0)));
-    const pausedTypes = types.filter((t) => t.paused).length;
-    const live = (c.instances ?? []).filter((i) => i.live);
     return h(
       "article",
       { class: "panel consumer", "data-consumer": c.consumer },
@@ -246,10 +340,13 @@
         "header",
         { class: "consumer-head" },
         h("h3", {}, link(consumerHref(c.consumer), c.consumer)),
-        c.paused ? badge("paused", "warn") : pausedTypes ? badge(`${pausedTypes} of ${types.length} types paused`, "warn") : badge("running", "ok"),
+        stateBadge(c),
         badge(`lag ${plural(lag, "event")}, ${duration(lagSeconds)}`, lag ? "warn" : ""),
-        c.activeDeadLetters ? link(`#/dead-letters${query({ consumer: c.consumer })}`, `${plural(c.activeDeadLetters, "active dead letter")}`, { class: "badge bad" }) : badge("no dead letters"),
-        badge(`${plural(live.length, "live replica")}`, live.length ? "" : "warn"),
+        c.activeDeadLetters
+          ? link(`#/dead-letters${query({ consumer: c.consumer })}`, `${plural(c.activeDeadLetters, "active dead letter")}`, {
+              class: "badge bad",
+            })
+          : badge("no dead letters"),
       ),
       h(
         "div",
@@ -257,7 +354,14 @@
         table(
           ["Event type", "Lag (events)", "Lag (time)", "State"],
           types.map((t) =>
-            h("tr", { "data-event-type": t.eventType }, h("td", {}, t.eventType), h("td", { class: "num" }, count(t.lagEvents)), h("td", { class: "num" }, duration(t.lagSeconds)), h("td", {}, typeState(t))),
+            h(
+              "tr",
+              { "data-event-type": t.eventType },
+              h("td", {}, t.eventType),
+              h("td", { class: "num" }, count(t.lagEvents)),
+              h("td", { class: "num" }, duration(t.lagSeconds)),
+              h("td", {}, typeState(t)),
+            ),
           ),
           "No subscribed types.",
           { class: "types" },
@@ -266,6 +370,16 @@
       ),
       instancesTable(c.instances ?? []),
     );
+  }
+
+  /** Paused (all or some types) before anything else; otherwise running on its live replicas, or not running. */
+  function stateBadge(c) {
+    const types = c.types ?? [];
+    const pausedTypes = types.filter((t) => t.paused).length;
+    const live = (c.instances ?? []).filter((i) => i.live).length;
+    if (c.paused) return badge("paused", "warn");
+    if (pausedTypes) return badge(`${pausedTypes} of ${types.length} types paused`, "warn");
+    return live ? badge(`running · ${plural(live, "replica")}`, "ok") : badge("not running", "warn");
   }
 
   function typeState(t) {
@@ -304,9 +418,17 @@
     const types = c.types ?? [];
     const path = `consumers/${enc(c.consumer)}`;
     const pause = (eventType) =>
-      act(`Pausing ${eventType ?? `every type of ${c.consumer}`}`, () => api(`${path}/pause`, { by: by(), eventType }), (r) => [`Paused ${r.paused.length ? r.paused.join(", ") : "nothing"} for ${r.consumer}`, []]);
+      act(
+        `Pausing ${eventType ?? `every type of ${c.consumer}`}`,
+        () => api(`${path}/pause`, { by: by(), eventType }),
+        (r) => [`Paused ${r.paused.length ? r.paused.join(", ") : "nothing"} for ${r.consumer}`, []],
+      );
     const resume = (eventType) =>
-      act(`Resuming ${eventType ?? `every type of ${c.consumer}`}`, () => api(`${path}/resume`, { by: by(), eventType }), (r) => [`Resumed ${r.resumed.length ? r.resumed.join(", ") : "nothing"} for ${r.consumer}`, []]);
+      act(
+        `Resuming ${eventType ?? `every type of ${c.consumer}`}`,
+        () => api(`${path}/resume`, { by: by(), eventType }),
+        (r) => [`Resumed ${r.resumed.length ? r.resumed.join(", ") : "nothing"} for ${r.consumer}`, []],
+      );
     return h(
       "div",
       { class: "page" },
@@ -315,11 +437,16 @@
         "div",
         { class: "page-head" },
         h("h1", {}, c.consumer),
-        c.paused ? badge("paused", "warn") : badge("running", "ok"),
-        c.activeDeadLetters ? link(`#/dead-letters${query({ consumer: c.consumer })}`, plural(c.activeDeadLetters, "active dead letter"), { class: "badge bad" }) : badge("no dead letters"),
+        stateBadge(c),
+        c.activeDeadLetters
+          ? link(`#/dead-letters${query({ consumer: c.consumer })}`, plural(c.activeDeadLetters, "active dead letter"), {
+              class: "badge bad",
+            })
+          : badge("no dead letters"),
         h(
           "div",
           { class: "buttons" },
+          h("button", { type: "button", onclick: () => route() }, "Refresh"),
           h("button", { type: "button", onclick: () => pause(undefined), disabled: c.paused }, "Pause all"),
           h("button", { type: "button", onclick: () => resume(undefined), disabled: !types.some((t) => t.paused) }, "Resume all"),
           h("button", { type: "button", onclick: () => rewind(c, undefined) }, "Rewind…"),
@@ -338,8 +465,18 @@
               h("td", { class: "num" }, count(t.position)),
               h("td", { class: "num" }, `${plural(t.lagEvents, "event")}`, h("br"), h("small", { class: "muted" }, duration(t.lagSeconds))),
               h("td", {}, typeState(t), t.paused ? h("small", { class: "muted block" }, `since ${time(t.pausedAt)}`) : null),
-              h("td", {}, Number(t.failedAttempts) > 0 ? [`${plural(t.failedAttempts, "failed attempt")}`, h("br"), h("small", { class: "muted" }, t.retryAt ? `next try ${time(t.retryAt)}` : "")] : "—"),
-              h("td", { class: "error-text" }, t.lastError ?? "—"),
+              h(
+                "td",
+                {},
+                Number(t.failedAttempts) > 0
+                  ? [
+                      `${plural(t.failedAttempts, "failed attempt")}`,
+                      h("br"),
+                      h("small", { class: "muted" }, t.retryAt ? `next try ${time(t.retryAt)}` : ""),
+                    ]
+                  : "—",
+              ),
+              h("td", { class: t.lastError ? "error-text" : undefined }, t.lastError ?? "—"),
               h("td", {}, when(t.lastDeliveredAt)),
               h("td", { class: "num" }, count(t.activeDeadLetters)),
               h(
@@ -357,13 +494,18 @@
         ),
       ),
       section("Replicas", instancesTable(c.instances ?? [])),
-      section("Delivered in the last hour", minuteChart(c.throughput, "delivered", "Delivered", new Date().toISOString())),
+      section("Delivered in the last hour", minuteChart(c.throughput, "delivered", "Delivered", new Date().toISOString(), 600)),
     );
   }
 
   async function rewind(c, eventType) {
     const target = h("input", { name: "to", placeholder: "evt_… or 2026-01-31T09:00:00Z", autocomplete: "off", spellcheck: "false" });
-    const typeSelect = h("select", { name: "eventType" }, h("option", { value: "" }, "every type"), (c.types ?? []).map((t) => h("option", { value: t.eventType, selected: t.eventType === eventType }, t.eventType)));
+    const typeSelect = h(
+      "select",
+      { name: "eventType" },
+      h("option", { value: "" }, "every type"),
+      (c.types ?? []).map((t) => h("option", { value: t.eventType, selected: t.eventType === eventType }, t.eventType)),
+    );
     const preview = h("div", { class: "preview", "aria-live": "polite" });
     const body = () => {
       const to = target.value.trim();
@@ -371,14 +513,25 @@
       const iso = /^evt_/.test(to) || Number.isNaN(Date.parse(to)) ? to : new Date(to).toISOString();
       return { by: by(), to: iso, eventType: typeSelect.value || undefined };
     };
-    const describe = (r) => (r.cursors ?? []).map((k) => `${k.eventType}: position ${count(k.from)} → ${count(k.position)}, ${plural(k.events, "event")} again, ${count(k.willApply)} will reach the handlers`);
+    const describe = (r) =>
+      (r.cursors ?? []).map(
+        (k) =>
+          `${k.eventType}: position ${count(k.from)} → ${count(k.position)}, ${plural(k.events, "event")} again, ${count(k.willApply)} will reach the handlers`,
+      );
     const previewButton = h("button", { type: "button" }, "Preview");
     previewButton.addEventListener("click", async () => {
       const request = body();
       if (!request) return preview.replaceChildren(h("p", { class: "error-text" }, "Give an event id or a time."));
       try {
         const lines = describe(await api(`consumers/${enc(c.consumer)}/rewind`, { ...request, dryRun: true }));
-        preview.replaceChildren(h("p", {}, "A rewind now would move:"), h("ul", {}, (lines.length ? lines : ["no cursor (nothing to rewind)"]).map((l) => h("li", {}, l))));
+        preview.replaceChildren(
+          h("p", {}, "A rewind now would move:"),
+          h(
+            "ul",
+            {},
+            (lines.length ? lines : ["no cursor (nothing to rewind)"]).map((l) => h("li", {}, l)),
+          ),
+        );
       } catch (error) {
         preview.replaceChildren(h("p", { class: "error-text" }, refusal(error)));
       }
@@ -386,7 +539,11 @@
     const ok = await confirmDialog({
       title: `Rewind ${c.consumer}`,
       body: [
-        h("p", {}, "Moves the cursor back so events are delivered again. Events this consumer already applied are skipped as duplicates: the console never applies anything twice."),
+        h(
+          "p",
+          {},
+          "Moves the cursor back so events are delivered again. Events this consumer already applied are skipped as duplicates: the console never applies anything twice.",
+        ),
         field("Back to", target, "an event id (that event and everything after it), or a time (every event created from then on)"),
         field("Event type", typeSelect),
         preview,
@@ -397,7 +554,11 @@
     });
     if (!ok) return;
     const request = body();
-    await act(`Rewinding ${c.consumer}`, () => api(`consumers/${enc(c.consumer)}/rewind`, { ...request, dryRun: false }), (r) => [`Rewound ${c.consumer}`, describe(r)]);
+    await act(
+      `Rewinding ${c.consumer}`,
+      () => api(`consumers/${enc(c.consumer)}/rewind`, { ...request, dryRun: false }),
+      (r) => [`Rewound ${c.consumer}`, describe(r)],
+    );
   }
 
   async function drop(c) {
@@ -405,7 +566,11 @@
     const ok = await confirmDialog({
       title: `Drop ${c.consumer}`,
       body: [
-        h("p", {}, "Deletes this consumer's cursors, its record of delivered events and its dead letters. Do this only for a consumer that will never run again; a running consumer is refused."),
+        h(
+          "p",
+          {},
+          "Deletes this consumer's cursors, its record of delivered events and its dead letters. Do this only for a consumer that will never run again; a running consumer is refused.",
+        ),
         field(`Type ${c.consumer} to confirm`, typed),
       ],
       confirmLabel: "Drop consumer",
@@ -416,7 +581,10 @@
     await act(
       `Dropping ${c.consumer}`,
       () => api(`consumers/${enc(c.consumer)}/drop`, { by: by(), confirm: typed.value }),
-      (r) => [`Dropped ${r.consumer}: ${plural(r.cursors.length, "cursor")}, ${plural(r.dedup, "delivery record")}, ${plural(r.deadLetters, "dead letter")} (${count(r.activeDeadLetters)} active)`, []],
+      (r) => [
+        `Dropped ${r.consumer}: ${plural(r.cursors.length, "cursor")}, ${plural(r.dedup, "delivery record")}, ${plural(r.deadLetters, "dead letter")} (${count(r.activeDeadLetters)} active)`,
+        [],
+      ],
       () => go("#/"),
     );
   }
@@ -425,11 +593,18 @@
 
   async function deadLettersPage(params) {
     const consumer = params.get("consumer") ?? "";
-    const [groups, overview] = await Promise.all([api(`dead-letters/groups${query({ consumer })}`), api("overview").catch(() => ({ consumers: [] }))]);
+    const [groups, overview] = await Promise.all([
+      api(`dead-letters/groups${query({ consumer })}`),
+      api("overview").catch(() => ({ consumers: [] })),
+    ]);
     document.title = "Dead letters · Sguild dispatcher";
     const select = h(
       "select",
-      { name: "consumer", "aria-label": "Consumer", onchange: (e) => (location.hash = `#/dead-letters${query({ consumer: e.target.value })}`) },
+      {
+        name: "consumer",
+        "aria-label": "Consumer",
+        onchange: (e) => (location.hash = `#/dead-letters${query({ consumer: e.target.value })}`),
+      },
       h("option", { value: "" }, "every consumer"),
       (overview.consumers ?? []).map((c) => h("option", { value: c.consumer, selected: c.consumer === consumer }, c.consumer)),
     );
@@ -437,7 +612,13 @@
     return h(
       "div",
       { class: "page" },
-      h("div", { class: "page-head" }, h("h1", {}, "Dead letters"), h("span", { class: "muted" }, `${plural(total, "active letter")} in ${plural(groups.length, "group")}`), h("label", { class: "inline" }, "Consumer ", select)),
+      h(
+        "div",
+        { class: "page-head" },
+        h("h1", {}, "Dead letters"),
+        h("span", { class: "muted" }, `${plural(total, "active letter")} in ${plural(groups.length, "group")}`),
+        h("label", { class: "inline" }, "Consumer ", select),
+      ),
       table(
         ["Consumer", "Failure", "Event types", "Letters", "First seen", "Last seen", ""],
         groups.map((g) =>
@@ -450,7 +631,13 @@
             h("td", { class: "num" }, count(g.count)),
             h("td", {}, when(g.firstFailedAt)),
             h("td", {}, when(g.lastFailedAt)),
-            h("td", { class: "row-actions" }, link(groupHref(g.consumer, g.fingerprint), "Open", { class: "button" }), h("button", { type: "button", onclick: () => replayGroup(g) }, "Replay…"), h("button", { type: "button", onclick: () => resolveGroup(g) }, "Resolve…")),
+            h(
+              "td",
+              { class: "row-actions" },
+              link(groupHref(g.consumer, g.fingerprint), "Open", { class: "button" }),
+              h("button", { type: "button", onclick: () => replayGroup(g) }, "Replay…"),
+              h("button", { type: "button", onclick: () => resolveGroup(g) }, "Resolve…"),
+            ),
           ),
         ),
         consumer ? `No active dead letters for ${consumer}.` : "No active dead letters.",
@@ -459,40 +646,88 @@
     );
   }
 
-  const outcomeLines = (outcomes) => outcomes.map((o) => `${o.deadLetter.id} (${o.deadLetter.eventType}): ${o.outcome.replace("_", " ")}${o.outcome === "failed" ? ` again: ${o.deadLetter.errorMessage}` : ""}`);
+  const OUTCOME_WORDS = {
+    replayed: "replayed and resolved",
+    already_delivered: "already delivered to the consumer; resolved",
+    failed: "failed again",
+    requested: "requested of the consumer's own process, which replays it on its next check",
+  };
+  const outcomeLines = (outcomes) =>
+    outcomes.map(
+      (o) =>
+        `${o.deadLetter.id} (${o.deadLetter.eventType}): ${OUTCOME_WORDS[o.outcome] ?? o.outcome}${o.outcome === "failed" ? `: ${o.deadLetter.errorMessage}` : ""}`,
+    );
+  const anyRequested = (outcomes) => (outcomes ?? []).some((o) => o.outcome === "requested") && refreshSoon();
   function outcomeTitle(outcomes) {
     const tally = {};
     for (const o of outcomes) tally[o.outcome] = (tally[o.outcome] ?? 0) + 1;
-    return Object.entries(tally).map(([k, n]) => `${n} ${k.replace("_", " ")}`).join(", ") || "nothing to replay";
+    return (
+      Object.entries(tally)
+        .map(([k, n]) => `${n} ${k.replace("_", " ")}`)
+        .join(", ") || "nothing to replay"
+    );
   }
 
   async function replayGroup(g) {
     const ok = await confirmDialog({
       title: "Replay this group",
-      body: [h("p", {}, `Replays ${plural(g.count, "active dead letter")} of ${g.consumer} that failed with:`), h("blockquote", {}, `${g.errorClass}: ${g.sampleMessage}`), h("p", { class: "muted" }, "Each letter is handed to the consumer's handlers again; a letter that fails again stays active with its new error.")],
+      body: [
+        h("p", {}, `Replays ${plural(g.count, "active dead letter")} of ${g.consumer} that failed with:`),
+        h("blockquote", {}, `${g.errorClass}: ${g.sampleMessage}`),
+        h(
+          "p",
+          { class: "muted" },
+          "Each letter is handed to the consumer's handlers again; a letter that fails again stays active with its new error.",
+        ),
+      ],
       confirmLabel: `Replay ${plural(g.count, "letter")}`,
     });
     if (!ok) return;
-    await act("Replaying the group", () => api(`dead-letters/groups/${enc(g.fingerprint)}/replay`, { by: by(), consumer: g.consumer }), (r) => [`Replayed the group: ${outcomeTitle(r.outcomes)}`, outcomeLines(r.outcomes)]);
+    const result = await act(
+      "Replaying the group",
+      () => api(`dead-letters/groups/${enc(g.fingerprint)}/replay`, { by: by(), consumer: g.consumer }),
+      (r) => [`Replayed the group: ${outcomeTitle(r.outcomes)}`, outcomeLines(r.outcomes)],
+    );
+    anyRequested(result?.outcomes);
   }
 
   async function resolveGroup(g) {
     const note = h("input", { name: "note", autocomplete: "off" });
     const ok = await confirmDialog({
       title: "Resolve this group",
-      body: [h("p", {}, `Marks ${plural(g.count, "active dead letter")} of ${g.consumer} resolved without running them.`), h("blockquote", {}, `${g.errorClass}: ${g.sampleMessage}`), field("Note (optional)", note)],
+      body: [
+        h("p", {}, `Marks ${plural(g.count, "active dead letter")} of ${g.consumer} resolved without running them.`),
+        h("blockquote", {}, `${g.errorClass}: ${g.sampleMessage}`),
+        field("Note (optional)", note),
+      ],
       confirmLabel: `Resolve ${plural(g.count, "letter")}`,
       danger: true,
     });
     if (!ok) return;
-    await act("Resolving the group", () => api(`dead-letters/groups/${enc(g.fingerprint)}/resolve`, { by: by(), consumer: g.consumer, note: note.value.trim() || undefined }), (r) => [`Resolved ${plural(r.resolved.length, "dead letter")}`, []]);
+    await act(
+      "Resolving the group",
+      () =>
+        api(`dead-letters/groups/${enc(g.fingerprint)}/resolve`, { by: by(), consumer: g.consumer, note: note.value.trim() || undefined }),
+      (r) => [`Resolved ${plural(r.resolved.length, "dead letter")}`, []],
+    );
   }
 
   async function groupPage(fingerprint, params) {
     const consumer = params.get("consumer") ?? "";
-    const [groups, letters] = await Promise.all([api(`dead-letters/groups${query({ consumer })}`), api(`dead-letters${query({ consumer, fingerprint, includeResolved: "true", limit: 500 })}`)]);
+    const [groups, letters] = await Promise.all([
+      api(`dead-letters/groups${query({ consumer })}`),
+      api(`dead-letters${query({ consumer, fingerprint, includeResolved: "true", limit: 500 })}`),
+    ]);
     const group = groups.find((g) => g.fingerprint === fingerprint && (!consumer || g.consumer === consumer));
-    const sample = group ?? (letters[0] && { consumer: letters[0].consumer, fingerprint, errorClass: letters[0].errorClass, sampleMessage: letters[0].errorMessage, count: 0 });
+    const sample =
+      group ??
+      (letters[0] && {
+        consumer: letters[0].consumer,
+        fingerprint,
+        errorClass: letters[0].errorClass,
+        sampleMessage: letters[0].errorMessage,
+        count: 0,
+      });
     document.title = "Dead-letter group · Sguild dispatcher";
     const active = letters.filter((l) => !l.resolvedAt).length;
     return h(
@@ -504,10 +739,24 @@
         { class: "page-head" },
         h("h1", {}, sample ? `${sample.errorClass} in ${sample.consumer}` : "Dead-letter group"),
         active ? badge(`${plural(active, "active letter")}`, "bad") : badge("all resolved", "ok"),
-        group ? h("div", { class: "buttons" }, h("button", { type: "button", class: "primary", onclick: () => replayGroup(group) }, "Replay group…"), h("button", { type: "button", onclick: () => resolveGroup(group) }, "Resolve group…")) : null,
+        group
+          ? h(
+              "div",
+              { class: "buttons" },
+              h("button", { type: "button", class: "primary", onclick: () => replayGroup(group) }, "Replay group…"),
+              h("button", { type: "button", onclick: () => resolveGroup(group) }, "Resolve group…"),
+            )
+          : null,
       ),
       sample ? h("blockquote", { class: "error-text" }, sample.sampleMessage) : null,
-      group ? dl([["Fingerprint", h("code", {}, fingerprint)], ["Event types", (group.eventTypes ?? []).join(", ")], ["First seen", time(group.firstFailedAt)], ["Last seen", time(group.lastFailedAt)]]) : null,
+      group
+        ? dl([
+            ["Fingerprint", h("code", {}, fingerprint)],
+            ["Event types", (group.eventTypes ?? []).join(", ")],
+            ["First seen", time(group.firstFailedAt)],
+            ["Last seen", time(group.lastFailedAt)],
+          ])
+        : null,
       section("Letters", lettersTable(letters)),
     );
   }
@@ -530,7 +779,16 @@
           h("td", { class: "num" }, count(l.attempts)),
           h("td", {}, when(l.lastFailedAt)),
           h("td", {}, letterState(l)),
-          h("td", { class: "row-actions" }, l.resolvedAt ? null : [h("button", { type: "button", onclick: () => replayLetter(l) }, "Replay…"), h("button", { type: "button", onclick: () => resolveLetter(l) }, "Resolve…")]),
+          h(
+            "td",
+            { class: "row-actions" },
+            l.resolvedAt
+              ? null
+              : [
+                  h("button", { type: "button", onclick: () => replayLetter(l) }, "Replay…"),
+                  h("button", { type: "button", onclick: () => resolveLetter(l) }, "Resolve…"),
+                ],
+          ),
         ),
       ),
       "No letters.",
@@ -539,16 +797,37 @@
   }
 
   async function replayLetter(l) {
-    const ok = await confirmDialog({ title: "Replay this dead letter", body: [h("p", {}, `Hands ${l.eventType} ${l.eventId} to ${l.consumer}'s handlers again.`), h("blockquote", {}, `${l.errorClass}: ${l.errorMessage}`)], confirmLabel: "Replay" });
+    const ok = await confirmDialog({
+      title: "Replay this dead letter",
+      body: [
+        h("p", {}, `Hands ${l.eventType} ${l.eventId} to ${l.consumer}'s handlers again.`),
+        h("blockquote", {}, `${l.errorClass}: ${l.errorMessage}`),
+      ],
+      confirmLabel: "Replay",
+    });
     if (!ok) return;
-    await act(`Replaying ${l.id}`, () => api(`dead-letters/${enc(l.id)}/replay`, { by: by() }), (r) => [`Replayed ${l.id}: ${r.outcome.replace("_", " ")}`, outcomeLines([r])]);
+    const result = await act(
+      `Replaying ${l.id}`,
+      () => api(`dead-letters/${enc(l.id)}/replay`, { by: by() }),
+      (r) => [`Replayed ${l.id}: ${r.outcome.replace("_", " ")}`, outcomeLines([r])],
+    );
+    anyRequested(result && [result]);
   }
 
   async function resolveLetter(l) {
     const note = h("input", { name: "note", autocomplete: "off" });
-    const ok = await confirmDialog({ title: "Resolve this dead letter", body: [h("p", {}, `Marks ${l.id} resolved without running it.`), field("Note (optional)", note)], confirmLabel: "Resolve", danger: true });
+    const ok = await confirmDialog({
+      title: "Resolve this dead letter",
+      body: [h("p", {}, `Marks ${l.id} resolved without running it.`), field("Note (optional)", note)],
+      confirmLabel: "Resolve",
+      danger: true,
+    });
     if (!ok) return;
-    await act(`Resolving ${l.id}`, () => api(`dead-letters/${enc(l.id)}/resolve`, { by: by(), note: note.value.trim() || undefined }), (d) => [`Resolved ${d.id}${d.resolvedBy ? ` (by ${d.resolvedBy})` : ""}`, []]);
+    await act(
+      `Resolving ${l.id}`,
+      () => api(`dead-letters/${enc(l.id)}/resolve`, { by: by(), note: note.value.trim() || undefined }),
+      (d) => [`Resolved ${d.id}${d.resolvedBy ? ` (by ${d.resolvedBy})` : ""}`, []],
+    );
   }
 
   async function letterPage(id) {
@@ -557,13 +836,28 @@
     return h(
       "div",
       { class: "page" },
-      h("p", { class: "crumbs" }, link(`#/dead-letters${query({ consumer: l.consumer })}`, "Dead letters"), " / ", link(groupHref(l.consumer, l.fingerprint), "group"), " / ", l.id),
+      h(
+        "p",
+        { class: "crumbs" },
+        link(`#/dead-letters${query({ consumer: l.consumer })}`, "Dead letters"),
+        " / ",
+        link(groupHref(l.consumer, l.fingerprint), "group"),
+        " / ",
+        l.id,
+      ),
       h(
         "div",
         { class: "page-head" },
         h("h1", {}, `Dead letter ${l.id}`),
         letterState(l),
-        l.resolvedAt ? null : h("div", { class: "buttons" }, h("button", { type: "button", class: "primary", onclick: () => replayLetter(l) }, "Replay…"), h("button", { type: "button", onclick: () => resolveLetter(l) }, "Resolve…")),
+        l.resolvedAt
+          ? null
+          : h(
+              "div",
+              { class: "buttons" },
+              h("button", { type: "button", class: "primary", onclick: () => replayLetter(l) }, "Replay…"),
+              h("button", { type: "button", onclick: () => resolveLetter(l) }, "Resolve…"),
+            ),
       ),
       dl([
         ["Consumer", link(consumerHref(l.consumer), l.consumer)],
@@ -582,14 +876,24 @@
 
   // ---- #/events, #/events/{id}, #/flows/{id} ----
 
-  const localInput = (iso) => (iso && !Number.isNaN(Date.parse(iso)) ? new Date(new Date(iso).getTime() - new Date(iso).getTimezoneOffset() * 60000).toISOString().slice(0, 16) : "");
-  const SEARCH_FIELDS = [["eventId", "Event id"], ["eventType", "Event type"], ["subject", "Subject"], ["correlationId", "Correlation id"]];
+  const localInput = (iso) =>
+    iso && !Number.isNaN(Date.parse(iso))
+      ? new Date(new Date(iso).getTime() - new Date(iso).getTimezoneOffset() * 60000).toISOString().slice(0, 16)
+      : "";
+  const SEARCH_FIELDS = [
+    ["eventId", "Event id"],
+    ["eventType", "Event type"],
+    ["subject", "Subject"],
+    ["correlationId", "Correlation id"],
+  ];
 
   async function eventsPage(params) {
     const filter = Object.fromEntries([...SEARCH_FIELDS.map(([k]) => k), "from", "to"].map((k) => [k, params.get(k) ?? ""]));
     const events = await api(`events${query({ ...filter, limit: 100 })}`);
     document.title = "Events · Sguild dispatcher";
-    const inputs = Object.fromEntries(SEARCH_FIELDS.map(([k]) => [k, h("input", { name: k, value: filter[k], autocomplete: "off", spellcheck: "false" })]));
+    const inputs = Object.fromEntries(
+      SEARCH_FIELDS.map(([k]) => [k, h("input", { name: k, value: filter[k], autocomplete: "off", spellcheck: "false" })]),
+    );
     const from = h("input", { type: "datetime-local", name: "from", value: localInput(filter.from) });
     const to = h("input", { type: "datetime-local", name: "to", value: localInput(filter.to) });
     const form = h(
@@ -598,7 +902,12 @@
       SEARCH_FIELDS.map(([k, label]) => field(label, inputs[k])),
       field("From", from),
       field("To", to),
-      h("div", { class: "buttons" }, h("button", { type: "submit", class: "primary" }, "Search"), link("#/events", "Clear", { class: "button" })),
+      h(
+        "div",
+        { class: "buttons" },
+        h("button", { type: "submit", class: "primary" }, "Search"),
+        link("#/events", "Clear", { class: "button" }),
+      ),
     );
     form.addEventListener("submit", (event) => {
       event.preventDefault();
@@ -613,7 +922,16 @@
     return h(
       "div",
       { class: "page" },
-      h("div", { class: "page-head" }, h("h1", {}, "Events"), h("span", { class: "muted" }, filtered ? `${plural(events.length, "match", "matches")}, newest first` : `the newest ${plural(events.length, "event")}`)),
+      h(
+        "div",
+        { class: "page-head" },
+        h("h1", {}, "Events"),
+        h(
+          "span",
+          { class: "muted" },
+          filtered ? `${plural(events.length, "match", "matches")}, newest first` : `the newest ${plural(events.length, "event")}`,
+        ),
+      ),
       form,
       eventsTable(events),
     );
@@ -658,11 +976,34 @@
         ["Occurred", time(e.occurredAt)],
         ["Created", time(e.createdAt)],
       ]),
-      section("Delivered to", deliveredTo.length ? h("ul", { class: "delivered" }, deliveredTo.map((c) => h("li", {}, link(consumerHref(c), c)))) : h("p", { class: "muted empty" }, "No consumer has it yet.")),
+      section(
+        "Delivered to",
+        deliveredTo.length
+          ? h(
+              "ul",
+              { class: "delivered" },
+              deliveredTo.map((c) => h("li", {}, link(consumerHref(c), c))),
+            )
+          : h("p", { class: "muted empty" }, "No consumer has it yet."),
+      ),
       section(
         "Dead-lettered by",
         deadLettered.length
-          ? h("ul", { class: "dead-lettered" }, deadLettered.map((d) => h("li", {}, link(consumerHref(d.consumer), d.consumer), " ", link(letterHref(d.deadLetterId), d.deadLetterId, { class: "mono" }), " ", d.resolvedAt ? badge(`resolved ${time(d.resolvedAt)}`, "ok") : badge("active", "bad"))))
+          ? h(
+              "ul",
+              { class: "dead-lettered" },
+              deadLettered.map((d) =>
+                h(
+                  "li",
+                  {},
+                  link(consumerHref(d.consumer), d.consumer),
+                  " ",
+                  link(letterHref(d.deadLetterId), d.deadLetterId, { class: "mono" }),
+                  " ",
+                  d.resolvedAt ? badge(`resolved ${time(d.resolvedAt)}`, "ok") : badge("active", "bad"),
+                ),
+              ),
+            )
           : h("p", { class: "muted empty" }, "No consumer dead-lettered it."),
       ),
       section("Payload", h("pre", {}, pretty(e.payload))),
@@ -681,7 +1022,13 @@
       { class: "page" },
       h("p", { class: "crumbs" }, link(`#/events${query({ correlationId })}`, "Events"), " / flow"),
       h("div", { class: "page-head" }, h("h1", {}, "Flow"), h("span", { class: "mono muted" }, flow.correlationId)),
-      h("p", { class: "muted" }, events.length ? `${plural(events.length, "event")} of ${plural(types.size, "type")}, in order` : "No event carries this correlation id."),
+      h(
+        "p",
+        { class: "muted" },
+        events.length
+          ? `${plural(events.length, "event")} of ${plural(types.size, "type")}, in order`
+          : "No event carries this correlation id.",
+      ),
       h(
         "ol",
         { class: "timeline" },
@@ -689,7 +1036,12 @@
           h(
             "li",
             { "data-event": e.eventId },
-            h("div", { class: "when" }, time(e.createdAt), h("small", { class: "muted block" }, `+${duration((new Date(e.createdAt).getTime() - start) / 1000)}`)),
+            h(
+              "div",
+              { class: "when" },
+              time(e.createdAt),
+              h("small", { class: "muted block" }, since(new Date(e.createdAt).getTime() - start)),
+            ),
             h(
               "div",
               { class: "what" },
@@ -717,9 +1069,17 @@
     const rows = h("tbody", {});
     const status = h("span", { class: "muted", "aria-live": "off" });
     const shown = () => rows.children.length;
-    const setStatus = (extra = "") => status.replaceChildren(`${running ? "watching" : "paused"} after position ${count(after)} · ${plural(shown(), "event")} shown${extra}`);
+    const setStatus = (extra = "") =>
+      status.replaceChildren(
+        `${running ? "watching" : "paused"} after position ${count(after)} · ${plural(shown(), "event")} shown${extra}`,
+      );
     const filter = h("input", { name: "eventType", value: eventType, placeholder: "every type", autocomplete: "off", spellcheck: "false" });
-    const filterForm = h("form", { class: "inline", role: "search" }, field("Event type", filter), h("button", { type: "submit" }, "Filter"));
+    const filterForm = h(
+      "form",
+      { class: "inline", role: "search" },
+      field("Event type", filter),
+      h("button", { type: "submit" }, "Filter"),
+    );
     filterForm.addEventListener("submit", (event) => {
       event.preventDefault();
       location.hash = `#/tail${query({ eventType: filter.value.trim() })}`;
@@ -739,7 +1099,18 @@
         const batch = await api(`tail${query({ after, eventType })}`);
         if (!alive()) return;
         for (const e of batch.events ?? []) {
-          rows.prepend(h("tr", { "data-event": e.eventId }, h("td", { class: "num" }, count(e.position)), h("td", {}, time(e.createdAt)), h("td", {}, e.eventType), h("td", { class: "mono small" }, e.subject ?? "—"), h("td", { class: "mono small" }, e.correlationId ? link(flowHref(e.correlationId), e.correlationId) : "—"), h("td", { class: "mono small" }, link(eventHref(e.eventId), e.eventId))));
+          rows.prepend(
+            h(
+              "tr",
+              { "data-event": e.eventId },
+              h("td", { class: "num" }, count(e.position)),
+              h("td", {}, time(e.createdAt)),
+              h("td", {}, e.eventType),
+              h("td", { class: "mono small" }, e.subject ?? "—"),
+              h("td", { class: "mono small" }, e.correlationId ? link(flowHref(e.correlationId), e.correlationId) : "—"),
+              h("td", { class: "mono small" }, link(eventHref(e.eventId), e.eventId)),
+            ),
+          );
         }
         while (rows.children.length > 500) rows.lastChild.remove();
         after = batch.position ?? after;
@@ -757,7 +1128,20 @@
       { class: "page" },
       h("div", { class: "page-head" }, h("h1", {}, "Tail"), status),
       h("div", { class: "toolbar" }, filterForm, h("div", { class: "buttons" }, toggle, clear)),
-      h("table", { class: "events tail" }, h("thead", {}, h("tr", {}, ["Position", "Created", "Event type", "Subject", "Correlation", "Event id"].map((c) => h("th", { scope: "col" }, c)))), rows),
+      h(
+        "table",
+        { class: "events tail" },
+        h(
+          "thead",
+          {},
+          h(
+            "tr",
+            {},
+            ["Position", "Created", "Event type", "Subject", "Correlation", "Event id"].map((c) => h("th", { scope: "col" }, c)),
+          ),
+        ),
+        rows,
+      ),
       h("p", { class: "muted small" }, "New events appear at the top, polled every second."),
     );
   }
@@ -783,7 +1167,8 @@
     cleanup = null;
     const mine = ++renderCount;
     const alive = () => mine === renderCount;
-    const raw = location.hash.replace(/^#/, "") || "/";
+    const hash = location.hash;
+    const raw = hash.replace(/^#/, "") || "/";
     const [path, search = ""] = raw.split("?");
     let parts;
     try {
@@ -804,20 +1189,18 @@
     }
     if (!alive()) return;
     app.replaceChildren(node);
+    app.dataset.drawn = hash;
     app.removeAttribute("aria-busy");
   }
 
   /** Goes to a page keeping the outcome shown (after an operation that leaves the page it was on). */
-  let keepOutcome = false;
   function go(hash) {
-    if (location.hash === hash) return route();
-    keepOutcome = true;
-    location.hash = hash;
+    if (location.hash !== hash) history.pushState(null, "", hash);
+    return route();
   }
 
   window.addEventListener("hashchange", () => {
-    if (!keepOutcome) outcomeBox.hidden = true;
-    keepOutcome = false;
+    outcomeBox.hidden = true;
     route().then(() => app.focus({ preventScroll: true }));
   });
   route();
