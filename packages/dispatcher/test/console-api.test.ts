@@ -1,5 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createConsole, createDispatcher, DispatcherConfigError, type ConsoleAccess, type Dispatcher } from "../src/index.js";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { createConsole, createDispatcher, Dispatcher, DispatcherConfigError, toNodeHandler, type ConsoleAccess } from "../src/index.js";
 import { runOnce } from "../src/testing/index.js";
 import { BASE, consoleClient, ORIGIN, testAuthorize } from "./console-helpers.js";
 import { lockedPayload, testDb, type TestDb } from "./helpers.js";
@@ -153,6 +155,34 @@ describe("cross-site requests cannot operate: 403 CROSS_SITE_REQUEST before auth
   });
 });
 
+describe("served by Node's http through toNodeHandler", () => {
+  it("the page's own origin is the Host it was asked at (the Request URL is http://localhost there)", async () => {
+    const server = createServer(toNodeHandler(consoleClient(consumer).handler));
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    const at = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      const resume = async (origin: string) => {
+        const response = await fetch(`${at}${BASE}/api/consumers/coaching/resume`, {
+          method: "POST",
+          headers: { "content-type": "application/json", "x-sguild-console": "1", origin, authorization: "Bearer ops" },
+          body: JSON.stringify({ by: "per_ops" }),
+        });
+        return [response.status, await response.json()];
+      };
+      expect(await resume(at)).toEqual([200, { consumer: "coaching", resumed: [] }]);
+      expect((await resume("http://evil.example"))[0]).toBe(403);
+      const page = await fetch(`${at}${BASE}/`, { headers: { authorization: "Bearer reader" } });
+      expect([page.status, page.headers.get("content-security-policy"), (await page.text()).slice(0, 15)]).toEqual([
+        200,
+        CSP,
+        "<!doctype html>",
+      ]);
+    } finally {
+      await new Promise((r) => server.close(r));
+    }
+  });
+});
+
 describe("the page and its assets", () => {
   const client = () => consoleClient(consumer);
   const page = (path: string, init: RequestInit = {}) =>
@@ -228,6 +258,19 @@ describe("the page and its assets", () => {
       overview.headers.get("cache-control"),
       overview.headers.get("content-security-policy"),
     ]).toEqual(["application/json; charset=utf-8", "no-store", CSP]);
+  });
+
+  it("need no configured dispatcher (the API does: without one it is 500, undescribed)", async () => {
+    vi.stubEnv("DISPATCHER_PRODUCER", "");
+    try {
+      const handler = createConsole({ dispatcher: new Dispatcher(), authorize: () => true });
+      expect((await handler(new Request(`${ORIGIN}${BASE}/`))).status).toBe(200);
+      expect((await handler(new Request(`${ORIGIN}${BASE}/assets/app.css`))).status).toBe(200);
+      const api = await handler(new Request(`${ORIGIN}${BASE}/api/overview`));
+      expect([api.status, await api.json()]).toEqual([500, error("INTERNAL", "internal error")]);
+    } finally {
+      vi.unstubAllEnvs();
+    }
   });
 
   it("mounted elsewhere with basePath", async () => {

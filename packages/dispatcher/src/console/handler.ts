@@ -2,7 +2,7 @@ import { SguildError } from "@sguild/contracts";
 import type { Dispatcher } from "../dispatcher/dispatcher.js";
 import { dispatcher as singleton } from "../dispatcher/singleton.js";
 import { DispatcherConfigError } from "../errors/index.js";
-import type { Logger } from "../observability/index.js";
+import { defaultLogger, type Logger } from "../observability/index.js";
 import { authorization, type AuthorizationResult } from "../http/authorize.js";
 import { bodyLimit, readLimitedText } from "../http/body.js";
 import { jsonObject, queryInput, validate } from "../http/input.js";
@@ -71,14 +71,20 @@ export function createConsole(options: ConsoleOptions): ConsoleHandler {
   return async (request) => {
     const url = new URL(request.url);
     if (url.pathname !== base && !url.pathname.startsWith(`${base}/`)) return secure(notFound(url));
-    const context = consoleContext(target(), options.logger);
+    // The dispatcher is resolved for the API only: the page and its assets need no database.
+    const context = () => consoleContext(target(), options.logger);
     const method = request.method === "HEAD" ? "GET" : request.method;
     const access: ConsoleAccess = method === "GET" ? "read" : "operate";
     if (access === "operate") {
       const refusal = crossSiteRefusal(request, origins);
       if (refusal) return secure(problem(403, "CROSS_SITE_REQUEST", refusal));
     }
-    const denied = await authorization((r) => options.authorize(r, access), request, context.logger, "dispatcher console");
+    const denied = await authorization(
+      (r) => options.authorize(r, access),
+      request,
+      loggerOf(options.logger, target),
+      "dispatcher console",
+    );
     if (denied) return secure(denied);
     try {
       const response = await answer(request, url, url.pathname.slice(base.length), method, context, maxBodyBytes);
@@ -87,7 +93,7 @@ export function createConsole(options: ConsoleOptions): ConsoleHandler {
       if (SguildError.isInstance(error) && STATUS_BY_CODE[error.code]) {
         return secure(problem(STATUS_BY_CODE[error.code]!, error.code, error.message, errorField(error)));
       }
-      context.logger.error({ err: error, path: url.pathname }, "dispatcher console request failed");
+      loggerOf(options.logger, target).error({ err: error, path: url.pathname }, "dispatcher console request failed");
       return secure(problem(500, "INTERNAL", "internal error"));
     }
   };
@@ -98,7 +104,7 @@ async function answer(
   url: URL,
   path: string,
   method: string,
-  context: ConsoleContext,
+  context: () => ConsoleContext,
   maxBodyBytes: number,
 ): Promise<Response> {
   // {base} itself: the page's relative asset and API URLs resolve below {base}/ only.
@@ -126,7 +132,17 @@ async function answer(
   if (raw instanceof Response) return raw;
   const input = validate(found.route.schema, raw);
   if (input instanceof Response) return input;
-  return found.route.run(context, params as Record<string, string>, input);
+  return found.route.run(context(), params as Record<string, string>, input);
+}
+
+/** The logger given, else the dispatcher's, else the default one (a dispatcher not configured yet has none). */
+function loggerOf(logger: Logger | undefined, target: () => Dispatcher): Logger {
+  if (logger) return logger;
+  try {
+    return consoleContext(target(), undefined).logger;
+  } catch {
+    return defaultLogger();
+  }
 }
 
 /** The field an error names (a SguildError's `argument` detail), as the console spells fields (camelCase). */
