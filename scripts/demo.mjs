@@ -1,12 +1,14 @@
 // pnpm demo [--keep]: a scripted week of business across Revenue and Coaching, each with its own
 // database on an embedded PostgreSQL, events crossing through the fanout relay. Prints Revenue's
 // reservations next to Coaching's availability, the consumer lag and the dead letters, and exits
-// non-zero if the projection disagrees with Revenue's truth.
+// non-zero if the projection disagrees with Revenue's truth. --keep leaves everything running and
+// serves the operator console (createConsole) of both databases on loopback.
 import { spawn } from "node:child_process";
+import http from "node:http";
 import { fileURLToPath } from "node:url";
 import pg from "pg";
 import { v7 as uuidv7 } from "uuid";
-import { consumerStatus, tablesFor } from "@sguild/dispatcher";
+import { consumerStatus, createConsole, createDispatcher, silentLogger, tablesFor, toNodeHandler } from "@sguild/dispatcher";
 import { startTestPostgres, createTestDatabase } from "@sguild/prisma-fragment/testing";
 import { runWeek, expectedAvailability } from "./demo-week.mjs";
 
@@ -26,6 +28,35 @@ function start(name, env) {
   });
 }
 
+// The demo console's authorize hook: everything is allowed, on loopback only. The server listens on
+// 127.0.0.1 alone, and a request naming another host (what a DNS-rebinding page sends) is refused.
+const LOOPBACK_HOST = /^(?:localhost|127(?:\.\d{1,3}){3}|\[::1\])(?::\d{1,5})?$/;
+const loopbackOnly = (request) =>
+  LOOPBACK_HOST.test(request.headers.get("host") ?? "") || { allowed: false, status: 403, reason: "the demo console answers on loopback only" };
+
+/** One server on 127.0.0.1 with a console per domain at /{name}/; its dispatchers run no consumer (a replay is requested of the app's). */
+async function serveConsoles(domains) {
+  const consoles = domains.map(({ name, producer, databaseUrl }) => {
+    const dispatcher = createDispatcher({ producer, tenantId: "tnt_sguild", databaseUrl, logger: silentLogger });
+    return { base: `/${name}`, dispatcher, serve: toNodeHandler(createConsole({ dispatcher, basePath: `/${name}`, authorize: loopbackOnly })) };
+  });
+  const server = http.createServer((req, res) => {
+    const path = (req.url ?? "/").split("?")[0];
+    const found = consoles.find((c) => path === c.base || path.startsWith(`${c.base}/`));
+    if (found) return found.serve(req, res);
+    res.writeHead(404, { "content-type": "text/plain; charset=utf-8" }).end(`consoles: ${consoles.map((c) => `${c.base}/`).join(" ")}\n`);
+  });
+  await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return {
+    url: `http://127.0.0.1:${server.address().port}`,
+    close: async () => {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+      for (const c of consoles) await c.dispatcher.close();
+    },
+  };
+}
+
 async function stopAll() {
   await Promise.all(children.map((c) => (c.exitCode !== null ? undefined : new Promise((r) => { c.once("exit", r); c.kill("SIGTERM"); }))));
 }
@@ -38,6 +69,7 @@ const server = await startTestPostgres().catch((error) => {
   process.exit(1);
 });
 let failed = true;
+let consoles;
 try {
   const [revenueDb, coachingDb] = await Promise.all([createTestDatabase({ adminUrl: server.adminUrl, migrate: false }), createTestDatabase({ adminUrl: server.adminUrl, migrate: false })]);
   console.log(`• embedded PostgreSQL up; databases ${revenueDb.name} (revenue) and ${coachingDb.name} (coaching)`);
@@ -84,10 +116,15 @@ try {
   failed = JSON.stringify(lessons) !== JSON.stringify(truth) || JSON.stringify(truth) !== JSON.stringify(expected) || relayLag + coachingStatus.lag_events + relayDead + coachingStatus.dead_letters !== 0;
   console.log(failed ? "\ndemo FAILED: Coaching's projection disagrees with Revenue's truth" : "\ndemo finished: Coaching's projection matches Revenue's truth");
   if (keep) {
-    console.log(`\n--keep: services are running.\n  revenue  ${revenueUrl}/reservations\n  coaching ${coachingUrl}/availability\n  coaching ${coachingUrl}/status\n  DLQ      ${coachingUrl}/api/dispatcher/v1/dlq?consumer=coaching-availability  (Authorization: Bearer demo)\n  database ${server.adminUrl}\nCtrl-C to stop.`);
+    consoles = await serveConsoles([
+      { name: "revenue", producer: "revenue", databaseUrl: revenueDb.url },
+      { name: "coaching", producer: "coaching", databaseUrl: coachingDb.url },
+    ]);
+    console.log(`\n--keep: services are running.\n  revenue  ${revenueUrl}/reservations\n  coaching ${coachingUrl}/availability\n  coaching ${coachingUrl}/status\n  DLQ      ${coachingUrl}/api/dispatcher/v1/dlq?consumer=coaching-availability  (Authorization: Bearer demo)\n  console  ${consoles.url}/revenue/   (Revenue's database: the fanout relay, what Revenue published)\n  console  ${consoles.url}/coaching/  (Coaching's database: the availability projection)\n           the consoles' authorize hook allows everything, on loopback only (listening on 127.0.0.1; a request naming another host is refused 403)\n  database ${server.adminUrl}\nCtrl-C to stop.`);
     await new Promise((resolve) => { process.once("SIGINT", resolve); process.once("SIGTERM", resolve); });
   }
 } finally {
+  await consoles?.close();
   await stopAll();
   await server.stop();
 }

@@ -275,9 +275,11 @@ describe("the operator console in Chromium", () => {
       expect.stringMatching(/^lag 3 events, \d+ s$/),
       "no dead letters",
     ]);
-    expect((await cells(ledgerCard.locator(`table.types tr[data-event-type="credit.locked"]`))).slice(0, 2)).toEqual([
+    expect(await cells(ledgerCard.locator(`table.types tr[data-event-type="credit.locked"]`))).toEqual([
       "credit.locked",
       "3",
+      expect.stringMatching(/^\d+ s$/),
+      "stopped",
     ]);
     expect(await text(ledgerCard.locator("p.empty"))).toBe("No live replica: nothing runs this consumer right now.");
     expect(await text(ledgerCard.locator("figcaption"))).toBe("Delivered: 4 in the last hour");

@@ -253,19 +253,22 @@
     );
   const section = (title, ...children) => h("section", { class: "panel" }, h("h2", {}, title), children);
 
-  /** Bars per minute for the last hour, drawn with SVG elements (no markup strings). */
-  function minuteChart(points, key, label, endAt, width = 300) {
+  /**
+   * Bars per minute for the last hour, drawn with SVG elements (no markup strings); each bar's
+   * tooltip says its minute and count. `compact`: a sparkline for a table row, without labels.
+   */
+  function minuteChart(points, key, label, endAt, { width = 300, compact = false } = {}) {
     const end = Math.floor(new Date(endAt ?? Date.now()).getTime() / 60000);
     const byMinute = new Map((points ?? []).map((p) => [Math.floor(new Date(p.minute).getTime() / 60000), Number(p[key] ?? 0)]));
     const values = Array.from({ length: 60 }, (_, i) => byMinute.get(end - 59 + i) ?? 0);
     const total = values.reduce((a, b) => a + b, 0);
     const max = Math.max(1, ...values);
-    const [height, top, bar] = [64, 14, width / 60];
+    const [height, top, bottom, bar] = compact ? [24, 2, 1, width / 60] : [64, 14, 14, width / 60];
     const chart = s("svg", {
-      viewBox: `0 0 ${width} ${height + 14}`,
+      viewBox: `0 0 ${width} ${height + bottom}`,
       width,
-      height: height + 14,
-      class: "chart",
+      height: height + bottom,
+      class: compact ? "chart compact" : "chart",
       role: "img",
       "aria-label": `${label}: ${count(total)} in the last hour, at most ${count(max)} a minute`,
     });
@@ -281,11 +284,12 @@
         ),
       );
     });
+    if (compact) return chart;
     chart.append(
       s("text", { x: 0, y: height + 12, class: "tick" }, "60 min ago"),
       s("text", { x: width, y: height + 12, class: "tick end" }, "now"),
+      s("text", { x: width, y: 10, class: "tick end" }, `max ${count(max)}/min`),
     );
-    chart.append(s("text", { x: width, y: 10, class: "tick end" }, `max ${count(max)}/min`));
     return h("figure", { class: "chart-box" }, chart, h("figcaption", {}, `${label}: ${count(total)} in the last hour`));
   }
 
@@ -319,7 +323,11 @@
               { "data-event-type": p.eventType },
               h("td", {}, link(`#/events${query({ eventType: p.eventType })}`, p.eventType)),
               h("td", { class: "num" }, count(p.lastHour)),
-              h("td", { class: "spark" }, minuteChart(p.perMinute, "published", `${p.eventType} published`, data.generatedAt)),
+              h(
+                "td",
+                { class: "spark" },
+                minuteChart(p.perMinute, "published", `${p.eventType} published`, data.generatedAt, { compact: true }),
+              ),
             ),
           ),
           "Nothing was published in the last hour.",
@@ -360,7 +368,7 @@
               h("td", {}, t.eventType),
               h("td", { class: "num" }, count(t.lagEvents)),
               h("td", { class: "num" }, duration(t.lagSeconds)),
-              h("td", {}, typeState(t)),
+              h("td", {}, typeState(t, c)),
             ),
           ),
           "No subscribed types.",
@@ -382,10 +390,12 @@
     return live ? badge(`running · ${plural(live, "replica")}`, "ok") : badge("not running", "warn");
   }
 
-  function typeState(t) {
+  /** A type's state: paused, retrying an event, delivering (a live replica runs it), or stopped (none does). */
+  function typeState(t, c) {
     if (t.paused) return badge(`paused${t.pausedBy ? ` by ${t.pausedBy}` : ""}`, "warn");
     if (Number(t.failedAttempts) > 0) return badge(`retrying (${plural(t.failedAttempts, "failed attempt")})`, "bad");
-    return badge("delivering", "ok");
+    const running = (c.instances ?? []).some((i) => i.live && (i.eventTypes ?? []).includes(t.eventType));
+    return running ? badge("delivering", "ok") : badge("stopped", "warn");
   }
 
   function instancesTable(instances) {
@@ -464,7 +474,7 @@
               h("td", {}, t.eventType),
               h("td", { class: "num" }, count(t.position)),
               h("td", { class: "num" }, `${plural(t.lagEvents, "event")}`, h("br"), h("small", { class: "muted" }, duration(t.lagSeconds))),
-              h("td", {}, typeState(t), t.paused ? h("small", { class: "muted block" }, `since ${time(t.pausedAt)}`) : null),
+              h("td", {}, typeState(t, c), t.paused ? h("small", { class: "muted block" }, `since ${time(t.pausedAt)}`) : null),
               h(
                 "td",
                 {},
@@ -494,7 +504,7 @@
         ),
       ),
       section("Replicas", instancesTable(c.instances ?? [])),
-      section("Delivered in the last hour", minuteChart(c.throughput, "delivered", "Delivered", new Date().toISOString(), 600)),
+      section("Delivered in the last hour", minuteChart(c.throughput, "delivered", "Delivered", new Date().toISOString(), { width: 600 })),
     );
   }
 
