@@ -339,8 +339,16 @@ describe("input: 400 INVALID_ARGUMENT naming the field, 413 above the body limit
     const c = client();
     expect(await answer(c.get("events?limit=501"))).toEqual(invalid("limit must be an integer from 1 to 500", "limit"));
     expect(await answer(c.get("events?limit=0"))).toEqual(invalid("limit must be an integer from 1 to 500", "limit"));
-    expect(await answer(c.get("events?from=yesterday"))).toEqual(invalid("from must be an ISO time such as 2026-12-02T10:00:00Z", "from"));
-    expect(await answer(c.get("events?to=2026-13-45"))).toEqual(invalid("to must be an ISO time such as 2026-12-02T10:00:00Z", "to"));
+    expect(await answer(c.get("events?from=yesterday"))).toEqual(
+      invalid("from must be an ISO time with its zone, such as 2026-12-02T10:00:00Z", "from"),
+    );
+    for (const to of ["2026-13-45", "2026-12-02T10:00:00", "2026-12-02 10:00Z", "2026-12-02T10:00+0100"]) {
+      expect(await answer(c.get(`events?to=${encodeURIComponent(to)}`))).toEqual(
+        invalid("to must be an ISO time with its zone, such as 2026-12-02T10:00:00Z", "to"),
+      );
+    }
+    for (const to of ["2026-12-02", "2026-12-02T10:00Z", "2026-12-02T10:00:00.123456%2B01:00"])
+      expect((await c.get(`events?to=${to}`)).status).toBe(200);
     expect(await answer(c.get("events?eventType=a&eventType=b"))).toEqual(invalid("eventType must be given once", "eventType"));
     expect(await answer(c.get("tail?after=-1"))).toEqual(invalid("after must be a position (a whole number)", "after"));
     expect(await answer(c.get("dead-letters?limit=1001"))).toEqual(invalid("limit must be an integer from 1 to 1000", "limit"));

@@ -299,6 +299,7 @@ describe("replicas: their heartbeats", () => {
     ).toBe(true);
     // Known by its heartbeat row alone: no cursor, no dead letter.
     expect(body.consumers.map((c: any) => c.consumer)).toEqual(["audit", "coaching"]);
+    expect((await client.get("consumers/audit")).body).toEqual(body.consumers[0]);
     expect(instances("audit")).toEqual([
       {
         instanceId: "ins_silent",

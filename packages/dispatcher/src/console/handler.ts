@@ -41,7 +41,6 @@ export type ConsoleHandler = (request: Request) => Promise<Response>;
 
 const STATUS_BY_CODE: Record<string, number> = {
   INVALID_ARGUMENT: 400,
-  REPROCESS_NOT_CONFIRMED: 400,
   UNKNOWN_CONSUMER: 404,
   DEAD_LETTER_NOT_FOUND: 404,
   DEAD_LETTER_ALREADY_RESOLVED: 409,

@@ -38,13 +38,16 @@ const integer = (field: string, max: number) => {
   );
 };
 
-/** An ISO 8601 time (`2026-12-02`, `2026-12-02T10:00:00Z`, with an offset or fractions). */
+/**
+ * An ISO 8601 time with its zone (`2026-12-02T10:00:00Z`, `...+01:00`, fractions allowed), or a date
+ * (`2026-12-02`, midnight UTC). A time without a zone is refused: whose clock it means is not for the server to guess.
+ */
 const time = (field: string) => {
-  const message = `${field} must be an ISO time such as 2026-12-02T10:00:00Z`;
+  const message = `${field} must be an ISO time with its zone, such as 2026-12-02T10:00:00Z`;
   return v.optional(
     v.pipe(
       v.string(message),
-      v.regex(/^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?(?:Z|[+-]\d{2}:?\d{2})?)?$/, message),
+      v.regex(/^\d{4}-\d{2}-\d{2}(?:T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?(?:Z|[+-]\d{2}:\d{2}))?$/i, message),
       v.check((s) => !Number.isNaN(Date.parse(s)), message),
       v.transform((s) => new Date(s)),
     ),

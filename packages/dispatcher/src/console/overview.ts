@@ -1,5 +1,6 @@
 import type { Tables } from "../config/index.js";
 import type { Queryable } from "../database/index.js";
+import { UnknownConsumerError } from "../errors/index.js";
 import { assertKnownConsumer, consumerStatus, knownConsumers } from "../status/index.js";
 
 export interface TypeState {
@@ -89,6 +90,7 @@ const publishedSql = (t: Tables) => `WITH minutes AS (${MINUTES}),
   LEFT JOIN published x ON x.event_type = p.event_type AND x.minute = m.minute
   ORDER BY p.event_type, m.minute`;
 const nowSql = "SELECT now() AS now";
+const instanceCountSql = (t: Tables) => `SELECT count(*)::int AS n FROM ${t.instance} WHERE consumer = $1`;
 
 const date = (value: unknown): Date | null => (value === null || value === undefined ? null : new Date(value as string));
 
@@ -152,9 +154,15 @@ export async function consumerSummaries(q: Queryable, tables: Tables, only?: str
   });
 }
 
-/** One consumer's summary; UnknownConsumerError (404) when no cursor or dead letter carries the name. */
+/** One consumer's summary; UnknownConsumerError (404) when no cursor, dead letter or heartbeat row carries the name. */
 export async function consumerSummary(q: Queryable, tables: Tables, consumer: string): Promise<ConsumerSummary> {
-  await assertKnownConsumer(q, tables, consumer);
+  try {
+    await assertKnownConsumer(q, tables, consumer);
+  } catch (error) {
+    // Listed by the overview for its heartbeat rows alone (its cursors deleted by hand, say): shown here too.
+    const [row] = await q.query<{ n: number }>(instanceCountSql(tables), [consumer]);
+    if (!UnknownConsumerError.isInstance(error) || Number(row?.n ?? 0) === 0) throw error;
+  }
   const [summary] = await consumerSummaries(q, tables, consumer);
   return summary!;
 }
