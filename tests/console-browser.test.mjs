@@ -20,6 +20,7 @@ const BASE = "/ops/dispatcher";
 const COACHING = "coaching-availability";
 const LEDGER = "delivery-ledger";
 const OPERATOR = "ops-ada";
+const HOSTILE = `<img src="x" onerror="window.__pwned = 1"><script>window.__pwned = 2</script>`;
 
 const id = (prefix) => `${prefix}_${uuidv7()}`;
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -173,6 +174,7 @@ beforeAll(async () => {
   const flowLock = { ...locked(flowReservation.payload.lesson_id), subject: flowReservation.subject };
   flowLock.payload.credit_reservation_id = flowReservation.payload.credit_reservation_id;
   const flowRelease = { ...released(flowReservation.payload.credit_reservation_id), subject: flowReservation.subject };
+  flowRelease.payload.reason_note = HOSTILE; // shown as text, never parsed as markup
   for (const emit of [flowReservation, flowLock, flowRelease])
     seeded.flow.push(await producer.publish({ ...emit, correlation_id: seeded.correlationId }));
   await producer.publishMany([locked(), locked()]);
@@ -474,6 +476,11 @@ describe("the operator console in Chromium", () => {
     expect(steps).toEqual([first, second, third].map((e) => e.event_id));
     expect(await page.locator("ol.timeline li strong").allInnerTexts()).toEqual(["credit.reserved", "credit.locked", "credit.released"]);
     await shot(page, "flow");
+
+    // Data is text: the hostile note is shown as written, and nothing of it ran or became an element.
+    await page.locator("ol.timeline li").last().locator("summary").click();
+    expect(JSON.parse(await text(page.locator("ol.timeline li").last().locator("pre"))).reason_note).toBe(HOSTILE);
+    expect(await page.evaluate(() => [document.querySelectorAll("main img, main script").length, window.__pwned])).toEqual([0, undefined]);
 
     // A dead-lettered (since replayed) event names the letter.
     await open(page, `#/events/${seeded.failed[0].event_id}`);
