@@ -554,7 +554,11 @@
           {},
           "Moves the cursor back so events are delivered again. Events this consumer already applied are skipped as duplicates: the console never applies anything twice.",
         ),
-        field("Back to", target, "an event id (that event and everything after it), or a time (every event created from then on)"),
+        field(
+          "Back to",
+          target,
+          "an event id (that event and everything after it), or a time (every event created from then on; without a zone, your browser's local time)",
+        ),
         field("Event type", typeSelect),
         preview,
       ],
