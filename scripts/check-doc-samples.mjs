@@ -11,7 +11,10 @@ const out = join(root, "tests/.doc-samples");
 rmSync(out, { recursive: true, force: true });
 mkdirSync(out, { recursive: true });
 cpSync(join(root, "tests/doc-samples-support"), out, { recursive: true });
-const markdown = (folder) => readdirSync(join(root, folder)).filter((f) => f.endsWith(".md")).map((f) => join(folder, f));
+const markdown = (folder) =>
+  readdirSync(join(root, folder))
+    .filter((f) => f.endsWith(".md"))
+    .map((f) => join(folder, f));
 const readmes = (folder) =>
   readdirSync(join(root, folder), { withFileTypes: true })
     .filter((entry) => entry.isDirectory() && existsSync(join(root, folder, entry.name, "README.md")))
@@ -30,12 +33,26 @@ for (const file of sources) {
   }
   counted.set(file, n);
 }
-writeFileSync(join(out, "tsconfig.json"), JSON.stringify({ extends: "../../tsconfig.base.json", compilerOptions: { noEmit: true, noUnusedLocals: false, types: ["node"] }, include: ["*.mts", "*.d.ts", "generated/**/*.d.ts"] }, null, 2));
+writeFileSync(
+  join(out, "tsconfig.json"),
+  JSON.stringify(
+    {
+      extends: "../../tsconfig.base.json",
+      compilerOptions: { noEmit: true, noUnusedLocals: false, types: ["node"] },
+      include: ["*.mts", "*.d.ts", "generated/**/*.d.ts"],
+    },
+    null,
+    2,
+  ),
+);
 try {
   execFileSync(process.execPath, [join(root, "node_modules/typescript/bin/tsc"), "-p", out], { stdio: "inherit" });
 } catch {
   console.error("doc samples: compile errors above (the file names say which doc and sample)");
   process.exit(1);
 }
-const where = [...counted].filter(([, n]) => n > 0).map(([file, n]) => `${file} ${n}`).join(", ");
+const where = [...counted]
+  .filter(([, n]) => n > 0)
+  .map(([file, n]) => `${file} ${n}`)
+  .join(", ");
 console.log(`doc samples: ${count} TypeScript samples compile (${where})`);

@@ -4,7 +4,11 @@ import { v7 as uuidv7 } from "uuid";
 const id = (prefix) => `${prefix}_${uuidv7()}`;
 
 async function call(base, method, path, body) {
-  const response = await fetch(`${base}${path}`, { method, headers: { "content-type": "application/json" }, body: body === undefined ? undefined : JSON.stringify(body) });
+  const response = await fetch(`${base}${path}`, {
+    method,
+    headers: { "content-type": "application/json" },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
   return { status: response.status, body: await response.json() };
 }
 
@@ -27,7 +31,15 @@ export async function runWeek(base, say = () => {}) {
     await post(`Mon  ${name} buys 10 credits`, `/accounts/${accounts[name]}/purchases`, { credits: 10 });
   }
   const reserve = async (name, lesson, day) =>
-    (await post(`Mon  ${name} books ${lesson}`, "/reservations", { account_id: accounts[name], lesson_id: lessons[lesson], organization_id: "org_sguild_pool", credits: 1, lesson_starts_at: at(day) })).id;
+    (
+      await post(`Mon  ${name} books ${lesson}`, "/reservations", {
+        account_id: accounts[name],
+        lesson_id: lessons[lesson],
+        organization_id: "org_sguild_pool",
+        credits: 1,
+        lesson_starts_at: at(day),
+      })
+    ).id;
   const r = {
     adaTue: await reserve("Ada", "Tue swim", 1),
     benTue: await reserve("Ben", "Tue swim", 1),
@@ -36,13 +48,24 @@ export async function runWeek(base, say = () => {}) {
     benFri: await reserve("Ben", "Fri swim", 4),
     cleoFri: await reserve("Cleo", "Fri swim", 4),
   };
-  for (const [key, source] of [["adaTue", "credits_available"], ["benTue", "invoice_paid"], ["cleoWed", "invoice_paid"], ["adaThu", "credits_available"], ["cleoFri", "credits_available"]]) {
+  for (const [key, source] of [
+    ["adaTue", "credits_available"],
+    ["benTue", "invoice_paid"],
+    ["cleoWed", "invoice_paid"],
+    ["adaThu", "credits_available"],
+    ["cleoFri", "credits_available"],
+  ]) {
     await post(`Mon  funding ${key}`, `/reservations/${r[key]}/fund`, { source });
   }
-  for (const key of ["adaTue", "benTue", "cleoWed", "adaThu", "cleoFri"]) await post(`T-48h lock ${key} (handoff on a Person's first lock)`, `/reservations/${r[key]}/lock`);
+  for (const key of ["adaTue", "benTue", "cleoWed", "adaThu", "cleoFri"])
+    await post(`T-48h lock ${key} (handoff on a Person's first lock)`, `/reservations/${r[key]}/lock`);
   await post("Tue  Ada's lesson is delivered (consumed)", `/reservations/${r.adaTue}/consume`);
   await post("Tue  Ben cancels late (forfeited)", `/reservations/${r.benTue}/forfeit`, { reason: "late_cancel" });
-  await post("Wed  weather closes the pool: Cleo released", `/reservations/${r.cleoWed}/release`, { initiator: "system_weather", reason_code: "weather", reason_note: "thunderstorm" });
+  await post("Wed  weather closes the pool: Cleo released", `/reservations/${r.cleoWed}/release`, {
+    initiator: "system_weather",
+    reason_code: "weather",
+    reason_note: "thunderstorm",
+  });
   await post("Wed  Cleo's refund starts", `/reservations/${r.cleoWed}/refund`, { reason: "weather", amount_cents: 4500 });
   await post("Wed  Cleo's refund settles", `/reservations/${r.cleoWed}/refund/complete`, { reason: "weather", amount_cents: 4500 });
   await post("Thu  Ada does not show up (forfeited)", `/reservations/${r.adaThu}/forfeit`, { reason: "no_show" });
@@ -54,5 +77,7 @@ export async function runWeek(base, say = () => {}) {
 /** Coaching's availability the week must produce: Tue 1 (Ada's delivered lesson), Wed 0, Thu 0, Fri 2. */
 export function expectedAvailability(week) {
   const held = { "Tue swim": 1, "Wed swim": 0, "Thu swim": 0, "Fri swim": 2 };
-  return Object.entries(week.lessons).map(([name, lesson]) => ({ lesson_id: lesson, held_slots: held[name] })).sort((a, b) => a.lesson_id.localeCompare(b.lesson_id));
+  return Object.entries(week.lessons)
+    .map(([name, lesson]) => ({ lesson_id: lesson, held_slots: held[name] }))
+    .sort((a, b) => a.lesson_id.localeCompare(b.lesson_id));
 }

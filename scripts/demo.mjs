@@ -18,7 +18,10 @@ const children = [];
 
 function start(name, env) {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [app(name)], { env: { ...process.env, ...env, PORT: "0" }, stdio: ["ignore", "pipe", "inherit"] });
+    const child = spawn(process.execPath, [app(name)], {
+      env: { ...process.env, ...env, PORT: "0" },
+      stdio: ["ignore", "pipe", "inherit"],
+    });
     children.push(child);
     child.stdout.on("data", (chunk) => {
       const match = /listening on (http:\/\/\S+)/.exec(chunk.toString());
@@ -32,13 +35,21 @@ function start(name, env) {
 // 127.0.0.1 alone, and a request naming another host (what a DNS-rebinding page sends) is refused.
 const LOOPBACK_HOST = /^(?:localhost|127(?:\.\d{1,3}){3}|\[::1\])(?::\d{1,5})?$/;
 const loopbackOnly = (request) =>
-  LOOPBACK_HOST.test(request.headers.get("host") ?? "") || { allowed: false, status: 403, reason: "the demo console answers on loopback only" };
+  LOOPBACK_HOST.test(request.headers.get("host") ?? "") || {
+    allowed: false,
+    status: 403,
+    reason: "the demo console answers on loopback only",
+  };
 
 /** One server on 127.0.0.1 with a console per domain at /{name}/; its dispatchers run no consumer (a replay is requested of the app's). */
 async function serveConsoles(domains) {
   const consoles = domains.map(({ name, producer, databaseUrl }) => {
     const dispatcher = createDispatcher({ producer, tenantId: "tnt_sguild", databaseUrl, logger: silentLogger });
-    return { base: `/${name}`, dispatcher, serve: toNodeHandler(createConsole({ dispatcher, basePath: `/${name}`, authorize: loopbackOnly })) };
+    return {
+      base: `/${name}`,
+      dispatcher,
+      serve: toNodeHandler(createConsole({ dispatcher, basePath: `/${name}`, authorize: loopbackOnly })),
+    };
   });
   const server = http.createServer((req, res) => {
     const path = (req.url ?? "/").split("?")[0];
@@ -58,7 +69,16 @@ async function serveConsoles(domains) {
 }
 
 async function stopAll() {
-  await Promise.all(children.map((c) => (c.exitCode !== null ? undefined : new Promise((r) => { c.once("exit", r); c.kill("SIGTERM"); }))));
+  await Promise.all(
+    children.map((c) =>
+      c.exitCode !== null
+        ? undefined
+        : new Promise((r) => {
+            c.once("exit", r);
+            c.kill("SIGTERM");
+          }),
+    ),
+  );
 }
 
 console.log("Sguild dispatcher demo: Revenue and Coaching, one database each, events through the fanout relay\n");
@@ -71,9 +91,16 @@ const server = await startTestPostgres().catch((error) => {
 let failed = true;
 let consoles;
 try {
-  const [revenueDb, coachingDb] = await Promise.all([createTestDatabase({ adminUrl: server.adminUrl, migrate: false }), createTestDatabase({ adminUrl: server.adminUrl, migrate: false })]);
+  const [revenueDb, coachingDb] = await Promise.all([
+    createTestDatabase({ adminUrl: server.adminUrl, migrate: false }),
+    createTestDatabase({ adminUrl: server.adminUrl, migrate: false }),
+  ]);
   console.log(`• embedded PostgreSQL up; databases ${revenueDb.name} (revenue) and ${coachingDb.name} (coaching)`);
-  const revenueUrl = await start("revenue-reference", { DATABASE_URL: revenueDb.url, COACHING_DATABASE_URL: coachingDb.url, ADMIN_TOKEN: "demo" });
+  const revenueUrl = await start("revenue-reference", {
+    DATABASE_URL: revenueDb.url,
+    COACHING_DATABASE_URL: coachingDb.url,
+    ADMIN_TOKEN: "demo",
+  });
   const coachingUrl = await start("coaching-reference", { DATABASE_URL: coachingDb.url, ADMIN_TOKEN: "demo" });
   console.log(`• revenue API ${revenueUrl} (with the fanout relay), coaching API ${coachingUrl}; migrations applied\n`);
 
@@ -90,38 +117,62 @@ try {
   const reservations = (await (await fetch(`${revenueUrl}/reservations`)).json()).reservations;
   const coachingStatus = await (await fetch(`${coachingUrl}/status`)).json();
   const revenuePool = new pg.Pool({ connectionString: revenueDb.url });
-  const relay = await consumerStatus({ query: async (t, v) => (await revenuePool.query(t, v)).rows }, tablesFor("public"), "fanout:coaching");
-  const handoffs = (await revenuePool.query("SELECT count(*)::int AS n FROM dispatcher_event WHERE event_type = 'customer.handoff'")).rows[0].n;
+  const relay = await consumerStatus(
+    { query: async (t, v) => (await revenuePool.query(t, v)).rows },
+    tablesFor("public"),
+    "fanout:coaching",
+  );
+  const handoffs = (await revenuePool.query("SELECT count(*)::int AS n FROM dispatcher_event WHERE event_type = 'customer.handoff'"))
+    .rows[0].n;
   await revenuePool.end();
 
   // Revenue's truth: a slot is held unless the reservation was released or forfeited.
-  const truth = Object.keys(week.lessonNames).sort().map((lesson) => ({
-    lesson_id: lesson,
-    held_slots: reservations.filter((r) => r.lesson_id === lesson && r.state !== "released" && r.state !== "forfeited").length,
-  }));
+  const truth = Object.keys(week.lessonNames)
+    .sort()
+    .map((lesson) => ({
+      lesson_id: lesson,
+      held_slots: reservations.filter((r) => r.lesson_id === lesson && r.state !== "released" && r.state !== "forfeited").length,
+    }));
   console.log("\nRevenue's reservations (the truth)                      Coaching's availability (the projection)");
   const byLesson = new Map(lessons.map((l) => [l.lesson_id, l.held_slots]));
   const names = week.lessonNames;
   for (const lesson of Object.keys(names)) {
-    const rs = reservations.filter((r) => r.lesson_id === lesson).map((r) => `${week.personNames[r.person_id]}:${r.state}/${r.funding_state}`).join(", ");
+    const rs = reservations
+      .filter((r) => r.lesson_id === lesson)
+      .map((r) => `${week.personNames[r.person_id]}:${r.state}/${r.funding_state}`)
+      .join(", ");
     const want = truth.find((l) => l.lesson_id === lesson)?.held_slots ?? 0;
     const got = byLesson.get(lesson) ?? 0;
-    console.log(`  ${names[lesson].padEnd(10)} ${rs.padEnd(52)} ${String(got).padStart(2)} held ${got === want ? "✓" : `✗ (Revenue implies ${want})`}`);
+    console.log(
+      `  ${names[lesson].padEnd(10)} ${rs.padEnd(52)} ${String(got).padStart(2)} held ${got === want ? "✓" : `✗ (Revenue implies ${want})`}`,
+    );
   }
   const relayLag = relay.reduce((n, r) => n + r.lagEvents, 0);
   const relayDead = relay.reduce((n, r) => n + r.activeDeadLetters, 0);
   console.log(`\n  customer.handoff sidecars published: ${handoffs} (one per Person)`);
   console.log(`  consumer lag: fanout relay ${relayLag} events, coaching projection ${coachingStatus.lag_events} events`);
   console.log(`  dead letters: fanout relay ${relayDead}, coaching projection ${coachingStatus.dead_letters}`);
-  failed = JSON.stringify(lessons) !== JSON.stringify(truth) || JSON.stringify(truth) !== JSON.stringify(expected) || relayLag + coachingStatus.lag_events + relayDead + coachingStatus.dead_letters !== 0;
-  console.log(failed ? "\ndemo FAILED: Coaching's projection disagrees with Revenue's truth" : "\ndemo finished: Coaching's projection matches Revenue's truth");
+  failed =
+    JSON.stringify(lessons) !== JSON.stringify(truth) ||
+    JSON.stringify(truth) !== JSON.stringify(expected) ||
+    relayLag + coachingStatus.lag_events + relayDead + coachingStatus.dead_letters !== 0;
+  console.log(
+    failed
+      ? "\ndemo FAILED: Coaching's projection disagrees with Revenue's truth"
+      : "\ndemo finished: Coaching's projection matches Revenue's truth",
+  );
   if (keep) {
     consoles = await serveConsoles([
       { name: "revenue", producer: "revenue", databaseUrl: revenueDb.url },
       { name: "coaching", producer: "coaching", databaseUrl: coachingDb.url },
     ]);
-    console.log(`\n--keep: services are running.\n  revenue  ${revenueUrl}/reservations\n  coaching ${coachingUrl}/availability\n  coaching ${coachingUrl}/status\n  DLQ      ${coachingUrl}/api/dispatcher/v1/dlq?consumer=coaching-availability  (Authorization: Bearer demo)\n  console  ${consoles.url}/revenue/   (Revenue's database: the fanout relay, what Revenue published)\n  console  ${consoles.url}/coaching/  (Coaching's database: the availability projection)\n           the consoles' authorize hook allows everything, on loopback only (listening on 127.0.0.1; a request naming another host is refused 403)\n  database ${server.adminUrl}\nCtrl-C to stop.`);
-    await new Promise((resolve) => { process.once("SIGINT", resolve); process.once("SIGTERM", resolve); });
+    console.log(
+      `\n--keep: services are running.\n  revenue  ${revenueUrl}/reservations\n  coaching ${coachingUrl}/availability\n  coaching ${coachingUrl}/status\n  DLQ      ${coachingUrl}/api/dispatcher/v1/dlq?consumer=coaching-availability  (Authorization: Bearer demo)\n  console  ${consoles.url}/revenue/   (Revenue's database: the fanout relay, what Revenue published)\n  console  ${consoles.url}/coaching/  (Coaching's database: the availability projection)\n           the consoles' authorize hook allows everything, on loopback only (listening on 127.0.0.1; a request naming another host is refused 403)\n  database ${server.adminUrl}\nCtrl-C to stop.`,
+    );
+    await new Promise((resolve) => {
+      process.once("SIGINT", resolve);
+      process.once("SIGTERM", resolve);
+    });
   }
 } finally {
   await consoles?.close();

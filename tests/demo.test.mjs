@@ -6,7 +6,9 @@ import { fileURLToPath } from "node:url";
 import { expect, it } from "vitest";
 
 it("the scripted week ends with exactly the expected availability, no lag and no dead letters", async () => {
-  const demo = spawn(process.execPath, [fileURLToPath(new URL("../scripts/demo.mjs", import.meta.url))], { stdio: ["ignore", "pipe", "pipe"] });
+  const demo = spawn(process.execPath, [fileURLToPath(new URL("../scripts/demo.mjs", import.meta.url))], {
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   let out = "";
   demo.stdout.on("data", (chunk) => (out += chunk.toString()));
   demo.stderr.on("data", (chunk) => (out += chunk.toString()));

@@ -43,11 +43,18 @@ function blocks(markdown) {
 }
 
 function commandsOf(body) {
-  return body.split("\n").map((l) => l.trim()).filter((l) => l && !l.startsWith("#"));
+  return body
+    .split("\n")
+    .map((l) => l.trim())
+    .filter((l) => l && !l.startsWith("#"));
 }
 
 function asRun(command) {
-  const tarball = (name) => join(packs, readdirSync(packs).find((f) => f.startsWith(`sguild-${name}-`)));
+  const tarball = (name) =>
+    join(
+      packs,
+      readdirSync(packs).find((f) => f.startsWith(`sguild-${name}-`)),
+    );
   return command.replace(/@sguild\/(contracts|dispatcher|prisma-fragment)(?=\s|$)/g, (_, name) => tarball(name));
 }
 
@@ -68,7 +75,8 @@ function terminal(command, cwd) {
   t.waitFor = async (test, what, ms = 120_000) => {
     const deadline = Date.now() + ms;
     while (!test(t.output)) {
-      if (t.exit) throw new Error(`the terminal running "${command}" exited (${JSON.stringify(t.exit)}) before ${what}; it printed:\n${t.output}`);
+      if (t.exit)
+        throw new Error(`the terminal running "${command}" exited (${JSON.stringify(t.exit)}) before ${what}; it printed:\n${t.output}`);
       if (Date.now() > deadline) throw new Error(`timed out waiting for ${what} from "${command}"; it printed:\n${t.output}`);
       await new Promise((r) => setTimeout(r, 100));
     }

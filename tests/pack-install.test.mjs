@@ -29,7 +29,22 @@ beforeAll(async () => {
   }
   writeFileSync(join(scratch, "package.json"), JSON.stringify({ name: "adopter", private: true, type: "module" }));
   const tarballs = readdirSync(packs).map((f) => join(packs, f));
-  run("npm", ["install", "--no-audit", "--no-fund", "--loglevel=error", ...tarballs, "@prisma/client@7", "@prisma/adapter-pg@7", "prisma@7", "pg", "uuid", "tsx", "typescript", "@types/node@20", "@types/pg"]);
+  run("npm", [
+    "install",
+    "--no-audit",
+    "--no-fund",
+    "--loglevel=error",
+    ...tarballs,
+    "@prisma/client@7",
+    "@prisma/adapter-pg@7",
+    "prisma@7",
+    "pg",
+    "uuid",
+    "tsx",
+    "typescript",
+    "@types/node@20",
+    "@types/pg",
+  ]);
   mkdirSync(join(scratch, "prisma/migrations/20250101000000_domain"), { recursive: true });
   copyFileSync(join(fixtures, "schema.prisma"), join(scratch, "prisma/schema.prisma"));
   copyFileSync(join(fixtures, "001_domain.sql"), join(scratch, "prisma/migrations/20250101000000_domain/migration.sql"));
@@ -42,7 +57,9 @@ afterAll(async () => {
 });
 
 it("merges the fragment, applies migrations, generates the client, and runs the seed Usage from the tarballs", () => {
-  expect(run("npx", ["sguild-prisma-fragment", "merge"])).toContain("added migrations: 20261123000000_dispatcher, 20261127000000_cursor_start, 20261202000000_index_reads, 20261202000100_console");
+  expect(run("npx", ["sguild-prisma-fragment", "merge"])).toContain(
+    "added migrations: 20261123000000_dispatcher, 20261127000000_cursor_start, 20261202000000_index_reads, 20261202000100_console",
+  );
   expect(run("npx", ["sguild-prisma-fragment", "merge"])).toBe("already merged: nothing to change\n");
   const engine = join(scratch, "no-engine");
   writeFileSync(engine, "");
@@ -50,15 +67,28 @@ it("merges the fragment, applies migrations, generates the client, and runs the 
   expect(run("npx", ["sguild-prisma-fragment", "apply", "--migrations-dir", "prisma/migrations", "--database-url", db.url])).toBe(
     "applied: 20250101000000_domain, 20261123000000_dispatcher, 20261127000000_cursor_start, 20261202000000_index_reads, 20261202000100_console; already applied: none\n",
   );
-  const usage = JSON.parse(run("npx", ["tsx", "usage.mts"], { env: { DATABASE_URL: db.url } }).trim().split("\n").pop());
+  const usage = JSON.parse(
+    run("npx", ["tsx", "usage.mts"], { env: { DATABASE_URL: db.url } })
+      .trim()
+      .split("\n")
+      .pop(),
+  );
   expect(usage.received).toEqual([["credit.locked", true, 6]]);
   expect(usage.refused).toBe("PAYLOAD_INVALID");
   expect(usage.resolved.startsWith(`file://${scratch}/node_modules/@sguild/dispatcher/`)).toBe(true);
   const cjs = JSON.parse(run("node", ["require.cjs"]));
-  expect(cjs).toMatchObject({ configureDispatcher: "function", publish: "function", creditReleased: 2, migrations: ["20261123000000_dispatcher", "20261127000000_cursor_start", "20261202000000_index_reads", "20261202000100_console"], createTestDatabase: "function" });
+  expect(cjs).toMatchObject({
+    configureDispatcher: "function",
+    publish: "function",
+    creditReleased: 2,
+    migrations: ["20261123000000_dispatcher", "20261127000000_cursor_start", "20261202000000_index_reads", "20261202000100_console"],
+    createTestDatabase: "function",
+  });
   for (const path of cjs.resolved) expect(path.startsWith(join(scratch, "node_modules/@sguild/"))).toBe(true);
   expect(run("npx", ["sguild-contracts-lint"])).toBe("contracts: no problems\n");
-  expect(JSON.parse(run("npx", ["sguild-dispatcher", "--json", "status"], { env: { DATABASE_URL: db.url } }))).toMatchObject([{ consumer: "coaching", eventType: "credit.locked", lagEvents: 0 }]);
+  expect(JSON.parse(run("npx", ["sguild-dispatcher", "--json", "status"], { env: { DATABASE_URL: db.url } }))).toMatchObject([
+    { consumer: "coaching", eventType: "credit.locked", lagEvents: 0 },
+  ]);
 }, 300_000);
 
 // A tsconfig.json of the scratch project's settings for one file (tsc 7 refuses files on the command line beside a tsconfig).
@@ -70,11 +100,18 @@ function project(file) {
 
 it("type tests pass from the tarballs, and init's samples compile", () => {
   const init = run("npx", ["sguild-dispatcher", "init", "--domain", "coaching"]);
-  expect(init.split("\n").slice(0, 3)).toEqual(["wrote src/events/dispatcher.ts", "wrote src/events/consumer.ts", "wrote src/events/simulate-incoming.ts"]);
+  expect(init.split("\n").slice(0, 3)).toEqual([
+    "wrote src/events/dispatcher.ts",
+    "wrote src/events/consumer.ts",
+    "wrote src/events/simulate-incoming.ts",
+  ]);
   // tsc exits non-zero on any error, including an @ts-expect-error that meets none.
   expect(run("npx", ["tsc", "-p", "tsconfig.json"])).toBe("");
   // The same check fails when a mistake slips through: drop one @ts-expect-error's mistake.
-  writeFileSync(join(scratch, "broken.mts"), '// @ts-expect-error a misspelled event type\nimport { dispatcher } from "@sguild/dispatcher";\ndispatcher.subscribe("credit.locked", () => undefined);\n');
+  writeFileSync(
+    join(scratch, "broken.mts"),
+    '// @ts-expect-error a misspelled event type\nimport { dispatcher } from "@sguild/dispatcher";\ndispatcher.subscribe("credit.locked", () => undefined);\n',
+  );
   const broken = (() => {
     try {
       return run("npx", ["tsc", "-p", project("broken.mts")]);

@@ -19,7 +19,8 @@ function diskMs() {
   let ms = 0;
   for (const line of readFileSync("/proc/diskstats", "utf8").split("\n")) {
     const f = line.trim().split(/\s+/);
-    if (f.length < 13 || /^(loop|ram|zram|dm-|sr)/.test(f[2]) || /^(sd[a-z]+|vd[a-z]+|xvd[a-z]+|hd[a-z]+)\d+$|^nvme\d+n\d+p\d+$/.test(f[2])) continue;
+    if (f.length < 13 || /^(loop|ram|zram|dm-|sr)/.test(f[2]) || /^(sd[a-z]+|vd[a-z]+|xvd[a-z]+|hd[a-z]+)\d+$|^nvme\d+n\d+p\d+$/.test(f[2]))
+      continue;
     ms += Number(f[12]);
   }
   return ms;
@@ -84,7 +85,10 @@ export async function waitForQuiet({ cpuBelow, diskBelow, maxSeconds }) {
  */
 export function watch(pid) {
   if (!linux) return { stop: () => ({ othersCpu: NaN, disk: NaN }) };
-  const cores = readFileSync("/proc/stat", "utf8").split("\n").filter((l) => /^cpu\d/.test(l)).length || 1;
+  const cores =
+    readFileSync("/proc/stat", "utf8")
+      .split("\n")
+      .filter((l) => /^cpu\d/.test(l)).length || 1;
   const start = { cpu: cpu(), disk: diskMs(), ours: 0, at: Date.now() };
   let ours = 0;
   const timer = setInterval(() => {
@@ -101,7 +105,11 @@ export function watch(pid) {
       const total = end.cpu.total - start.cpu.total;
       const busy = end.cpu.busy - start.cpu.busy;
       // all jiffies are counted per CPU: `total` covers every core
-      return { othersCpu: Math.max(0, (busy - ours) / Math.max(1, total)), disk: Math.min(1, (end.disk - start.disk) / Math.max(1, end.at - start.at)), cores };
+      return {
+        othersCpu: Math.max(0, (busy - ours) / Math.max(1, total)),
+        disk: Math.min(1, (end.disk - start.disk) / Math.max(1, end.at - start.at)),
+        cores,
+      };
     },
   };
 }

@@ -44,7 +44,11 @@ function gitState() {
   const root = join(here, "..", "..");
   try {
     const head = execFileSync("git", ["-C", root, "rev-parse", "--short", "HEAD"], { encoding: "utf8" }).trim();
-    const dirty = execFileSync("git", ["-C", root, "status", "--porcelain", "--", "packages/dispatcher/src", "packages/prisma-fragment/src"], { encoding: "utf8" }).trim();
+    const dirty = execFileSync(
+      "git",
+      ["-C", root, "status", "--porcelain", "--", "packages/dispatcher/src", "packages/prisma-fragment/src"],
+      { encoding: "utf8" },
+    ).trim();
     return dirty ? `${head} + uncommitted changes in packages/*/src` : head;
   } catch {
     return "unknown";
@@ -64,8 +68,11 @@ const machine = {
   versions: versions(),
 };
 
-console.log(`peers benchmark: n = ${fmt(settings.n)} events, one transaction each on one pg connection; latency at ${settings.rate}/s for ${settings.latencySeconds} s; no-op handlers`);
-if (machine.load > 1.5) console.log(`  note: load average ${fmt(machine.load, 2)} at start on ${machine.cores} cores; figures will be noisy`);
+console.log(
+  `peers benchmark: n = ${fmt(settings.n)} events, one transaction each on one pg connection; latency at ${settings.rate}/s for ${settings.latencySeconds} s; no-op handlers`,
+);
+if (machine.load > 1.5)
+  console.log(`  note: load average ${fmt(machine.load, 2)} at start on ${machine.cores} cores; figures will be noisy`);
 await loadPrismaClient(); // generated (and compiled) once, before anything is timed
 
 // Before each system: wait (up to BENCH_QUIET_WAIT_SECONDS) until other processes use less than
@@ -118,7 +125,13 @@ const median = (values) => {
 const mid = (list, pick) => median(list.map(pick));
 const latencyOf = (list) =>
   list[0]
-    ? { p50: mid(list, (l) => l.p50), p95: mid(list, (l) => l.p95), p99: mid(list, (l) => l.p99), handled: mid(list, (l) => l.handled), of: list[0].of }
+    ? {
+        p50: mid(list, (l) => l.p50),
+        p95: mid(list, (l) => l.p95),
+        p99: mid(list, (l) => l.p99),
+        handled: mid(list, (l) => l.handled),
+        of: list[0].of,
+      }
     : undefined;
 const results = {};
 for (const [key, list] of Object.entries(rounds)) {
@@ -164,7 +177,8 @@ console.log(
 if (ROUNDS > 1) console.log(`each figure is the median of ${ROUNDS} rounds (every system once per round, in turn)`);
 console.log();
 
-const drainCell = (d) => (!d ? "-" : d.complete ? fmt(d.rate) : `${fmt(d.rate, 1)} (${fmt(d.drained)} of ${fmt(d.of)} in ${fmt(d.ms / 1000)} s)`);
+const drainCell = (d) =>
+  !d ? "-" : d.complete ? fmt(d.rate) : `${fmt(d.rate, 1)} (${fmt(d.drained)} of ${fmt(d.of)} in ${fmt(d.ms / 1000)} s)`;
 const latencyCell = (l) => {
   if (!l) return "-";
   const cell = `${ms(l.p50)} / ${ms(l.p95)} / ${ms(l.p99)}`;
@@ -187,7 +201,9 @@ for (const ours of OURS.filter((k) => results[k])) {
   ratioLines.push(`${o.label}, ours / peer (drain, produce: > 1 is faster; p99: < 1 is faster)`);
   for (const peer of PEERS.filter((k) => results[k])) {
     const p = results[peer];
-    ratioLines.push(`  vs ${p.label}: drain ${x(o.drain.rate / p.drain.rate)}, p99 ${x(o.latency.p99 / p.latency.p99)}, produce ${x(o.produce / p.produce)}`);
+    ratioLines.push(
+      `  vs ${p.label}: drain ${x(o.drain.rate / p.drain.rate)}, p99 ${x(o.latency.p99 / p.latency.p99)}, produce ${x(o.produce / p.produce)}`,
+    );
   }
 }
 console.log();
@@ -206,23 +222,33 @@ if (peerRows.length) {
   const basis = `2x ${best.label} ${fmt(best.drain.rate)}/s${bestDefault && bestDefault !== best ? `; best peer at its defaults: ${bestDefault.label} ${fmt(bestDefault.drain.rate)}/s` : ""}`;
   for (const ours of OURS.filter((k) => results[k])) {
     const o = results[ours];
-    targets.push(`drain >= 2x the best peer and >= 30,000/s (needs ${fmt(need)}/s: ${basis}), ${o.label}: ${fmt(o.drain.rate)}/s: ${verdict(o.drain.rate >= need)}`);
+    targets.push(
+      `drain >= 2x the best peer and >= 30,000/s (needs ${fmt(need)}/s: ${basis}), ${o.label}: ${fmt(o.drain.rate)}/s: ${verdict(o.drain.rate >= need)}`,
+    );
   }
 }
 const gw = results["graphile-worker"];
 if (gw) {
   for (const ours of OURS.filter((k) => results[k])) {
     const o = results[ours];
-    targets.push(`p99 at ${settings.rate}/s <= graphile-worker's (${ms(gw.latency.p99)} ms), ${o.label}: ${ms(o.latency.p99)} ms: ${verdict(o.latency.p99 <= gw.latency.p99)}`);
+    targets.push(
+      `p99 at ${settings.rate}/s <= graphile-worker's (${ms(gw.latency.p99)} ms), ${o.label}: ${ms(o.latency.p99)} ms: ${verdict(o.latency.p99 <= gw.latency.p99)}`,
+    );
   }
-  for (const variant of results["dispatcher-pg"]?.variants ?? []) targets.push(`  reported: ${variant.label}: p99 ${ms(variant.latency.p99)} ms`);
+  for (const variant of results["dispatcher-pg"]?.variants ?? [])
+    targets.push(`  reported: ${variant.label}: p99 ${ms(variant.latency.p99)} ms`);
 }
-for (const [ours, raw] of [["dispatcher-pg", "raw-pg"], ["dispatcher-prisma", "raw-prisma"]]) {
+for (const [ours, raw] of [
+  ["dispatcher-pg", "raw-pg"],
+  ["dispatcher-prisma", "raw-prisma"],
+]) {
   const o = results[ours];
   const r = results[raw];
   if (!o || !r) continue;
   const cost = r.produce / o.produce;
-  targets.push(`publish <= 1.25x a raw INSERT in the same kind of transaction, ${o.label}: ${fmt(cost, 3)}x (${fmt(o.produce)}/s vs ${fmt(r.produce)}/s): ${verdict(cost <= 1.25)}`);
+  targets.push(
+    `publish <= 1.25x a raw INSERT in the same kind of transaction, ${o.label}: ${fmt(cost, 3)}x (${fmt(o.produce)}/s vs ${fmt(r.produce)}/s): ${verdict(cost <= 1.25)}`,
+  );
 }
 targets.push("not measured here: type fan-in, history, replicas, fanout (pnpm bench fanout), memory");
 console.log();
@@ -230,6 +256,9 @@ console.log("targets (issue 13, default options, this run)");
 console.log(targets.map((t) => (t.startsWith("  ") ? t : `  ${t}`)).join("\n"));
 
 if (process.env.BENCH_OUT) {
-  writeFileSync(process.env.BENCH_OUT, `${JSON.stringify({ machine, settings: { ...settings, rounds: ROUNDS, quiet: QUIET }, results, table, ratios: ratioLines, targets }, null, 2)}\n`);
+  writeFileSync(
+    process.env.BENCH_OUT,
+    `${JSON.stringify({ machine, settings: { ...settings, rounds: ROUNDS, quiet: QUIET }, results, table, ratios: ratioLines, targets }, null, 2)}\n`,
+  );
   console.log(`\nresults written to ${process.env.BENCH_OUT}`);
 }

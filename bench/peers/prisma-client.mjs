@@ -39,10 +39,23 @@ export async function loadPrismaClient() {
     if (!existsSync(engine)) writeFileSync(engine, "");
     execFileSync(bin("prisma"), ["generate", "--schema", schemaFile], {
       stdio: ["ignore", "ignore", "inherit"],
-      env: { ...process.env, PRISMA_SCHEMA_ENGINE_BINARY: process.env.PRISMA_SCHEMA_ENGINE_BINARY ?? engine, PRISMA_HIDE_UPDATE_MESSAGE: "1" },
+      env: {
+        ...process.env,
+        PRISMA_SCHEMA_ENGINE_BINARY: process.env.PRISMA_SCHEMA_ENGINE_BINARY ?? engine,
+        PRISMA_HIDE_UPDATE_MESSAGE: "1",
+      },
     });
     const tsconfig = {
-      compilerOptions: { target: "ES2022", module: "NodeNext", moduleResolution: "NodeNext", strict: false, skipLibCheck: true, declaration: false, outDir: "prisma", rootDir: "prisma-ts" },
+      compilerOptions: {
+        target: "ES2022",
+        module: "NodeNext",
+        moduleResolution: "NodeNext",
+        strict: false,
+        skipLibCheck: true,
+        declaration: false,
+        outDir: "prisma",
+        rootDir: "prisma-ts",
+      },
       include: ["prisma-ts/**/*.ts"],
     };
     writeFileSync(join(out, "tsconfig.json"), JSON.stringify(tsconfig, null, 2));

@@ -33,7 +33,13 @@ export function emit() {
   const personId = id("per");
   return {
     event_type: "credit.locked",
-    payload: { credit_reservation_id: id("crr"), lesson_id: id("les"), person_id: personId, locked_credits: 6, locked_at: new Date().toISOString() },
+    payload: {
+      credit_reservation_id: id("crr"),
+      lesson_id: id("les"),
+      person_id: personId,
+      locked_credits: 6,
+      locked_at: new Date().toISOString(),
+    },
     subject: personId,
     actor: "system:revenue",
   };
@@ -66,7 +72,9 @@ export async function freshPostgres({ dispatcherTables }) {
     const db = await createTestDatabase({ adminUrl: server.url, migrate: dispatcherTables });
     const admin = new pg.Client({ connectionString: db.url });
     await admin.connect();
-    const { rows } = await admin.query("SELECT current_setting('server_version') AS version, current_setting('fsync') AS fsync, current_setting('synchronous_commit') AS sync");
+    const { rows } = await admin.query(
+      "SELECT current_setting('server_version') AS version, current_setting('fsync') AS fsync, current_setting('synchronous_commit') AS sync",
+    );
     await admin.end();
     return {
       url: db.url,
@@ -125,7 +133,10 @@ export async function warmUp(system, n, start = system.startConsumer) {
  * A steady `rate` of single-event transactions for `seconds`, with the consumer running; latency of
  * each event = its handler entry - the moment its producer's COMMIT returned.
  */
-export async function measureLatency(system, { rate = settings.rate, seconds = settings.latencySeconds, start = system.startConsumer } = {}) {
+export async function measureLatency(
+  system,
+  { rate = settings.rate, seconds = settings.latencySeconds, start = system.startConsumer } = {},
+) {
   const committedAt = new Map();
   const enteredAt = new Map();
   const stop = await start((eventId) => {
@@ -151,7 +162,13 @@ export async function measureLatency(system, { rate = settings.rate, seconds = s
   }
   latencies.sort((a, b) => a - b);
   if (latencies.length === 0) return { p50: NaN, p95: NaN, p99: NaN, handled: 0, of: total };
-  return { p50: percentile(latencies, 50), p95: percentile(latencies, 95), p99: percentile(latencies, 99), handled: latencies.length, of: total };
+  return {
+    p50: percentile(latencies, 50),
+    p95: percentile(latencies, 95),
+    p99: percentile(latencies, 99),
+    handled: latencies.length,
+    of: total,
+  };
 }
 
 /** Progress lines go to stderr; the result is the last line of stdout. */

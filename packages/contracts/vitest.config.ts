@@ -1,3 +1,5 @@
 import { defineConfig } from "vitest/config";
 
-export default defineConfig({ test: { include: ["test/**/*.test.ts", "src/**/*.test.ts"], typecheck: { enabled: true, include: ["test/**/*.test-d.ts"] } } });
+export default defineConfig({
+  test: { include: ["test/**/*.test.ts", "src/**/*.test.ts"], typecheck: { enabled: true, include: ["test/**/*.test-d.ts"] } },
+});

@@ -37,7 +37,13 @@ await prisma.$transaction(async (tx) => {
 });
 
 // publish is generic on the event type.
-const lead = { lead_id: newId("lead"), person_id: newId("per"), opened_from: "intake_matched" as const, stage: "new", created_at: new Date().toISOString() };
+const lead = {
+  lead_id: newId("lead"),
+  person_id: newId("per"),
+  opened_from: "intake_matched" as const,
+  stage: "new",
+  created_at: new Date().toISOString(),
+};
 const stored = await onPg.publish({ event_type: "lead.created", payload: lead });
 expectType<typeof stored, EventEnvelope<LeadCreatedPayloadV1>>(true);
 // @ts-expect-error a misspelled field, reported against LeadCreatedPayloadV1

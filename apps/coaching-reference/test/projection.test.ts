@@ -42,8 +42,10 @@ afterAll(async () => {
   await db.drop();
 });
 
-const availability = async () => ((await (await fetch(`${coaching.url}/availability`)).json()) as { lessons: Array<{ lesson_id: string; held_slots: number }> }).lessons;
-const heldFor = async (lesson: string) => ((await (await fetch(`${coaching.url}/availability/${lesson}`)).json()) as { held_slots: number }).held_slots;
+const availability = async () =>
+  ((await (await fetch(`${coaching.url}/availability`)).json()) as { lessons: Array<{ lesson_id: string; held_slots: number }> }).lessons;
+const heldFor = async (lesson: string) =>
+  ((await (await fetch(`${coaching.url}/availability/${lesson}`)).json()) as { held_slots: number }).held_slots;
 const caughtUp = async () => {
   for (let i = 0; i < 400; i += 1) {
     const status = (await (await fetch(`${coaching.url}/status`)).json()) as { lag_events: number };
@@ -58,11 +60,49 @@ function reservation(lesson: string) {
   const at = new Date().toISOString();
   return {
     ...r,
-    reserved: { event_type: "credit.reserved" as const, payload: { credit_reservation_id: r.id, credit_account_id: r.account, person_id: r.person, lesson_id: lesson, organization_id: "org_1", reserved_credits: 1, reserved_at: at, lesson_starts_at: at } },
-    locked: { event_type: "credit.locked" as const, payload: { credit_reservation_id: r.id, lesson_id: lesson, person_id: r.person, locked_credits: 1, locked_at: at } },
-    consumed: { event_type: "credit.consumed" as const, payload: { credit_reservation_id: r.id, lesson_id: lesson, consumed_credits: 1, consumed_at: at } },
-    released: { event_type: "credit.released" as const, payload: { credit_reservation_id: r.id, credit_account_id: r.account, released_credits: 1, initiator: "system_weather" as const, reason_code: "weather" as const, reversal_reason: "Credits Released" as const, cancelled_at: at } },
-    forfeited: { event_type: "credit.forfeited" as const, payload: { credit_reservation_id: r.id, lesson_id: lesson, forfeited_credits: 1, forfeiture_reason: "no_show" as const, forfeited_at: at } },
+    reserved: {
+      event_type: "credit.reserved" as const,
+      payload: {
+        credit_reservation_id: r.id,
+        credit_account_id: r.account,
+        person_id: r.person,
+        lesson_id: lesson,
+        organization_id: "org_1",
+        reserved_credits: 1,
+        reserved_at: at,
+        lesson_starts_at: at,
+      },
+    },
+    locked: {
+      event_type: "credit.locked" as const,
+      payload: { credit_reservation_id: r.id, lesson_id: lesson, person_id: r.person, locked_credits: 1, locked_at: at },
+    },
+    consumed: {
+      event_type: "credit.consumed" as const,
+      payload: { credit_reservation_id: r.id, lesson_id: lesson, consumed_credits: 1, consumed_at: at },
+    },
+    released: {
+      event_type: "credit.released" as const,
+      payload: {
+        credit_reservation_id: r.id,
+        credit_account_id: r.account,
+        released_credits: 1,
+        initiator: "system_weather" as const,
+        reason_code: "weather" as const,
+        reversal_reason: "Credits Released" as const,
+        cancelled_at: at,
+      },
+    },
+    forfeited: {
+      event_type: "credit.forfeited" as const,
+      payload: {
+        credit_reservation_id: r.id,
+        lesson_id: lesson,
+        forfeited_credits: 1,
+        forfeiture_reason: "no_show" as const,
+        forfeited_at: at,
+      },
+    },
   };
 }
 
@@ -102,11 +142,21 @@ describe("the availability projection", () => {
     const admin = coachingDispatcher(createPrisma(db.url), db.url);
     // Exactly what the consumer applied: every stored event of its four types, each once, this test's three among them.
     const types = ["credit.reserved", "credit.locked", "credit.released", "credit.forfeited"];
-    const storedOfItsTypes = Number((await pool.query("SELECT count(*) AS n FROM dispatcher_event WHERE event_type = ANY($1)", [types])).rows[0].n);
-    const dedup = async () => (await pool.query("SELECT event_id FROM dispatcher_dedup WHERE consumer = $1", [CONSUMER])).rows.map((r) => r.event_id as string);
+    const storedOfItsTypes = Number(
+      (await pool.query("SELECT count(*) AS n FROM dispatcher_event WHERE event_type = ANY($1)", [types])).rows[0].n,
+    );
+    const dedup = async () =>
+      (await pool.query("SELECT event_id FROM dispatcher_dedup WHERE consumer = $1", [CONSUMER])).rows.map((r) => r.event_id as string);
     const applied = await dedup();
     expect(applied).toHaveLength(storedOfItsTypes);
-    expect(applied).toEqual(expect.arrayContaining([ra!.event_id, ...(await pool.query("SELECT event_id FROM dispatcher_event WHERE payload->>'credit_reservation_id' = $1", [b.id])).rows.map((r) => r.event_id)]));
+    expect(applied).toEqual(
+      expect.arrayContaining([
+        ra!.event_id,
+        ...(await pool.query("SELECT event_id FROM dispatcher_event WHERE payload->>'credit_reservation_id' = $1", [b.id])).rows.map(
+          (r) => r.event_id,
+        ),
+      ]),
+    );
     const rewound = await admin.resetCursor({ consumer: CONSUMER, to: new Date(0), reprocess: true, confirm: CONSUMER });
     expect(rewound.forgotten).toBe(storedOfItsTypes);
     await caughtUp();
@@ -125,7 +175,11 @@ describe("the availability projection", () => {
     const replayed = await admin.deadLetters.replay(dead!.id, { replayedBy: "per_ops" });
     expect(replayed.outcome).toBe("requested");
     const resolution = async () =>
-      (await pool.query("SELECT resolved_by, resolution_note FROM dispatcher_dead_letter WHERE id = $1 AND resolved_at IS NOT NULL", [dead!.id])).rows[0];
+      (
+        await pool.query("SELECT resolved_by, resolution_note FROM dispatcher_dead_letter WHERE id = $1 AND resolved_at IS NOT NULL", [
+          dead!.id,
+        ])
+      ).rows[0];
     for (let i = 0; i < 200 && !(await resolution()); i += 1) await new Promise((r) => setTimeout(r, 25));
     expect(await resolution()).toEqual({ resolved_by: "per_ops", resolution_note: "replay: the consumer already had this event" });
     expect(await availability()).toEqual(before);
@@ -168,7 +222,9 @@ describe("the cutover", () => {
     const report = await shadowCompare(prisma, revenueApiUrl);
     expect(report.drift).toContainEqual({ reservation_id: a.id, expected: "held", actual: "released" });
     // async: the fake Revenue API answers from this process
-    const cli = spawn(process.execPath, ["dist/cli.js", "shadow", "--revenue-url", revenueApiUrl], { env: { ...process.env, DATABASE_URL: db.url } });
+    const cli = spawn(process.execPath, ["dist/cli.js", "shadow", "--revenue-url", revenueApiUrl], {
+      env: { ...process.env, DATABASE_URL: db.url },
+    });
     let out = "";
     cli.stdout.on("data", (chunk: Buffer) => (out += chunk.toString()));
     const [code] = (await once(cli, "exit")) as [number];

@@ -33,7 +33,12 @@ export async function dispatcherOnPg(db) {
       return envelope.event_id;
     },
     startConsumer: consumerStarter(makeConsumer, {}),
-    variants: [{ label: "@sguild/dispatcher (pg), start({ synchronousCommit: true })", startConsumer: consumerStarter(makeConsumer, { synchronousCommit: true }) }],
+    variants: [
+      {
+        label: "@sguild/dispatcher (pg), start({ synchronousCommit: true })",
+        startConsumer: consumerStarter(makeConsumer, { synchronousCommit: true }),
+      },
+    ],
     async close() {
       client.release();
       await producer.close();
@@ -46,7 +51,8 @@ export async function dispatcherOnPrisma(db, { PrismaClient, PrismaPg }) {
   const prisma = new PrismaClient({ adapter: new PrismaPg({ connectionString: db.url, max: 1 }) });
   const consumerPrisma = new PrismaClient({ adapter: new PrismaPg({ connectionString: db.url }) });
   const producer = createDispatcher({ producer: "revenue", tenantId: TENANT, prismaClient: prisma });
-  const makeConsumer = () => createDispatcher({ producer: "coaching", tenantId: TENANT, prismaClient: consumerPrisma, databaseUrl: db.url });
+  const makeConsumer = () =>
+    createDispatcher({ producer: "coaching", tenantId: TENANT, prismaClient: consumerPrisma, databaseUrl: db.url });
   return {
     label: "@sguild/dispatcher (Prisma 7, defaults)",
     async produce() {

@@ -19,7 +19,10 @@ export async function renderCatalog() {
     const entries = [];
     for (const version of versions) {
       const schema = JSON.parse(readFileSync(join(root, version.payload_schema), "utf8"));
-      const name = `${eventType.split(/[._-]/).map((w) => w[0].toUpperCase() + w.slice(1)).join("")}PayloadV${version.version}`;
+      const name = `${eventType
+        .split(/[._-]/)
+        .map((w) => w[0].toUpperCase() + w.slice(1))
+        .join("")}PayloadV${version.version}`;
       delete schema.title;
       delete schema.$id;
       const ts = await compile(schema, name, { bannerComment: "", additionalProperties: false, format: true, unknownAny: true });

@@ -21,34 +21,64 @@ function model() {
               name,
               type: [].concat(p.type ?? (p.enum ? "enum" : "any")).join(" | ") + (p.format ? ` (${p.format})` : ""),
               required: schema.required.includes(name),
-              rule: p.enum ? `one of ${p.enum.filter((x) => x !== null).join(", ")}` : p.pattern ? `pattern ${p.pattern.slice(0, 16)}…` : p.minimum !== undefined ? `>= ${p.minimum}` : "",
+              rule: p.enum
+                ? `one of ${p.enum.filter((x) => x !== null).join(", ")}`
+                : p.pattern
+                  ? `pattern ${p.pattern.slice(0, 16)}…`
+                  : p.minimum !== undefined
+                    ? `>= ${p.minimum}`
+                    : "",
             }))
           : null;
         return { version: v.version, status: v.status, activeFrom: v.active_from ?? v.registered_at, schema: v.payload_schema, fields };
       }),
     }));
   const flows = new Map();
-  for (const e of events) for (const c of e.consumers) {
-    const key = `${e.producer} -> ${c}`;
-    flows.set(key, [...(flows.get(key) ?? []), e.type]);
-  }
+  for (const e of events)
+    for (const c of e.consumers) {
+      const key = `${e.producer} -> ${c}`;
+      flows.set(key, [...(flows.get(key) ?? []), e.type]);
+    }
   return { version: registry.registry_version, events, flows: [...flows.entries()].sort(([a], [b]) => a.localeCompare(b)) };
 }
 
-const mermaid = (m) => ["flowchart LR", ...m.flows.map(([k, types]) => {
-  const [from, to] = k.split(" -> ");
-  return `  ${from.replace(/-/g, "_")}[${from}] -- ${types.length} event type${types.length > 1 ? "s" : ""} --> ${to.replace(/-/g, "_")}[${to}]`;
-})].join("\n");
+const mermaid = (m) =>
+  [
+    "flowchart LR",
+    ...m.flows.map(([k, types]) => {
+      const [from, to] = k.split(" -> ");
+      return `  ${from.replace(/-/g, "_")}[${from}] -- ${types.length} event type${types.length > 1 ? "s" : ""} --> ${to.replace(/-/g, "_")}[${to}]`;
+    }),
+  ].join("\n");
 
 export function renderMarkdown(m = model()) {
-  const lines = [`# Sguild event catalog`, "", `Generated from \`contracts/event-types-registry.json\` (registry ${m.version}) by \`scripts/generate-event-catalog.mjs\`; do not edit.`, "", "## Who sends what to whom", "", "```mermaid", mermaid(m), "```", "", "| producer -> consumer | event types |", "| --- | --- |"];
+  const lines = [
+    `# Sguild event catalog`,
+    "",
+    `Generated from \`contracts/event-types-registry.json\` (registry ${m.version}) by \`scripts/generate-event-catalog.mjs\`; do not edit.`,
+    "",
+    "## Who sends what to whom",
+    "",
+    "```mermaid",
+    mermaid(m),
+    "```",
+    "",
+    "| producer -> consumer | event types |",
+    "| --- | --- |",
+  ];
   for (const [k, types] of m.flows) lines.push(`| ${k} | ${types.join(", ")} |`);
   lines.push("", "## Event types", "", "| event type | producer | consumers | versions |", "| --- | --- | --- | --- |");
-  for (const e of m.events) lines.push(`| [${e.type}](#${e.type.replace(/\./g, "")}) | ${e.producer} | ${e.consumers.join(", ") || "-"} | ${e.versions.map((v) => `v${v.version} ${v.status}${v.schema ? "" : " (no schema)"}`).join(", ")} |`);
+  for (const e of m.events)
+    lines.push(
+      `| [${e.type}](#${e.type.replace(/\./g, "")}) | ${e.producer} | ${e.consumers.join(", ") || "-"} | ${e.versions.map((v) => `v${v.version} ${v.status}${v.schema ? "" : " (no schema)"}`).join(", ")} |`,
+    );
   for (const e of m.events) {
     lines.push("", `### ${e.type}`, "", `Producer **${e.producer}**; consumers ${e.consumers.join(", ") || "none yet"}.`);
     for (const v of e.versions) {
-      lines.push("", `**v${v.version}**: ${v.status}, from ${v.activeFrom}${v.schema ? `; schema \`${v.schema}\`` : "; no payload schema yet"}`);
+      lines.push(
+        "",
+        `**v${v.version}**: ${v.status}, from ${v.activeFrom}${v.schema ? `; schema \`${v.schema}\`` : "; no payload schema yet"}`,
+      );
       if (v.fields) {
         lines.push("", "| field | type | required | rule |", "| --- | --- | --- | --- |");
         for (const f of v.fields) lines.push(`| ${f.name} | ${f.type} | ${f.required ? "yes" : "no"} | ${f.rule.replace(/\|/g, "\\|")} |`);
@@ -66,9 +96,15 @@ export function renderHtml(m = model()) {
   const matrix = `<table><thead><tr><th>from \\ to</th>${domains.map((d) => `<th>${esc(d)}</th>`).join("")}</tr></thead><tbody>${domains
     .map((from) => `<tr><th>${esc(from)}</th>${domains.map((to) => `<td>${cell(from, to).map(esc).join("<br>")}</td>`).join("")}</tr>`)
     .join("")}</tbody></table>`;
-  const sections = m.events.map((e) => `<section id="${esc(e.type)}"><h3>${esc(e.type)}</h3><p>Producer <b>${esc(e.producer)}</b>; consumers ${esc(e.consumers.join(", ") || "none yet")}.</p>${e.versions
-    .map((v) => `<h4>v${v.version}: ${esc(v.status)}, from ${esc(v.activeFrom)}</h4>${v.fields ? `<table><thead><tr><th>field</th><th>type</th><th>required</th><th>rule</th></tr></thead><tbody>${v.fields.map((f) => `<tr><td><code>${esc(f.name)}</code></td><td>${esc(f.type)}</td><td>${f.required ? "yes" : "no"}</td><td>${esc(f.rule)}</td></tr>`).join("")}</tbody></table>` : "<p>No payload schema yet.</p>"}`)
-    .join("")}</section>`);
+  const sections = m.events.map(
+    (e) =>
+      `<section id="${esc(e.type)}"><h3>${esc(e.type)}</h3><p>Producer <b>${esc(e.producer)}</b>; consumers ${esc(e.consumers.join(", ") || "none yet")}.</p>${e.versions
+        .map(
+          (v) =>
+            `<h4>v${v.version}: ${esc(v.status)}, from ${esc(v.activeFrom)}</h4>${v.fields ? `<table><thead><tr><th>field</th><th>type</th><th>required</th><th>rule</th></tr></thead><tbody>${v.fields.map((f) => `<tr><td><code>${esc(f.name)}</code></td><td>${esc(f.type)}</td><td>${f.required ? "yes" : "no"}</td><td>${esc(f.rule)}</td></tr>`).join("")}</tbody></table>` : "<p>No payload schema yet.</p>"}`,
+        )
+        .join("")}</section>`,
+  );
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Sguild event catalog</title>
 <style>body{font-family:system-ui,sans-serif;max-width:70rem;margin:2rem auto;padding:0 1rem}table{border-collapse:collapse;margin:.5rem 0}th,td{border:1px solid #ccc;padding:.25rem .5rem;text-align:left;vertical-align:top;font-size:.9rem}code{font-size:.85rem}</style></head>
@@ -76,7 +112,10 @@ export function renderHtml(m = model()) {
 <h2>Who sends what to whom</h2>${matrix}
 <pre class="mermaid">${esc(mermaid(m))}</pre>
 <h2>Event types</h2><table><thead><tr><th>event type</th><th>producer</th><th>consumers</th><th>versions</th></tr></thead><tbody>${m.events
-    .map((e) => `<tr><td><a href="#${esc(e.type)}">${esc(e.type)}</a></td><td>${esc(e.producer)}</td><td>${esc(e.consumers.join(", ") || "-")}</td><td>${e.versions.map((v) => `v${v.version} ${esc(v.status)}`).join(", ")}</td></tr>`)
+    .map(
+      (e) =>
+        `<tr><td><a href="#${esc(e.type)}">${esc(e.type)}</a></td><td>${esc(e.producer)}</td><td>${esc(e.consumers.join(", ") || "-")}</td><td>${e.versions.map((v) => `v${v.version} ${esc(v.status)}`).join(", ")}</td></tr>`,
+    )
     .join("")}</tbody></table>
 ${sections.join("\n")}
 </body></html>

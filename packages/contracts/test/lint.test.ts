@@ -73,7 +73,8 @@ describe("the linter catches", () => {
   it("a registry path to a missing file", () => {
     const { registryPath } = scratchCopy();
     editRegistry(registryPath, (doc) => {
-      doc.events["credit.locked"].schema_versions[0].payload_schema = "contracts/credit-reservation-lock/schema/payloads/credit.lockd-v1.json";
+      doc.events["credit.locked"].schema_versions[0].payload_schema =
+        "contracts/credit-reservation-lock/schema/payloads/credit.lockd-v1.json";
     });
     expect(lintContracts({ registryPath })).toEqual([
       {

@@ -12,7 +12,16 @@ const LATENCY_SECONDS = Number(process.env.BENCH_LATENCY_SECONDS ?? 10);
 const db = await benchDatabase();
 const producer = createDispatcher({ producer: "revenue", tenantId: "tnt_sguild", pool: db.pool });
 const id = (p) => `${p}_${uuidv7()}`;
-const emit = () => ({ event_type: "credit.locked", payload: { credit_reservation_id: id("crr"), lesson_id: id("les"), person_id: id("per"), locked_credits: 1, locked_at: new Date().toISOString() } });
+const emit = () => ({
+  event_type: "credit.locked",
+  payload: {
+    credit_reservation_id: id("crr"),
+    lesson_id: id("les"),
+    person_id: id("per"),
+    locked_credits: 1,
+    locked_at: new Date().toISOString(),
+  },
+});
 
 async function backlog(n) {
   await db.pool.query("TRUNCATE dispatcher_event, dispatcher_cursor, dispatcher_dedup");
@@ -45,7 +54,10 @@ async function drainNaive() {
   let seen = 0;
   const started = performance.now();
   while (seen < BACKLOG) {
-    const { rows } = await client.query("SELECT id, event_id, event_type, payload FROM dispatcher_event WHERE id > $1 ORDER BY id LIMIT 1000", [cursor]);
+    const { rows } = await client.query(
+      "SELECT id, event_id, event_type, payload FROM dispatcher_event WHERE id > $1 ORDER BY id LIMIT 1000",
+      [cursor],
+    );
     for (const row of rows) {
       seen += 1;
       cursor = Number(row.id);
@@ -87,15 +99,17 @@ async function steadyLatency(startConsumer) {
 }
 
 // A consumer of credit.locked, and optionally of `extraTypes` more types that see no traffic (type fan-in).
-const dispatcherConsumer = (options = {}) => async (onEvent) => {
-  const consumer = createDispatcher({ producer: "coaching", tenantId: "tnt_sguild", databaseUrl: db.url });
-  consumer.subscribe("credit.locked", (event) => onEvent(event.event_id));
-  const idle = consumer.registry.eventTypes.filter((t) => t !== "credit.locked").slice(0, options.extraTypes ?? 0);
-  for (const type of idle) consumer.subscribe(uncataloged(type), () => undefined);
-  await consumer.start({ consumer: "bench", pollIntervalMs: 1000, ...(options.synchronousCommit ? { synchronousCommit: true } : {}) });
-  await new Promise((r) => setTimeout(r, 200));
-  return () => consumer.close();
-};
+const dispatcherConsumer =
+  (options = {}) =>
+  async (onEvent) => {
+    const consumer = createDispatcher({ producer: "coaching", tenantId: "tnt_sguild", databaseUrl: db.url });
+    consumer.subscribe("credit.locked", (event) => onEvent(event.event_id));
+    const idle = consumer.registry.eventTypes.filter((t) => t !== "credit.locked").slice(0, options.extraTypes ?? 0);
+    for (const type of idle) consumer.subscribe(uncataloged(type), () => undefined);
+    await consumer.start({ consumer: "bench", pollIntervalMs: 1000, ...(options.synchronousCommit ? { synchronousCommit: true } : {}) });
+    await new Promise((r) => setTimeout(r, 200));
+    return () => consumer.close();
+  };
 
 const naiveConsumer = async (onEvent) => {
   const reader = new pg.Client({ connectionString: db.url });
@@ -114,7 +128,11 @@ const naiveConsumer = async (onEvent) => {
         cursor = Number(row.id);
         onEvent(row.event_id);
       }
-      if (rows.length === 0) await new Promise((r) => { wake = r; setTimeout(r, 1000); });
+      if (rows.length === 0)
+        await new Promise((r) => {
+          wake = r;
+          setTimeout(r, 1000);
+        });
     }
   })();
   return async () => {
@@ -126,23 +144,35 @@ const naiveConsumer = async (onEvent) => {
   };
 };
 
-console.log(`consume benchmark (${db.source} PostgreSQL with fsync on; producers commit durably, the consumer with its default synchronousCommit: false; 2 cores)`);
+console.log(
+  `consume benchmark (${db.source} PostgreSQL with fsync on; producers commit durably, the consumer with its default synchronousCommit: false; 2 cores)`,
+);
 const naiveDrain = await drainNaive();
 const drainDefault = await drainDispatcher(50);
 const drainLarge = await drainDispatcher(500);
 console.log(`drain of a ${fmt(BACKLOG)}-event backlog through a no-op handler`);
 console.log(`  naive id > cursor reader (baseline)   ${fmt(naiveDrain)} events/s`);
 console.log(`  dispatcher, batchSize 50 (default)    ${fmt(drainDefault)} events/s`);
-console.log(`  dispatcher, batchSize 500             ${fmt(drainLarge)} events/s  (target >= 15,000: ${Math.max(drainDefault, drainLarge) >= 15_000 ? "met" : "NOT met"})`);
+console.log(
+  `  dispatcher, batchSize 500             ${fmt(drainLarge)} events/s  (target >= 15,000: ${Math.max(drainDefault, drainLarge) >= 15_000 ? "met" : "NOT met"})`,
+);
 const naive = await steadyLatency(naiveConsumer);
 const ours = await steadyLatency(dispatcherConsumer());
 const fanIn = await steadyLatency(dispatcherConsumer({ extraTypes: 24 }));
 const durable = await steadyLatency(dispatcherConsumer({ synchronousCommit: true }));
 console.log(`end-to-end latency, commit -> handler entry, steady ${RATE} events/s for ${LATENCY_SECONDS} s`);
-console.log(`  naive id > cursor reader + LISTEN     p50 ${fmt(naive.p50, 2)} ms  p95 ${fmt(naive.p95, 2)} ms  p99 ${fmt(naive.p99, 2)} ms  (${naive.n} events)`);
-console.log(`  dispatcher                            p50 ${fmt(ours.p50, 2)} ms  p95 ${fmt(ours.p95, 2)} ms  p99 ${fmt(ours.p99, 2)} ms  (${ours.n} events; target p99 <= 5 ms: ${ours.p99 <= 5 ? "met" : "NOT met"})`);
-console.log(`  dispatcher, synchronousCommit: true   p50 ${fmt(durable.p50, 2)} ms  p95 ${fmt(durable.p95, 2)} ms  p99 ${fmt(durable.p99, 2)} ms  (${durable.n} events)`);
+console.log(
+  `  naive id > cursor reader + LISTEN     p50 ${fmt(naive.p50, 2)} ms  p95 ${fmt(naive.p95, 2)} ms  p99 ${fmt(naive.p99, 2)} ms  (${naive.n} events)`,
+);
+console.log(
+  `  dispatcher                            p50 ${fmt(ours.p50, 2)} ms  p95 ${fmt(ours.p95, 2)} ms  p99 ${fmt(ours.p99, 2)} ms  (${ours.n} events; target p99 <= 5 ms: ${ours.p99 <= 5 ? "met" : "NOT met"})`,
+);
+console.log(
+  `  dispatcher, synchronousCommit: true   p50 ${fmt(durable.p50, 2)} ms  p95 ${fmt(durable.p95, 2)} ms  p99 ${fmt(durable.p99, 2)} ms  (${durable.n} events)`,
+);
 console.log(`type fan-in: the same consumer subscribed to 25 types, traffic on one`);
-console.log(`  dispatcher, 25 types                  p50 ${fmt(fanIn.p50, 2)} ms  p95 ${fmt(fanIn.p95, 2)} ms  p99 ${fmt(fanIn.p99, 2)} ms  (${fanIn.n} events; p99 ${fmt(fanIn.p99 / ours.p99, 2)}x of one type, target <= 1.25x: ${fanIn.p99 <= ours.p99 * 1.25 ? "met" : "NOT met"})`);
+console.log(
+  `  dispatcher, 25 types                  p50 ${fmt(fanIn.p50, 2)} ms  p95 ${fmt(fanIn.p95, 2)} ms  p99 ${fmt(fanIn.p99, 2)} ms  (${fanIn.n} events; p99 ${fmt(fanIn.p99 / ours.p99, 2)}x of one type, target <= 1.25x: ${fanIn.p99 <= ours.p99 * 1.25 ? "met" : "NOT met"})`,
+);
 await producer.close();
 await db.close();

@@ -14,12 +14,24 @@ const server = await startTestPostgres({ fast: false });
 const id = (p) => `${p}_${uuidv7()}`;
 const emit = () => ({
   event_type: "credit.reserved",
-  payload: { credit_reservation_id: id("crr"), credit_account_id: id("crd_acct"), person_id: id("per"), lesson_id: id("les"), organization_id: "org", reserved_credits: 1, reserved_at: new Date().toISOString(), lesson_starts_at: new Date().toISOString() },
+  payload: {
+    credit_reservation_id: id("crr"),
+    credit_account_id: id("crd_acct"),
+    person_id: id("per"),
+    lesson_id: id("les"),
+    organization_id: "org",
+    reserved_credits: 1,
+    reserved_at: new Date().toISOString(),
+    lesson_starts_at: new Date().toISOString(),
+  },
 });
 const KEY = { id: "bench", secret: "bench-secret" };
 
 async function run(kind) {
-  const [source, target] = await Promise.all([createTestDatabase({ adminUrl: server.adminUrl }), createTestDatabase({ adminUrl: server.adminUrl })]);
+  const [source, target] = await Promise.all([
+    createTestDatabase({ adminUrl: server.adminUrl }),
+    createTestDatabase({ adminUrl: server.adminUrl }),
+  ]);
   const sourcePool = new pg.Pool({ connectionString: source.url });
   const targetPool = new pg.Pool({ connectionString: target.url });
   let http;
@@ -30,7 +42,11 @@ async function run(kind) {
     await new Promise((r) => http.listen(0, "127.0.0.1", r));
     destination = { kind: "http", url: `http://127.0.0.1:${http.address().port}/inbox`, key: KEY };
   }
-  const relay = createFanoutRelay({ source: { producer: "revenue", tenantId: "tnt_sguild", databaseUrl: source.url }, destinations: { coaching: destination }, consumerOptions: { batchSize: 100 } });
+  const relay = createFanoutRelay({
+    source: { producer: "revenue", tenantId: "tnt_sguild", databaseUrl: source.url },
+    destinations: { coaching: destination },
+    consumerOptions: { batchSize: 100 },
+  });
   const coaching = createDispatcher({ producer: "coaching", tenantId: "tnt_sguild", databaseUrl: target.url });
   const committedAt = new Map();
   const latencies = [];
@@ -79,9 +95,13 @@ async function run(kind) {
   return { rate: TOTAL / seconds, p50: percentile(sorted, 50), p95: percentile(sorted, 95), p99: percentile(sorted, 99) };
 }
 
-console.log(`fanout benchmark (${server.source} PostgreSQL, fsync on; relay batchSize 100). Throughput: a backlog of ${TOTAL} credit.reserved events relayed and handled in Coaching. Latency: ${RATE} events/s for 5 s, one per transaction, producer commit -> Coaching handler entry.`);
+console.log(
+  `fanout benchmark (${server.source} PostgreSQL, fsync on; relay batchSize 100). Throughput: a backlog of ${TOTAL} credit.reserved events relayed and handled in Coaching. Latency: ${RATE} events/s for 5 s, one per transaction, producer commit -> Coaching handler entry.`,
+);
 for (const kind of ["database", "http"]) {
   const r = await run(kind);
-  console.log(`  ${kind === "database" ? "database -> database" : "HTTP on loopback    "}  ${fmt(r.rate)} events/s   latency p50 ${fmt(r.p50, 1)} ms  p95 ${fmt(r.p95, 1)} ms  p99 ${fmt(r.p99, 1)} ms`);
+  console.log(
+    `  ${kind === "database" ? "database -> database" : "HTTP on loopback    "}  ${fmt(r.rate)} events/s   latency p50 ${fmt(r.p50, 1)} ms  p95 ${fmt(r.p95, 1)} ms  p99 ${fmt(r.p99, 1)} ms`,
+  );
 }
 await server.stop();

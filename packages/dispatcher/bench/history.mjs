@@ -10,7 +10,13 @@ const BACKLOG = Number(process.env.BENCH_BACKLOG ?? 20_000);
 const RATE = 200;
 const SECONDS = Number(process.env.BENCH_LATENCY_SECONDS ?? 10);
 const id = (p) => `${p}_${uuidv7()}`;
-const payload = () => ({ credit_reservation_id: id("crr"), lesson_id: id("les"), person_id: id("per"), locked_credits: 1, locked_at: new Date().toISOString() });
+const payload = () => ({
+  credit_reservation_id: id("crr"),
+  lesson_id: id("les"),
+  person_id: id("per"),
+  locked_credits: 1,
+  locked_at: new Date().toISOString(),
+});
 
 // Delivered history: n sequenced events, the consumer's dedup row for each, its cursor past them.
 async function seed(db, n) {
@@ -22,7 +28,10 @@ async function seed(db, n) {
        SELECT 'evt_h' || g, 'credit.locked', 1, 'tnt_sguild', 'revenue', now(), 'system:revenue', $3::jsonb, g, now() FROM generate_series($1::bigint, $2::bigint) g`,
       [from, to, JSON.stringify(payload())],
     );
-    await db.pool.query(`INSERT INTO dispatcher_dedup (consumer, event_id) SELECT 'bench', 'evt_h' || g FROM generate_series($1::bigint, $2::bigint) g`, [from, to]);
+    await db.pool.query(
+      `INSERT INTO dispatcher_dedup (consumer, event_id) SELECT 'bench', 'evt_h' || g FROM generate_series($1::bigint, $2::bigint) g`,
+      [from, to],
+    );
   }
   await db.pool.query("SELECT setval('dispatcher_event_position_seq', $1)", [n]);
   await db.pool.query("INSERT INTO dispatcher_cursor (consumer, event_type, last_position) VALUES ('bench', 'credit.locked', $1)", [n]);
@@ -32,7 +41,10 @@ async function seed(db, n) {
 }
 
 async function drain(db, producer) {
-  for (let i = 0; i < BACKLOG; i += 1000) await producer.publishMany(Array.from({ length: Math.min(1000, BACKLOG - i) }, () => ({ event_type: "credit.locked", payload: payload() })));
+  for (let i = 0; i < BACKLOG; i += 1000)
+    await producer.publishMany(
+      Array.from({ length: Math.min(1000, BACKLOG - i) }, () => ({ event_type: "credit.locked", payload: payload() })),
+    );
   let seen = 0;
   let done;
   const finished = new Promise((r) => (done = r));
@@ -74,7 +86,9 @@ async function latency(db, producer) {
   return { p50: percentile(sorted, 50), p95: percentile(sorted, 95), p99: percentile(sorted, 99) };
 }
 
-console.log(`history benchmark (durable embedded PostgreSQL, 2 cores): drain of ${fmt(BACKLOG)} events and latency at ${RATE}/s for ${SECONDS} s, with delivered history`);
+console.log(
+  `history benchmark (durable embedded PostgreSQL, 2 cores): drain of ${fmt(BACKLOG)} events and latency at ${RATE}/s for ${SECONDS} s, with delivered history`,
+);
 const rows = [];
 for (const size of SIZES) {
   const db = await benchDatabase();

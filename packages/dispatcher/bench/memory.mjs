@@ -6,7 +6,13 @@ import { benchDatabase, fmt } from "./support.mjs";
 
 const N = Number(process.env.BENCH_MEMORY_EVENTS ?? 1_000_000);
 const db = await benchDatabase();
-const payload = JSON.stringify({ credit_reservation_id: "crr_0190f5a2-7c3e-7a11-8b2c-3d4e5f607182", lesson_id: "les_0190f5a2-7c3e-7a11-8b2c-3d4e5f607182", person_id: "per_0190f5a2-7c3e-7a11-8b2c-3d4e5f607182", locked_credits: 1, locked_at: "2026-06-01T15:00:00Z" });
+const payload = JSON.stringify({
+  credit_reservation_id: "crr_0190f5a2-7c3e-7a11-8b2c-3d4e5f607182",
+  lesson_id: "les_0190f5a2-7c3e-7a11-8b2c-3d4e5f607182",
+  person_id: "per_0190f5a2-7c3e-7a11-8b2c-3d4e5f607182",
+  locked_credits: 1,
+  locked_at: "2026-06-01T15:00:00Z",
+});
 for (let from = 1; from <= N; from += 100_000) {
   await db.pool.query(
     `INSERT INTO dispatcher_event (event_id, event_type, schema_version, tenant_id, producer, occurred_at, actor, payload)
@@ -36,4 +42,6 @@ const low = Math.min(...steady.map((s) => s.rss));
 const high = Math.max(...steady.map((s) => s.rss));
 console.log(`memory benchmark: ${fmt(N)} events drained in ${fmt(seconds, 1)} s (${fmt(N / seconds)} events/s)`);
 console.log(`  RSS at each 10%: ${samples.map((s) => `${mb(s.rss)} MB`).join(", ")}`);
-console.log(`  after warm-up: ${mb(low)} to ${mb(high)} MB, ${fmt((high / low - 1) * 100, 1)}% apart (target <= 20%: ${high <= low * 1.2 ? "met" : "NOT met"})`);
+console.log(
+  `  after warm-up: ${mb(low)} to ${mb(high)} MB, ${fmt((high / low - 1) * 100, 1)}% apart (target <= 20%: ${high <= low * 1.2 ? "met" : "NOT met"})`,
+);

@@ -9,7 +9,13 @@ const PER_ROUND = Number(process.env.BENCH_PER_ROUND ?? 1500);
 const db = await benchDatabase();
 const dispatcher = createDispatcher({ producer: "revenue", tenantId: "tnt_sguild", pool: db.pool });
 const id = (p) => `${p}_${uuidv7()}`;
-const payload = () => ({ credit_reservation_id: id("crr"), lesson_id: id("les"), person_id: id("per"), locked_credits: 6, locked_at: new Date().toISOString() });
+const payload = () => ({
+  credit_reservation_id: id("crr"),
+  lesson_id: id("les"),
+  person_id: id("per"),
+  locked_credits: 6,
+  locked_at: new Date().toISOString(),
+});
 const RAW = `INSERT INTO dispatcher_event (event_id, event_type, schema_version, tenant_id, producer, occurred_at, subject, actor, correlation_id, payload, trace_context)
   VALUES ($1, $2, $3::int, $4, $5, $6::timestamptz, $7, $8, $9, $10::jsonb, $11::jsonb)`;
 
@@ -20,7 +26,19 @@ async function round(kind, client) {
     if (kind === "publish") {
       await dispatcher.publish({ event_type: "credit.locked", payload: payload(), actor: "system:revenue" }, { tx: client });
     } else {
-      await client.query(RAW, [`evt_${uuidv7()}`, "credit.locked", 1, "tnt_sguild", "revenue", new Date().toISOString(), null, "system:revenue", null, JSON.stringify(payload()), null]);
+      await client.query(RAW, [
+        `evt_${uuidv7()}`,
+        "credit.locked",
+        1,
+        "tnt_sguild",
+        "revenue",
+        new Date().toISOString(),
+        null,
+        "system:revenue",
+        null,
+        JSON.stringify(payload()),
+        null,
+      ]);
     }
     await client.query("COMMIT");
   }

@@ -24,21 +24,43 @@ if (process.argv[2] === "replica") {
   });
 } else {
   const contracts = dirname(createRequire(import.meta.url).resolve("@sguild/contracts/package.json"));
-  const fixture = (type) => JSON.parse(readFileSync(join(contracts, "fixtures", `${type}-v${type === "credit.released" ? 2 : 1}`, "valid-minimal.json"), "utf8")).payload;
+  const fixture = (type) =>
+    JSON.parse(readFileSync(join(contracts, "fixtures", `${type}-v${type === "credit.released" ? 2 : 1}`, "valid-minimal.json"), "utf8"))
+      .payload;
   const payloads = Object.fromEntries(TYPES.map((t) => [t, fixture(t)]));
-  console.log(`replicas benchmark (durable embedded PostgreSQL, 2 cores): ${fmt(N)} events over ${TYPES.length} types, each replica its own process`);
+  console.log(
+    `replicas benchmark (durable embedded PostgreSQL, 2 cores): ${fmt(N)} events over ${TYPES.length} types, each replica its own process`,
+  );
   for (const replicas of [1, 2, 4]) {
     const db = await benchDatabase();
     const producer = createDispatcher({ producer: "revenue", tenantId: "tnt_sguild", pool: db.pool });
-    for (let i = 0; i < N; i += 1000) await producer.publishMany(Array.from({ length: 1000 }, (_, j) => ({ event_type: TYPES[(i + j) % TYPES.length], payload: payloads[TYPES[(i + j) % TYPES.length]] })));
+    for (let i = 0; i < N; i += 1000)
+      await producer.publishMany(
+        Array.from({ length: 1000 }, (_, j) => ({
+          event_type: TYPES[(i + j) % TYPES.length],
+          payload: payloads[TYPES[(i + j) % TYPES.length]],
+        })),
+      );
     const started = performance.now();
-    const children = Array.from({ length: replicas }, () => fork(new URL(import.meta.url).pathname, ["replica", db.url], { env: { ...process.env, DISPATCHER_LOG_LEVEL: "silent" } }));
+    const children = Array.from({ length: replicas }, () =>
+      fork(new URL(import.meta.url).pathname, ["replica", db.url], { env: { ...process.env, DISPATCHER_LOG_LEVEL: "silent" } }),
+    );
     const dedup = async () => Number((await db.pool.query("SELECT count(*) AS n FROM dispatcher_dedup")).rows[0].n);
     while ((await dedup()) < N) await new Promise((r) => setTimeout(r, 20));
     const seconds = (performance.now() - started) / 1000;
-    const handled = await Promise.all(children.map((c) => new Promise((resolve) => { c.on("message", (m) => m.handled !== undefined && resolve(m.handled)); c.send("stop"); })));
+    const handled = await Promise.all(
+      children.map(
+        (c) =>
+          new Promise((resolve) => {
+            c.on("message", (m) => m.handled !== undefined && resolve(m.handled));
+            c.send("stop");
+          }),
+      ),
+    );
     const total = handled.reduce((a, b) => a + b, 0);
-    console.log(`  ${replicas} replica${replicas > 1 ? "s" : " "}  ${fmt(N / seconds).padStart(7)} events/s  (handled per replica: ${handled.map((h) => fmt(h)).join(", ")}; ${total === N ? "each event once" : `TOTAL ${total} != ${N}`})`);
+    console.log(
+      `  ${replicas} replica${replicas > 1 ? "s" : " "}  ${fmt(N / seconds).padStart(7)} events/s  (handled per replica: ${handled.map((h) => fmt(h)).join(", ")}; ${total === N ? "each event once" : `TOTAL ${total} != ${N}`})`,
+    );
     await producer.close();
     await db.close();
   }

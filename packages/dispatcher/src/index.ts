@@ -15,7 +15,19 @@ export {
 } from "./dispatcher/index.js";
 export { CONSUMER_DEFAULTS, type DispatcherConfig, type ConsumerLoopOptions } from "./config/index.js";
 export { uncataloged } from "./envelope/index.js";
-export type { EventEnvelope, Emit, EmitOf, DefaultEmit, DefaultPayloadOf, VersionedEmit, VersionOf, EmitExtras, AnyPayloadOf, UncatalogedEventType, UncatalogedEmit } from "./envelope/index.js";
+export type {
+  EventEnvelope,
+  Emit,
+  EmitOf,
+  DefaultEmit,
+  DefaultPayloadOf,
+  VersionedEmit,
+  VersionOf,
+  EmitExtras,
+  AnyPayloadOf,
+  UncatalogedEventType,
+  UncatalogedEmit,
+} from "./envelope/index.js";
 export type { Handler, HandlerContext } from "./consumer/index.js";
 export {
   fromPrisma,
@@ -44,13 +56,7 @@ export {
   silentLogger,
   consoleLogger,
 } from "./observability/index.js";
-export {
-  DeadLetterService,
-  type DeadLetter,
-  type DeadLetterGroup,
-  type ListDeadLettersOptions,
-  type ReplayResult,
-} from "./dlq/index.js";
+export { DeadLetterService, type DeadLetter, type DeadLetterGroup, type ListDeadLettersOptions, type ReplayResult } from "./dlq/index.js";
 export { createDeadLetterRoutes, toNodeHandler, type DeadLetterRoutesOptions, type AuthorizationResult } from "./http/index.js";
 export {
   createConsole,

@@ -46,7 +46,8 @@ async function plansOf(sql: string, params: unknown[] = []): Promise<string[]> {
   }
 }
 
-const nodesOf = (plan: string) => [...plan.matchAll(/(Seq Scan|Bitmap Heap Scan|Index Scan using \w+|Index Only Scan using \w+|Sort)\b/g)].map((m) => m[1]);
+const nodesOf = (plan: string) =>
+  [...plan.matchAll(/(Seq Scan|Bitmap Heap Scan|Index Scan using \w+|Index Only Scan using \w+|Sort)\b/g)].map((m) => m[1]);
 
 describe("reads of a backlog analyzed before it was numbered", () => {
   it("the sequencer's probe and numbering walk the unsequenced index, never the whole table", async () => {
@@ -64,7 +65,11 @@ describe("reads of a backlog analyzed before it was numbered", () => {
       const inner = plans.find((p) => p.includes('ORDER BY "position" LIMIT p_limit'));
       expect(inner, plans.join("\n---\n")).toBeDefined();
       expect(nodesOf(inner!)).toEqual(["Index Scan using dispatcher_event_type_position"]);
-      expect(inner).toMatch(new RegExp(`Index Scan using dispatcher_event_type_position on dispatcher_event .*actual time=[\\d.]+ rows=${Math.min(50, BACKLOG - after)}\\.00`));
+      expect(inner).toMatch(
+        new RegExp(
+          `Index Scan using dispatcher_event_type_position on dispatcher_event .*actual time=[\\d.]+ rows=${Math.min(50, BACKLOG - after)}\\.00`,
+        ),
+      );
     }
   });
 

@@ -31,15 +31,25 @@ async function consume(consumer: string, failing?: string): Promise<Dispatcher> 
 }
 
 const rows = async (consumer: string) =>
-  (await db.pool.query(`SELECT (SELECT count(*) FROM dispatcher_cursor WHERE consumer = $1)::int AS cursors,
+  (
+    await db.pool.query(
+      `SELECT (SELECT count(*) FROM dispatcher_cursor WHERE consumer = $1)::int AS cursors,
     (SELECT count(*) FROM dispatcher_dedup WHERE consumer = $1)::int AS dedup,
-    (SELECT count(*) FROM dispatcher_dead_letter WHERE consumer = $1)::int AS dead_letters`, [consumer])).rows[0];
+    (SELECT count(*) FROM dispatcher_dead_letter WHERE consumer = $1)::int AS dead_letters`,
+      [consumer],
+    )
+  ).rows[0];
 
 beforeAll(async () => {
   db = await testDb();
   producer = createDispatcher({ producer: "revenue", tenantId: "tnt_sguild", pool: db.pool });
-  events = await producer.publishMany(Array.from({ length: 5 }, () => ({ event_type: "credit.locked" as const, payload: lockedPayload() })));
-  for (const [consumer, failing] of [["coaching", undefined], ["scratch", events[1]!.event_id]] as const) {
+  events = await producer.publishMany(
+    Array.from({ length: 5 }, () => ({ event_type: "credit.locked" as const, payload: lockedPayload() })),
+  );
+  for (const [consumer, failing] of [
+    ["coaching", undefined],
+    ["scratch", events[1]!.event_id],
+  ] as const) {
     const d = await consume(consumer, failing);
     await until(async () => (await db.count("SELECT last_position AS n FROM dispatcher_cursor WHERE consumer = $1", [consumer])) === 5);
     await d.close();
@@ -63,14 +73,16 @@ describe("sguild-dispatcher cursor drop", () => {
     expect(run("cursor", "drop", "--consumer", "scratch")).toEqual({
       code: 2,
       stdout: "",
-      stderr: 'sguild-dispatcher: cursor drop deletes the cursors, dedup rows and dead letters of "scratch": pass --yes to do it, or --dry-run to see what it would do\n',
+      stderr:
+        'sguild-dispatcher: cursor drop deletes the cursors, dedup rows and dead letters of "scratch": pass --yes to do it, or --dry-run to see what it would do\n',
     });
     expect(run("cursor", "drop", "--consumer", "scratc", "--yes")).toEqual({
       code: 2,
       stdout: "",
       stderr: 'sguild-dispatcher: unknown consumer "scratc": no cursor or dead letter has that name (known: coaching, scratch)\n',
     });
-    const listening = () => db.count("SELECT count(*) AS n FROM pg_stat_activity WHERE application_name = 'sguild-dispatcher-listen:scratch'");
+    const listening = () =>
+      db.count("SELECT count(*) AS n FROM pg_stat_activity WHERE application_name = 'sguild-dispatcher-listen:scratch'");
     const running = await consume("scratch");
     try {
       await until(async () => (await listening()) === 1);
@@ -89,7 +101,9 @@ describe("sguild-dispatcher cursor drop", () => {
     const table = ["EVENT TYPE     POSITION", "credit.locked  2"];
     expect(run("cursor", "drop", "--consumer", "scratch", "--dry-run")).toEqual({
       code: 0,
-      stdout: [...table, 'dry run, nothing changed: would delete 1 cursors, 4 dedup rows, 1 dead letters (1 active) of "scratch"', ""].join("\n"),
+      stdout: [...table, 'dry run, nothing changed: would delete 1 cursors, 4 dedup rows, 1 dead letters (1 active) of "scratch"', ""].join(
+        "\n",
+      ),
       stderr: "",
     });
     expect(JSON.parse(run("--json", "cursor", "drop", "--consumer", "scratch", "--dry-run").stdout)).toEqual({
@@ -123,7 +137,15 @@ describe("progress lines", () => {
     expect(run("--progress", ...prune)).toEqual({
       code: 0,
       stdout: "deleted 5 events, 5 dedup rows, 0 resolved dead letters\n",
-      stderr: ["prune: 2 events deleted", "prune: 4 events deleted", "prune: 5 events deleted", "prune: 2 dedup rows deleted", "prune: 4 dedup rows deleted", "prune: 5 dedup rows deleted", ""].join("\n"),
+      stderr: [
+        "prune: 2 events deleted",
+        "prune: 4 events deleted",
+        "prune: 5 events deleted",
+        "prune: 2 dedup rows deleted",
+        "prune: 4 dedup rows deleted",
+        "prune: 5 dedup rows deleted",
+        "",
+      ].join("\n"),
     });
     expect(run(...prune)).toEqual({ code: 0, stdout: "deleted 0 events, 0 dedup rows, 0 resolved dead letters\n", stderr: "" });
   });
@@ -140,7 +162,11 @@ describe("progress lines", () => {
     const silenced = new Progress(terminal, false);
     silenced.update("x");
     silenced.done();
-    expect([silenced.mode, new Progress({ write: () => true }, undefined).mode, new Progress({ write: () => true }, true).mode]).toEqual(["off", "off", "lines"]);
+    expect([silenced.mode, new Progress({ write: () => true }, undefined).mode, new Progress({ write: () => true }, true).mode]).toEqual([
+      "off",
+      "off",
+      "lines",
+    ]);
     expect(written).toHaveLength(3);
   });
 
@@ -149,17 +175,28 @@ describe("progress lines", () => {
     const dir = mkdtempSync(join(tmpdir(), "sguild-drain-"));
     try {
       const config = join(dir, "fanout.config.mjs");
-      writeFileSync(config, `export default ${JSON.stringify({
-        source: { producer: "revenue", tenantId: "tnt_sguild", databaseUrl: db.url },
-        destinations: { coaching: { kind: "database", databaseUrl: coaching.url } },
-      })};\n`);
-      await producer.publishMany(Array.from({ length: 12 }, () => ({
-        event_type: "credit.reserved" as const,
-        payload: {
-          credit_reservation_id: id("crr"), credit_account_id: id("crd_acct"), person_id: id("per"), lesson_id: id("les"),
-          organization_id: "org_1", reserved_credits: 1, reserved_at: new Date().toISOString(), lesson_starts_at: new Date().toISOString(),
-        },
-      })));
+      writeFileSync(
+        config,
+        `export default ${JSON.stringify({
+          source: { producer: "revenue", tenantId: "tnt_sguild", databaseUrl: db.url },
+          destinations: { coaching: { kind: "database", databaseUrl: coaching.url } },
+        })};\n`,
+      );
+      await producer.publishMany(
+        Array.from({ length: 12 }, () => ({
+          event_type: "credit.reserved" as const,
+          payload: {
+            credit_reservation_id: id("crr"),
+            credit_account_id: id("crd_acct"),
+            person_id: id("per"),
+            lesson_id: id("les"),
+            organization_id: "org_1",
+            reserved_credits: 1,
+            reserved_at: new Date().toISOString(),
+            lesson_starts_at: new Date().toISOString(),
+          },
+        })),
+      );
       const out = await runAsync("--progress", "fanout-drain", "--config", config, "--timeout", "60s");
       expect([out.code, out.stdout]).toEqual([0, "DESTINATION  UNDELIVERED  PARKED (DEAD LETTERS)\ncoaching     0            0\n"]);
       const lines = out.stderr.split("\n");

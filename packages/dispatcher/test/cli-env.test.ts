@@ -39,7 +39,9 @@ describe("sguild-dispatcher reads DATABASE_URL from ./.env", () => {
     expect(run(project(`# prisma init\nSHADOW_DATABASE_URL="${DOWN}"\nDATABASE_URL="${db.url}"\n`), {}, "dlq", "list")).toEqual(found);
     expect(run(project(`DATABASE_URL=${db.url}\n`), {}, "dlq", "list")).toEqual(found);
     expect(run(project(`DATABASE_URL=${db.url}\n`), { DATABASE_URL: "" }, "dlq", "list")).toEqual(found);
-    expect(JSON.parse(run(project(`DATABASE_URL=${db.url}\n`), {}, "--json", "status").stdout)).toMatchObject([{ consumer: "from_dotenv" }]);
+    expect(JSON.parse(run(project(`DATABASE_URL=${db.url}\n`), {}, "--json", "status").stdout)).toMatchObject([
+      { consumer: "from_dotenv" },
+    ]);
   });
 
   it("a DATABASE_URL set in the environment, and --database-url, win over .env", () => {
@@ -52,7 +54,11 @@ describe("sguild-dispatcher reads DATABASE_URL from ./.env", () => {
   });
 
   it("no .env, or one without DATABASE_URL, says where a URL comes from; an unreadable .env is one line", () => {
-    const none = { code: 2, stdout: "", stderr: "sguild-dispatcher: no database: pass --database-url, set DATABASE_URL or put DATABASE_URL in ./.env\n" };
+    const none = {
+      code: 2,
+      stdout: "",
+      stderr: "sguild-dispatcher: no database: pass --database-url, set DATABASE_URL or put DATABASE_URL in ./.env\n",
+    };
     expect(run(project(), {}, "dlq", "list")).toEqual(none);
     expect(run(project("SHADOW_DATABASE_URL=postgres://x\n"), {}, "dlq", "list")).toEqual(none);
     const broken = project();

@@ -32,7 +32,9 @@ async function startConsumer(): Promise<Dispatcher> {
 beforeAll(async () => {
   db = await testDb();
   producer = createDispatcher({ producer: "revenue", tenantId: "tnt_sguild", pool: db.pool });
-  events = await producer.publishMany(Array.from({ length: 8 }, () => ({ event_type: "credit.locked" as const, payload: lockedPayload() })));
+  events = await producer.publishMany(
+    Array.from({ length: 8 }, () => ({ event_type: "credit.locked" as const, payload: lockedPayload() })),
+  );
   for (const e of events.slice(1, 7)) broken.add(e.event_id);
   noSeat.add(events[7]!.event_id);
   const consumer = await startConsumer();
@@ -51,16 +53,28 @@ afterAll(async () => {
 describe("sguild-dispatcher dlq replay", () => {
   it("refuses what it cannot do before asking anything", async () => {
     const usage = (message: string) => ({ code: 2, stdout: "", stderr: `sguild-dispatcher: ${message}\n` });
-    expect(await run("dlq", "replay", "--by", "per_ops")).toEqual(usage("dlq replay: give a dead letter id or --group <fingerprint> (one of them)"));
-    expect(await run("dlq", "replay", ids[1]!, "--group", lessonGroup, "--by", "per_ops")).toEqual(usage("dlq replay: give a dead letter id or --group <fingerprint> (one of them)"));
-    expect(await run("dlq", "replay", ids[1]!, "--consumer", "coaching", "--by", "per_ops")).toEqual(usage("dlq replay: --consumer is read only with --group"));
-    expect(await run("dlq", "replay", "--group", "nope", "--by", "per_ops")).toEqual(usage('a fingerprint is 16 hex digits, as dlq list --group shows it (got "nope")'));
-    expect(await run("dlq", "replay", "--group", "0123456789abcdef", "--by", "per_ops")).toEqual(usage("no active dead letters with fingerprint 0123456789abcdef"));
+    expect(await run("dlq", "replay", "--by", "per_ops")).toEqual(
+      usage("dlq replay: give a dead letter id or --group <fingerprint> (one of them)"),
+    );
+    expect(await run("dlq", "replay", ids[1]!, "--group", lessonGroup, "--by", "per_ops")).toEqual(
+      usage("dlq replay: give a dead letter id or --group <fingerprint> (one of them)"),
+    );
+    expect(await run("dlq", "replay", ids[1]!, "--consumer", "coaching", "--by", "per_ops")).toEqual(
+      usage("dlq replay: --consumer is read only with --group"),
+    );
+    expect(await run("dlq", "replay", "--group", "nope", "--by", "per_ops")).toEqual(
+      usage('a fingerprint is 16 hex digits, as dlq list --group shows it (got "nope")'),
+    );
+    expect(await run("dlq", "replay", "--group", "0123456789abcdef", "--by", "per_ops")).toEqual(
+      usage("no active dead letters with fingerprint 0123456789abcdef"),
+    );
     expect(await run("dlq", "replay", "--group", lessonGroup, "--consumer", "sales", "--by", "per_ops")).toEqual(
       usage('unknown consumer "sales": no cursor or dead letter has that name (known: coaching)'),
     );
     expect(await run("dlq", "replay", ids[1]!, "--by", "per_ops", "--wait", "--timeout", "soon")).toEqual(
-      usage('--timeout must be a number with a unit ms, s, m, h or d (500ms, 45s, 90m, 12h, 30d, 1.5h) or a plain number of milliseconds (got "soon")'),
+      usage(
+        '--timeout must be a number with a unit ms, s, m, h or d (500ms, 45s, 90m, 12h, 30d, 1.5h) or a plain number of milliseconds (got "soon")',
+      ),
     );
     expect(await db.count("SELECT count(*) AS n FROM dispatcher_dead_letter WHERE replay_requested_at IS NOT NULL")).toBe(0);
   });
@@ -137,10 +151,18 @@ describe("sguild-dispatcher dlq replay", () => {
       ]);
       const lines = out.stderr.split("\n");
       expect(lines[0]).toBe('replay: waiting up to 30s for consumer "coaching" to replay 4 dead letters');
-      expect(lines.slice(1, 5).map((l) => l.slice(0, "replay: 1/4 ".length))).toEqual(["replay: 1/4 ", "replay: 2/4 ", "replay: 3/4 ", "replay: 4/4 "]);
-      expect(lines.slice(1, 5).map((l) => l.slice("replay: 1/4 ".length)).sort()).toEqual(
-        [...group.slice(0, 3).map((id) => `${id} replayed`), `${ids[6]} failed`].sort(),
-      );
+      expect(lines.slice(1, 5).map((l) => l.slice(0, "replay: 1/4 ".length))).toEqual([
+        "replay: 1/4 ",
+        "replay: 2/4 ",
+        "replay: 3/4 ",
+        "replay: 4/4 ",
+      ]);
+      expect(
+        lines
+          .slice(1, 5)
+          .map((l) => l.slice("replay: 1/4 ".length))
+          .sort(),
+      ).toEqual([...group.slice(0, 3).map((id) => `${id} replayed`), `${ids[6]} failed`].sort());
       expect(lines.slice(5)).toEqual([""]);
       await until(async () => (await letter(ids[7]!)).resolvedAt !== null, 10_000, "the requested seat group replay");
     } finally {

@@ -15,7 +15,9 @@ describe("databaseUnreachable (the CLI's exit 2, 'cannot reach the database')", 
 
   it("decides from Node's codes and syscall and from PostgreSQL's SQLSTATE", () => {
     expect(databaseUnreachable(withCode("getaddrinfo ENOTFOUND db.invalid", { code: "ENOTFOUND", syscall: "getaddrinfo" }))).toBe(true);
-    expect(databaseUnreachable(withCode("connect ENOENT /run/postgresql/.s.PGSQL.5432", { code: "ENOENT", syscall: "connect" }))).toBe(true);
+    expect(databaseUnreachable(withCode("connect ENOENT /run/postgresql/.s.PGSQL.5432", { code: "ENOENT", syscall: "connect" }))).toBe(
+      true,
+    );
     expect(databaseUnreachable(withCode('password authentication failed for user "u"', { code: "28P01" }))).toBe(true);
     expect(databaseUnreachable(withCode('database "nope" does not exist', { code: "3D000" }))).toBe(true);
     expect(databaseUnreachable(withCode("the database system is starting up", { code: "57P03" }))).toBe(true);
@@ -25,7 +27,11 @@ describe("databaseUnreachable (the CLI's exit 2, 'cannot reach the database')", 
   it("is true for pg's own code-less connection failures, by their exact message", () => {
     expect(databaseUnreachable(new Error("timeout exceeded when trying to connect"))).toBe(true);
     expect(databaseUnreachable(new Error("Connection terminated unexpectedly"))).toBe(true);
-    expect(databaseUnreachable(new Error("Connection terminated due to connection timeout", { cause: new Error("Connection terminated unexpectedly") }))).toBe(true);
+    expect(
+      databaseUnreachable(
+        new Error("Connection terminated due to connection timeout", { cause: new Error("Connection terminated unexpectedly") }),
+      ),
+    ).toBe(true);
   });
 
   it("is false for a failure of the command itself, whatever its message says", () => {

@@ -83,7 +83,12 @@ async function timeline(database: TestDb, publisher: Dispatcher, numbered: (even
 }
 
 const unnumbered = (database: TestDb, eventIds: string[]) =>
-  until(async () => (await database.count("SELECT count(*) AS n FROM dispatcher_event WHERE event_id = ANY($1) AND position IS NULL", [eventIds])) === 0, 10_000, "numbering");
+  until(
+    async () =>
+      (await database.count("SELECT count(*) AS n FROM dispatcher_event WHERE event_id = ANY($1) AND position IS NULL", [eventIds])) === 0,
+    10_000,
+    "numbering",
+  );
 
 describe("delivery order per event type", () => {
   it("committed-before-inserted is delivered first; one transaction in publish order; overlapping ones in one position order for every consumer", async () => {
@@ -98,7 +103,10 @@ describe("delivery order per event type", () => {
 
     // Two consumers, different batch sizes, each delivers the same order.
     const deliveries = await Promise.all(
-      [["first", 1], ["second", 50]].map(async ([consumer, batchSize]) => {
+      [
+        ["first", 1],
+        ["second", 50],
+      ].map(async ([consumer, batchSize]) => {
         const seen: string[] = [];
         const c = createDispatcher({ producer: "coaching", tenantId: "tnt_sguild", pool: db.pool, databaseUrl: db.url });
         running.push(c);
@@ -119,7 +127,10 @@ describe("delivery order per event type", () => {
       for (const f of byName.values()) {
         if (committedAt.get(e.tx)! < f.insertedAt) {
           pairs += 1;
-          expect(at(e.name), `${e.name} (committed at ${committedAt.get(e.tx)}) before ${f.name} (inserted at ${f.insertedAt})`).toBeLessThan(at(f.name));
+          expect(
+            at(e.name),
+            `${e.name} (committed at ${committedAt.get(e.tx)}) before ${f.name} (inserted at ${f.insertedAt})`,
+          ).toBeLessThan(at(f.name));
         }
       }
     }

@@ -23,7 +23,11 @@ afterAll(async () => {
 });
 
 function consumer(options: { pool?: boolean } = {}): Dispatcher {
-  const d = createDispatcher({ producer: "coaching", tenantId: "tnt_sguild", ...(options.pool === false ? { databaseUrl: db.url } : { pool: db.pool, databaseUrl: db.url }) });
+  const d = createDispatcher({
+    producer: "coaching",
+    tenantId: "tnt_sguild",
+    ...(options.pool === false ? { databaseUrl: db.url } : { pool: db.pool, databaseUrl: db.url }),
+  });
   running.push(d);
   return d;
 }
@@ -65,7 +69,10 @@ describe("no event is ever skipped", () => {
   });
 
   it("concurrent producers with overlapping transactions: every event exactly once, in position order per type, out-of-order commits included", async () => {
-    const seen = new Map<string, string[]>([["credit.locked", []], ["credit.reserved", []]]);
+    const seen = new Map<string, string[]>([
+      ["credit.locked", []],
+      ["credit.reserved", []],
+    ]);
     const record = (event: EventEnvelope) => void seen.get(event.event_type)!.push(event.event_id);
     const c = consumer();
     c.subscribe("credit.locked", record);
@@ -82,7 +89,10 @@ describe("no event is ever skipped", () => {
     const late = await db.pool.connect();
     await late.query("BEGIN");
     const lateEvents = [
-      { id: (await producer.publish({ event_type: "credit.locked", payload: lockedPayload() }, { tx: late })).event_id, type: "credit.locked" },
+      {
+        id: (await producer.publish({ event_type: "credit.locked", payload: lockedPayload() }, { tx: late })).event_id,
+        type: "credit.locked",
+      },
       { id: (await producer.publish(reserved(), { tx: late })).event_id, type: "credit.reserved" },
     ];
     // Each producer commits its transactions one after another, so its own events have a known commit order.
@@ -106,14 +116,20 @@ describe("no event is ever skipped", () => {
       }),
     );
     // Every committed event is numbered (the consumers run the sequencer) before the late one commits.
-    await until(async () => (await db.count("SELECT count(*) AS n FROM dispatcher_event WHERE position IS NULL")) === 0, 30_000, "the producers' events to be numbered");
+    await until(
+      async () => (await db.count("SELECT count(*) AS n FROM dispatcher_event WHERE position IS NULL")) === 0,
+      30_000,
+      "the producers' events to be numbered",
+    );
     await late.query("COMMIT");
     late.release();
     const all = [...lateEvents, ...perProducer.flat()];
     await until(() => seen.get("credit.locked")!.length + seen.get("credit.reserved")!.length >= all.length, 60_000, "all events");
     await until(() => warehouseSeen.length >= all.length, 60_000, "the second consumer");
     await new Promise((r) => setTimeout(r, 300));
-    const stored = (await db.pool.query("SELECT event_id, event_type, id::bigint AS id, position::bigint AS position FROM dispatcher_event")).rows;
+    const stored = (
+      await db.pool.query("SELECT event_id, event_type, id::bigint AS id, position::bigint AS position FROM dispatcher_event")
+    ).rows;
     const warehouseSet = new Set(warehouseSeen);
     expect(warehouseSet.size).toBe(warehouseSeen.length);
     for (const type of ["credit.locked", "credit.reserved"]) {
@@ -144,13 +160,20 @@ describe("once per consumer", () => {
     c.subscribe("credit.locked", async (event, ctx) => {
       await ctx.tx.query("INSERT INTO applied (consumer, event_id) VALUES ('coaching', $1)", [event.event_id]);
     });
-    const published = await producer.publishMany(Array.from({ length: 120 }, () => ({ event_type: "credit.locked" as const, payload: lockedPayload() })));
+    const published = await producer.publishMany(
+      Array.from({ length: 120 }, () => ({ event_type: "credit.locked" as const, payload: lockedPayload() })),
+    );
     await c.start({ consumer: "coaching", pollIntervalMs: 50 });
     await until(async () => (await db.count("SELECT count(*) AS n FROM applied")) === 120);
     await c.stop();
     expect(await db.count("SELECT count(*) AS n FROM dispatcher_dedup WHERE consumer = 'coaching'")).toBe(120);
-    const cursor = (await db.pool.query("SELECT last_position::text AS p FROM dispatcher_cursor WHERE consumer = 'coaching' AND event_type = 'credit.locked'")).rows[0];
-    const last = (await db.pool.query("SELECT position::text AS p FROM dispatcher_event WHERE event_id = $1", [published[119]!.event_id])).rows[0];
+    const cursor = (
+      await db.pool.query(
+        "SELECT last_position::text AS p FROM dispatcher_cursor WHERE consumer = 'coaching' AND event_type = 'credit.locked'",
+      )
+    ).rows[0];
+    const last = (await db.pool.query("SELECT position::text AS p FROM dispatcher_event WHERE event_id = $1", [published[119]!.event_id]))
+      .rows[0];
     expect(cursor.p).toBe(last.p);
   });
 
@@ -158,7 +181,10 @@ describe("once per consumer", () => {
     const calls: string[] = [];
     const c = consumer();
     c.subscribe("credit.locked", (event) => void calls.push(event.event_id));
-    const [e1, e2] = await producer.publishMany([{ event_type: "credit.locked", payload: lockedPayload() }, { event_type: "credit.locked", payload: lockedPayload() }]);
+    const [e1, e2] = await producer.publishMany([
+      { event_type: "credit.locked", payload: lockedPayload() },
+      { event_type: "credit.locked", payload: lockedPayload() },
+    ]);
     await db.pool.query("INSERT INTO dispatcher_dedup (consumer, event_id) VALUES ('coaching', $1)", [e1!.event_id]);
     await c.start({ consumer: "coaching", pollIntervalMs: 50 });
     await until(() => calls.length === 1);
@@ -217,7 +243,11 @@ describe("retries and dead letters", () => {
     await until(() => delivered.includes(other.event_id), 5000, "the other type during retries");
     expect(delivered.includes(after!.event_id), "the event after the poison one waits for it").toBe(false);
     // The handler pushes before its transaction commits: wait for the commit itself.
-    await until(async () => (await db.count("SELECT count(*) AS n FROM applied WHERE event_id = $1", [after!.event_id])) === 1, 10_000, "the event after the poison one");
+    await until(
+      async () => (await db.count("SELECT count(*) AS n FROM applied WHERE event_id = $1", [after!.event_id])) === 1,
+      10_000,
+      "the event after the poison one",
+    );
     expect(attempts).toEqual([1, 2, 3, 4]);
     expect(attemptsWhenOtherArrived).toBeGreaterThanOrEqual(2);
     expect(attemptsWhenOtherArrived).toBeLessThan(4);
@@ -242,7 +272,10 @@ describe("retries and dead letters", () => {
     // In the database's own clock: the other type committed between the poison event's first and last failure,
     // and the event behind the poison one only after it was dead-lettered.
     const deliveredAt = async (eventId: string) =>
-      ((await db.pool.query("SELECT delivered_at FROM dispatcher_dedup WHERE consumer = 'coaching' AND event_id = $1", [eventId])).rows[0].delivered_at as Date).getTime();
+      (
+        (await db.pool.query("SELECT delivered_at FROM dispatcher_dedup WHERE consumer = 'coaching' AND event_id = $1", [eventId])).rows[0]
+          .delivered_at as Date
+      ).getTime();
     const otherAt = await deliveredAt(other.event_id);
     expect(otherAt).toBeGreaterThan(dlq[0].first_failed_at.getTime());
     expect(otherAt).toBeLessThan(dlq[0].last_failed_at.getTime());
@@ -276,7 +309,9 @@ describe("replicas and stop()", () => {
       }
       await c.start({ consumer: "coaching", pollIntervalMs: 20, batchSize: 20 });
     }
-    const emits = Array.from({ length: 1000 }, (_, i) => (i % 2 ? reserved() : { event_type: "credit.locked" as const, payload: lockedPayload() }));
+    const emits = Array.from({ length: 1000 }, (_, i) =>
+      i % 2 ? reserved() : { event_type: "credit.locked" as const, payload: lockedPayload() },
+    );
     for (let i = 0; i < emits.length; i += 100) await producer.publishMany(emits.slice(i, i + 100));
     await until(async () => (await db.count("SELECT count(*) AS n FROM applied")) === 1000, 60_000);
     await new Promise((r) => setTimeout(r, 200));
@@ -309,7 +344,10 @@ describe("replicas and stop()", () => {
     expect(await caught(() => c.start({ consumer: "coaching" }))).toMatchObject({ code: "INVALID_STATE" });
     c.subscribe("credit.locked", () => undefined);
     expect(await caught(() => c.start({ consumer: "Coaching!" }))).toMatchObject({ code: "CONFIG_INVALID", setting: "consumer" });
-    expect(await caught(() => c.start({ consumer: "coaching", batchSize: 0 }))).toMatchObject({ code: "CONFIG_INVALID", setting: "batchSize" });
+    expect(await caught(() => c.start({ consumer: "coaching", batchSize: 0 }))).toMatchObject({
+      code: "CONFIG_INVALID",
+      setting: "batchSize",
+    });
     await c.start({ consumer: "coaching" });
     expect((await caught(() => c.start({ consumer: "coaching" }))).code).toBe("INVALID_STATE");
     expect((await caught(() => c.subscribe("credit.lockd" as never, () => undefined))).code).toBe("INVALID_STATE");

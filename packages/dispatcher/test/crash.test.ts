@@ -15,13 +15,16 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 beforeAll(async () => {
   db = await testDb();
-  await db.pool.query(`CREATE TABLE applied_log (consumer text NOT NULL, event_id text NOT NULL); CREATE TABLE produced (event_id text PRIMARY KEY);
+  await db.pool
+    .query(`CREATE TABLE applied_log (consumer text NOT NULL, event_id text NOT NULL); CREATE TABLE produced (event_id text PRIMARY KEY);
     CREATE TABLE chaos_fault (kind text NOT NULL); CREATE TABLE chaos_poison (event_id text PRIMARY KEY); CREATE TABLE chaos_lock (id int);
     CREATE TABLE chaos_deferred (id text PRIMARY KEY, reservation text REFERENCES credit_reservation (id) DEFERRABLE INITIALLY DEFERRED)`);
   producer = createDispatcher({ producer: "revenue", tenantId: "tnt_sguild", pool: db.pool });
 });
 beforeEach(async () => {
-  await db.pool.query("TRUNCATE dispatcher_event, dispatcher_cursor, dispatcher_dedup, dispatcher_dead_letter, applied_log, produced, chaos_fault, chaos_poison");
+  await db.pool.query(
+    "TRUNCATE dispatcher_event, dispatcher_cursor, dispatcher_dedup, dispatcher_dead_letter, applied_log, produced, chaos_fault, chaos_poison",
+  );
 });
 afterAll(async () => {
   for (const child of children) child.kill("SIGKILL");
@@ -30,7 +33,9 @@ afterAll(async () => {
 });
 
 async function spawnChild(script: string, args: string[]): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [new URL(`./fixtures/${script}`, import.meta.url).pathname, db.url, ...args], { stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, [new URL(`./fixtures/${script}`, import.meta.url).pathname, db.url, ...args], {
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   children.add(child);
   // The last lines a child wrote to stderr travel with its unexpected exit, so a crash names its cause.
   let stderrTail = "";
@@ -40,7 +45,8 @@ async function spawnChild(script: string, args: string[]): Promise<ChildProcess>
   });
   child.once("exit", (code, signal) => {
     children.delete(child);
-    if (!killedByUs.has(child)) unexpectedExits.push(`${script} exited with ${signal ?? code}${stderrTail ? `: ${stderrTail.trim()}` : ""}`);
+    if (!killedByUs.has(child))
+      unexpectedExits.push(`${script} exited with ${signal ?? code}${stderrTail ? `: ${stderrTail.trim()}` : ""}`);
   });
   await new Promise<void>((resolve, reject) => {
     child.stdout!.on("data", (chunk: Buffer) => chunk.toString().includes("started") && resolve());
@@ -72,7 +78,9 @@ const ledger = async () =>
 
 describe("crashes", () => {
   it("kill -9 of a consumer in the middle of a batch, then restart: nothing lost, nothing applied twice", async () => {
-    const published = await producer.publishMany(Array.from({ length: 300 }, () => ({ event_type: "credit.locked" as const, payload: lockedPayload() })));
+    const published = await producer.publishMany(
+      Array.from({ length: 300 }, () => ({ event_type: "credit.locked" as const, payload: lockedPayload() })),
+    );
     const first = await spawnChild("consumer-child.mjs", ["coaching", "5"]);
     await until(async () => (await ledger()).total >= 60, 30_000, "the first consumer to be mid-way");
     await kill9(first);
@@ -105,7 +113,10 @@ describe("crashes", () => {
           const index = Math.floor(Math.random() * pool.length);
           await kill9(pool[index]!);
           counts.kills += 1;
-          pool[index] = await spawnChild(pickProducer ? "producer-child.mjs" : "chaos-consumer-child.mjs", pickProducer ? [] : ["coaching"]);
+          pool[index] = await spawnChild(
+            pickProducer ? "producer-child.mjs" : "chaos-consumer-child.mjs",
+            pickProducer ? [] : ["coaching"],
+          );
         }
       };
       const terminator = async () => {
@@ -137,8 +148,10 @@ describe("crashes", () => {
             ON CONFLICT DO NOTHING RETURNING 1) SELECT count(*) AS n FROM p`);
           // Clear the older letters' poison, rewind their cursor to before them and request a replay:
           // the rewound delivery and the replay race for the same event.
-          const letters = (await db.pool.query(`SELECT id, event_id, event_type, event_position FROM dispatcher_dead_letter
-            WHERE resolved_at IS NULL AND replay_requested_at IS NULL AND created_at < now() - interval '500 milliseconds'`)).rows;
+          const letters = (
+            await db.pool.query(`SELECT id, event_id, event_type, event_position FROM dispatcher_dead_letter
+            WHERE resolved_at IS NULL AND replay_requested_at IS NULL AND created_at < now() - interval '500 milliseconds'`)
+          ).rows;
           for (const letter of letters) {
             await db.pool.query("DELETE FROM chaos_poison WHERE event_id = $1", [letter.event_id]);
             await rewind(letter.event_type, Number(letter.event_position) - 1);
@@ -154,38 +167,65 @@ describe("crashes", () => {
       const appliedDuringChaos = (await ledger()).distinct_events;
       // The end of the faults: every letter's poison cleared and its replay requested; one clean consumer drains.
       await db.pool.query("DELETE FROM chaos_poison");
-      await db.pool.query("UPDATE dispatcher_dead_letter SET replay_requested_at = now(), replay_requested_by = 'per_chaos' WHERE resolved_at IS NULL");
+      await db.pool.query(
+        "UPDATE dispatcher_dead_letter SET replay_requested_at = now(), replay_requested_by = 'per_chaos' WHERE resolved_at IS NULL",
+      );
       const finalConsumer = await spawnChild("chaos-consumer-child.mjs", ["coaching", "clean"]);
       await until(
-        async () => (await ledger()).distinct_events >= produced && (await db.count("SELECT count(*) AS n FROM dispatcher_dead_letter WHERE resolved_at IS NULL")) === 0,
+        async () =>
+          (await ledger()).distinct_events >= produced &&
+          (await db.count("SELECT count(*) AS n FROM dispatcher_dead_letter WHERE resolved_at IS NULL")) === 0,
         120_000,
         "the final consumer to drain and replay every letter",
       ).catch(async (error) => {
         const state = async (sql: string) => (await db.pool.query(sql)).rows;
         console.log("ledger", await ledger(), "produced", produced);
         console.log("cursors", await state("SELECT * FROM dispatcher_cursor"));
-        console.log("active letters", await state("SELECT id, event_id, event_position, attempts, error_message, replay_requested_at FROM dispatcher_dead_letter WHERE resolved_at IS NULL"));
-        console.log("activity", await state("SELECT pid, application_name, state, wait_event_type, left(query, 80) AS q FROM pg_stat_activity WHERE datname = current_database()"));
+        console.log(
+          "active letters",
+          await state(
+            "SELECT id, event_id, event_position, attempts, error_message, replay_requested_at FROM dispatcher_dead_letter WHERE resolved_at IS NULL",
+          ),
+        );
+        console.log(
+          "activity",
+          await state(
+            "SELECT pid, application_name, state, wait_event_type, left(query, 80) AS q FROM pg_stat_activity WHERE datname = current_database()",
+          ),
+        );
         throw error;
       });
       await sleep(500);
       await kill9(finalConsumer);
       await operator.close();
       const one = async (sql: string) => (await db.pool.query(sql)).rows[0].n as number;
-      const lost = await one("SELECT count(*)::int AS n FROM produced p WHERE NOT EXISTS (SELECT 1 FROM applied_log a WHERE a.event_id = p.event_id)");
+      const lost = await one(
+        "SELECT count(*)::int AS n FROM produced p WHERE NOT EXISTS (SELECT 1 FROM applied_log a WHERE a.event_id = p.event_id)",
+      );
       const twice = await one("SELECT count(*)::int AS n FROM (SELECT event_id FROM applied_log GROUP BY event_id HAVING count(*) > 1) d");
-      const unrecorded = await one("SELECT count(*)::int AS n FROM dispatcher_event e WHERE NOT EXISTS (SELECT 1 FROM produced p WHERE p.event_id = e.event_id)");
+      const unrecorded = await one(
+        "SELECT count(*)::int AS n FROM dispatcher_event e WHERE NOT EXISTS (SELECT 1 FROM produced p WHERE p.event_id = e.event_id)",
+      );
       const stuck = await one(`SELECT count(*)::int AS n FROM dispatcher_event e JOIN dispatcher_cursor c ON c.event_type = e.event_type
         WHERE c.consumer = 'coaching' AND (e.position IS NULL OR e.position > c.last_position)`);
       const activeLetters = await one("SELECT count(*)::int AS n FROM dispatcher_dead_letter WHERE resolved_at IS NULL");
-      const faults = Object.fromEntries((await db.pool.query("SELECT kind, count(*)::int AS n FROM chaos_fault GROUP BY kind")).rows.map((r) => [r.kind, r.n]));
-      const resolvedLetters = (await db.pool.query("SELECT resolution_note, count(*)::int AS n FROM dispatcher_dead_letter GROUP BY 1")).rows;
-      console.log(`chaos: ${Math.round(CHAOS_MS / 1000)} s, ${produced} events committed, ${appliedDuringChaos} applied before the final drain`, counts, faults, resolvedLetters);
+      const faults = Object.fromEntries(
+        (await db.pool.query("SELECT kind, count(*)::int AS n FROM chaos_fault GROUP BY kind")).rows.map((r) => [r.kind, r.n]),
+      );
+      const resolvedLetters = (await db.pool.query("SELECT resolution_note, count(*)::int AS n FROM dispatcher_dead_letter GROUP BY 1"))
+        .rows;
+      console.log(
+        `chaos: ${Math.round(CHAOS_MS / 1000)} s, ${produced} events committed, ${appliedDuringChaos} applied before the final drain`,
+        counts,
+        faults,
+        resolvedLetters,
+      );
       expect(unexpectedExits).toEqual([]);
       expect({ lost, twice, unrecorded, stuck, activeLetters }).toEqual({ lost: 0, twice: 0, unrecorded: 0, stuck: 0, activeLetters: 0 });
       expect(produced).toBeGreaterThan(500);
       expect(appliedDuringChaos).toBeGreaterThan(produced / 10);
-      for (const kind of ["timeout-js", "late-write-refused", "timeout-db", "lock", "commit", "swallow"]) expect(faults[kind] ?? 0, kind).toBeGreaterThan(0);
+      for (const kind of ["timeout-js", "late-write-refused", "timeout-db", "lock", "commit", "swallow"])
+        expect(faults[kind] ?? 0, kind).toBeGreaterThan(0);
       expect(Object.keys(faults).filter((kind) => kind.startsWith("late-write-") && kind !== "late-write-refused")).toEqual([]);
       for (const [name, n] of Object.entries(counts)) expect(n, name).toBeGreaterThan(0);
     },

@@ -39,7 +39,9 @@ afterAll(async () => {
  * unless `running` (a consumer replays only its own letters, from the process that runs it).
  */
 async function deadLetters(n: number, running = false): Promise<string[]> {
-  const events = await producer.publishMany(Array.from({ length: n }, () => ({ event_type: "credit.locked" as const, payload: lockedPayload() })));
+  const events = await producer.publishMany(
+    Array.from({ length: n }, () => ({ event_type: "credit.locked" as const, payload: lockedPayload() })),
+  );
   for (const e of events) failing.add(e.event_id);
   await consumer.start({ consumer: "coaching", pollIntervalMs: 20, retryDelaysMs: [5] });
   await until(async () => (await db.count("SELECT count(*) AS n FROM dispatcher_dead_letter")) === n);
@@ -54,11 +56,21 @@ describe("dead-letter service", () => {
     expect((await service.list("coaching")).map((d) => d.id)).toEqual([...ids].reverse());
     expect(await service.list("coaching", { limit: 1 })).toHaveLength(1);
     const one = await service.get(ids[0]!);
-    expect([one.consumer, one.eventType, one.errorClass, one.attempts, one.resolvedAt]).toEqual(["coaching", "credit.locked", "RangeError", 2, null]);
+    expect([one.consumer, one.eventType, one.errorClass, one.attempts, one.resolvedAt]).toEqual([
+      "coaching",
+      "credit.locked",
+      "RangeError",
+      2,
+      null,
+    ]);
     expect(one.errorMessage).toMatch(/^slot for les_.* is gone \(attempt 2\)$/);
 
     const resolved = await service.resolve(ids[0]!, { resolvedBy: "per_ops", resolutionNote: "lesson deleted" });
-    expect([resolved.resolvedBy, resolved.resolutionNote, resolved.resolvedAt instanceof Date]).toEqual(["per_ops", "lesson deleted", true]);
+    expect([resolved.resolvedBy, resolved.resolutionNote, resolved.resolvedAt instanceof Date]).toEqual([
+      "per_ops",
+      "lesson deleted",
+      true,
+    ]);
     const again = await caught(() => service.resolve(ids[0]!, { resolvedBy: "per_other" }));
     expect(again).toBeInstanceOf(DeadLetterAlreadyResolvedError);
     expect(again.code).toBe("DEAD_LETTER_ALREADY_RESOLVED");
@@ -80,7 +92,9 @@ describe("dead-letter service", () => {
     const missing = await caught(() => consumer.deadLetters.get("dlq_00000000-0000-7000-8000-000000000000"));
     expect(missing).toBeInstanceOf(DeadLetterNotFoundError);
     expect(missing).toMatchObject({ code: "DEAD_LETTER_NOT_FOUND", deadLetterId: "dlq_00000000-0000-7000-8000-000000000000" });
-    expect((await caught(() => consumer.deadLetters.resolve("dlq_00000000-0000-7000-8000-000000000000", { resolvedBy: "x" }))).code).toBe("DEAD_LETTER_NOT_FOUND");
+    expect((await caught(() => consumer.deadLetters.resolve("dlq_00000000-0000-7000-8000-000000000000", { resolvedBy: "x" }))).code).toBe(
+      "DEAD_LETTER_NOT_FOUND",
+    );
     expect(await caught(() => consumer.deadLetters.resolve("dlq_00000000-0000-7000-8000-000000000000", { resolvedBy: "" }))).toMatchObject({
       code: "INVALID_ARGUMENT",
       argument: "resolvedBy",
@@ -109,7 +123,10 @@ describe("dead-letter service", () => {
     await db.pool.query("INSERT INTO dispatcher_dedup (consumer, event_id) VALUES ('coaching', $1)", [d.eventId]);
     failing.delete(d.eventId);
     const result = await consumer.deadLetters.replay(id!, { replayedBy: "per_ops" });
-    expect([result.outcome, result.deadLetter.resolutionNote]).toEqual(["already_delivered", "replay: the consumer already had this event"]);
+    expect([result.outcome, result.deadLetter.resolutionNote]).toEqual([
+      "already_delivered",
+      "replay: the consumer already had this event",
+    ]);
     expect(await db.count("SELECT count(*) AS n FROM applied")).toBe(0);
   });
 
@@ -117,7 +134,10 @@ describe("dead-letter service", () => {
     const ids = await deadLetters(3, true);
     failing.clear();
     const results = await consumer.deadLetters.replayAll("coaching", { replayedBy: "per_ops", eventType: "credit.locked", limit: 2 });
-    expect(results.map((r) => [r.deadLetter.id, r.outcome])).toEqual([[ids[0], "replayed"], [ids[1], "replayed"]]);
+    expect(results.map((r) => [r.deadLetter.id, r.outcome])).toEqual([
+      [ids[0], "replayed"],
+      [ids[1], "replayed"],
+    ]);
     const operator = createDispatcher({ producer: "platform", tenantId: "tnt_sguild", pool: db.pool });
     await operator.deadLetters.requestReplay(ids[2]!, { requestedBy: "per_cli" });
     await until(async () => (await consumer.deadLetters.get(ids[2]!)).resolvedAt !== null);
@@ -129,14 +149,27 @@ describe("dead-letter service", () => {
 
 describe("retention", () => {
   it("prunes only events every cursor has passed and that are old enough, in batches", async () => {
-    const events = await producer.publishMany(Array.from({ length: 30 }, () => ({ event_type: "credit.locked" as const, payload: lockedPayload() })));
+    const events = await producer.publishMany(
+      Array.from({ length: 30 }, () => ({ event_type: "credit.locked" as const, payload: lockedPayload() })),
+    );
     const first = events[0]!.payload as { credit_reservation_id: string; lesson_id: string };
-    await producer.publish({ event_type: "credit.consumed", payload: { credit_reservation_id: first.credit_reservation_id, lesson_id: first.lesson_id, consumed_credits: 1, consumed_at: new Date().toISOString() } });
+    await producer.publish({
+      event_type: "credit.consumed",
+      payload: {
+        credit_reservation_id: first.credit_reservation_id,
+        lesson_id: first.lesson_id,
+        consumed_credits: 1,
+        consumed_at: new Date().toISOString(),
+      },
+    });
     await consumer.start({ consumer: "coaching", pollIntervalMs: 20 });
     await until(async () => (await db.count("SELECT count(*) AS n FROM applied")) === 30);
     await consumer.stop();
     // a second consumer of credit.locked that is 10 events behind
-    await db.pool.query("INSERT INTO dispatcher_cursor (consumer, event_type, last_position) SELECT 'warehouse', 'credit.locked', position FROM dispatcher_event WHERE event_id = $1", [events[19]!.event_id]);
+    await db.pool.query(
+      "INSERT INTO dispatcher_cursor (consumer, event_type, last_position) SELECT 'warehouse', 'credit.locked', position FROM dispatcher_event WHERE event_id = $1",
+      [events[19]!.event_id],
+    );
     await db.pool.query("UPDATE dispatcher_event SET created_at = now() - interval '40 days'");
     await db.pool.query("UPDATE dispatcher_dedup SET delivered_at = now() - interval '40 days'");
     const result = await consumer.prune({ olderThan: "30d", batchSize: 7 });

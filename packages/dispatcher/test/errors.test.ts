@@ -110,7 +110,9 @@ describe("error classes", () => {
   it("X.isInstance is true for an X only: not for another class's error, not for a plain Error", () => {
     for (const cls of classes) {
       for (const [name, sample] of Object.entries(samples)) {
-        expect(cls.isInstance(sample), `${name === "DispatcherError" ? "SguildError" : cls.name}.isInstance(${name})`).toBe(sample instanceof cls);
+        expect(cls.isInstance(sample), `${name === "DispatcherError" ? "SguildError" : cls.name}.isInstance(${name})`).toBe(
+          sample instanceof cls,
+        );
       }
       expect(cls.isInstance(new Error("plain"))).toBe(false);
       expect(cls.isInstance(new TypeError("plain"))).toBe(false);

@@ -5,7 +5,16 @@ import { connect, createServer as createTcpServer, type AddressInfo, type Socket
 import pg from "pg";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { createTestDatabase, type TestDatabase } from "@sguild/prisma-fragment/testing";
-import { createDispatcher, createFanoutRelay, createInbox, toNodeHandler, type Dispatcher, type EventEnvelope, type FanoutRelay, type FanoutRelayOptions } from "../src/index.js";
+import {
+  createDispatcher,
+  createFanoutRelay,
+  createInbox,
+  toNodeHandler,
+  type Dispatcher,
+  type EventEnvelope,
+  type FanoutRelay,
+  type FanoutRelayOptions,
+} from "../src/index.js";
 import { id, lockedPayload, until } from "./helpers.js";
 
 // The relay's batches over HTTP: one request per relay transaction, order per type, each event
@@ -45,14 +54,22 @@ afterAll(async () => {
 const reserved = () => ({
   event_type: "credit.reserved" as const,
   payload: {
-    credit_reservation_id: id("crr"), credit_account_id: id("crd_acct"), person_id: id("per"), lesson_id: id("les"),
-    organization_id: "org_1", reserved_credits: 1, reserved_at: new Date().toISOString(), lesson_starts_at: new Date().toISOString(),
+    credit_reservation_id: id("crr"),
+    credit_account_id: id("crd_acct"),
+    person_id: id("per"),
+    lesson_id: id("les"),
+    organization_id: "org_1",
+    reserved_credits: 1,
+    reserved_at: new Date().toISOString(),
+    lesson_starts_at: new Date().toISOString(),
   },
 });
 const locked = () => ({ event_type: "credit.locked" as const, payload: lockedPayload() });
 const ids = (events: EventEnvelope[]) => events.map((e) => e.event_id);
-const stored = async () => (await coachingPool.query("SELECT event_id FROM dispatcher_event ORDER BY id")).rows.map((r) => r.event_id as string);
-const deadLetters = async () => (await revenuePool.query("SELECT event_id, error_class, attempts, error_message FROM dispatcher_dead_letter")).rows;
+const stored = async () =>
+  (await coachingPool.query("SELECT event_id FROM dispatcher_event ORDER BY id")).rows.map((r) => r.event_id as string);
+const deadLetters = async () =>
+  (await revenuePool.query("SELECT event_id, error_class, attempts, error_message FROM dispatcher_dead_letter")).rows;
 
 interface Posted {
   mode: "single" | "batch";
@@ -65,13 +82,29 @@ interface Posted {
  * The inbox over HTTP, recording each request (mode, event ids, size, status). `intercept` may answer
  * instead of the inbox; `answered` runs once the inbox answered (stored), before the answer is sent.
  */
-async function inboxServer(options: { maxBodyBytes?: number; intercept?: (posted: Posted) => Response | undefined; answered?: (posted: Posted) => Promise<void> } = {}) {
-  const inbox = createInbox({ domain: "coaching", pool: coachingPool, keys: { [KEY.id]: KEY.secret }, tenants: ["tnt_sguild"], maxBodyBytes: options.maxBodyBytes });
+async function inboxServer(
+  options: {
+    maxBodyBytes?: number;
+    intercept?: (posted: Posted) => Response | undefined;
+    answered?: (posted: Posted) => Promise<void>;
+  } = {},
+) {
+  const inbox = createInbox({
+    domain: "coaching",
+    pool: coachingPool,
+    keys: { [KEY.id]: KEY.secret },
+    tenants: ["tnt_sguild"],
+    maxBodyBytes: options.maxBodyBytes,
+  });
   const posts: Posted[] = [];
   const handler = async (request: Request) => {
     const text = await request.clone().text();
     const body = JSON.parse(text) as { id: string } | Array<{ id: string }>;
-    const posted: Posted = { mode: request.headers.get("content-type") === BATCH ? "batch" : "single", ids: (Array.isArray(body) ? body : [body]).map((e) => e.id), bytes: Buffer.byteLength(text) };
+    const posted: Posted = {
+      mode: request.headers.get("content-type") === BATCH ? "batch" : "single",
+      ids: (Array.isArray(body) ? body : [body]).map((e) => e.id),
+      bytes: Buffer.byteLength(text),
+    };
     posts.push(posted);
     const response = options.intercept?.(posted) ?? (await inbox(request));
     posted.status = response.status;
@@ -147,7 +180,7 @@ describe("HTTP batches", () => {
     expect(await r.pending()).toEqual([{ domain: "coaching", lagEvents: 0, deadLetters: 1, retrying: 0 }]);
     const [dead] = await deadLetters();
     expect([dead.event_id, dead.error_class, dead.attempts]).toEqual([refused!.event_id, "PermanentFailureError", 1]);
-    expect(dead.error_message).toContain('inbox refused ' + refused!.event_id + ' with 403: {"error":{"code":"TENANT_NOT_ALLOWED"');
+    expect(dead.error_message).toContain("inbox refused " + refused!.event_id + ' with 403: {"error":{"code":"TENANT_NOT_ALLOWED"');
     // The first attempt: the first event alone, the other 20 in a batch whose answer refuses one.
     // Nothing committed, so the consumer delivered the 21 again one per transaction, each alone.
     expect(inbox.posts.map((p) => [p.mode, p.ids, p.status])).toEqual([
@@ -172,7 +205,9 @@ describe("HTTP batches", () => {
     const script = `import { createFanoutRelay } from ${JSON.stringify(new URL("../dist/index.js", import.meta.url).href)};
       await createFanoutRelay(JSON.parse(process.argv[1])).start();
       process.stdout.write("started\\n");`;
-    child = spawn(process.execPath, ["--input-type=module", "-e", script, JSON.stringify(relayOptions(inbox.url))], { stdio: ["ignore", "pipe", "inherit"] });
+    child = spawn(process.execPath, ["--input-type=module", "-e", script, JSON.stringify(relayOptions(inbox.url))], {
+      stdio: ["ignore", "pipe", "inherit"],
+    });
     closers.push(async () => void (child!.exitCode === null && child!.signalCode === null && child!.kill("SIGKILL")));
     await until(() => killed, 20_000, "the relay child to send its first batch");
     expect(await stored()).toEqual(ids(published.slice(0, 100)));
@@ -221,7 +256,10 @@ describe("HTTP batches", () => {
   it("an inbox without batched mode (415): the relay sends events one at a time from then on, nothing lost or parked", async () => {
     const published = await revenue.publishMany(Array.from({ length: 30 }, reserved));
     const inbox = await inboxServer({
-      intercept: (posted) => (posted.mode === "batch" ? new Response('{"error":{"code":"UNSUPPORTED_MEDIA_TYPE","message":"old inbox"}}', { status: 415 }) : undefined),
+      intercept: (posted) =>
+        posted.mode === "batch"
+          ? new Response('{"error":{"code":"UNSUPPORTED_MEDIA_TYPE","message":"old inbox"}}', { status: 415 })
+          : undefined,
     });
     const r = relay(inbox.url);
     await r.start();
@@ -235,7 +273,10 @@ describe("HTTP batches", () => {
     ]);
   });
   it("maxBatchBytes and maxBatchEvents must be positive integers", () => {
-    for (const [setting, value] of [["maxBatchBytes", 0], ["maxBatchEvents", 1.5]] as const) {
+    for (const [setting, value] of [
+      ["maxBatchBytes", 0],
+      ["maxBatchEvents", 1.5],
+    ] as const) {
       const options = relayOptions("http://127.0.0.1:9/inbox");
       options.destinations = { coaching: { kind: "http", url: "http://127.0.0.1:9/inbox", key: KEY, [setting]: value } };
       expect(() => createFanoutRelay(options)).toThrow(expect.objectContaining({ code: "CONFIG_INVALID", setting }));
@@ -260,7 +301,11 @@ describe("database destination", () => {
     const port = (server.address() as AddressInfo).port;
     const down = () => new Promise<void>((r) => (server.close(() => r()), sockets.forEach((s) => s.destroy())));
     closers.push(() => (server.listening ? down() : Promise.resolve()));
-    return { url: Object.assign(new URL(coachingDb.url), { hostname: "127.0.0.1", port: String(port) }).href, down, up: () => new Promise<void>((r) => server.listen(port, "127.0.0.1", r)) };
+    return {
+      url: Object.assign(new URL(coachingDb.url), { hostname: "127.0.0.1", port: String(port) }).href,
+      down,
+      up: () => new Promise<void>((r) => server.listen(port, "127.0.0.1", r)),
+    };
   }
 
   it("a destination database that is down is retried past the retry delays, never parked; then everything arrives once, in order", async () => {
@@ -270,7 +315,13 @@ describe("database destination", () => {
     closers.push(() => r.close());
     const published = await revenue.publishMany(Array.from({ length: 30 }, reserved));
     await r.start();
-    await until(async () => (await revenuePool.query("SELECT failed_attempts FROM dispatcher_cursor WHERE event_type = 'credit.reserved'")).rows[0].failed_attempts > 4, 20_000, "attempts past the 2 retry delays");
+    await until(
+      async () =>
+        (await revenuePool.query("SELECT failed_attempts FROM dispatcher_cursor WHERE event_type = 'credit.reserved'")).rows[0]
+          .failed_attempts > 4,
+      20_000,
+      "attempts past the 2 retry delays",
+    );
     expect([await stored(), await deadLetters(), (await r.pending())[0]!.retrying]).toEqual([[], [], 1]);
     await link.up();
     await settled(r);

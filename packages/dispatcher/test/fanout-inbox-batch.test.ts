@@ -24,10 +24,17 @@ afterAll(async () => {
   await database.drop();
 });
 
-const inboxWith = (options: Partial<InboxOptions> = {}) => createInbox({ domain: "coaching", pool, keys: { [KEY.id]: KEY.secret }, tenants: ["tnt_sguild"], ...options });
+const inboxWith = (options: Partial<InboxOptions> = {}) =>
+  createInbox({ domain: "coaching", pool, keys: { [KEY.id]: KEY.secret }, tenants: ["tnt_sguild"], ...options });
 const locked = (overrides: Partial<EventEnvelope> = {}): EventEnvelope => ({
-  event_id: id("evt"), event_type: "credit.locked", occurred_at: new Date().toISOString(), tenant_id: "tnt_sguild", producer: "revenue",
-  schema_version: 1, payload: lockedPayload(), ...overrides,
+  event_id: id("evt"),
+  event_type: "credit.locked",
+  occurred_at: new Date().toISOString(),
+  tenant_id: "tnt_sguild",
+  producer: "revenue",
+  schema_version: 1,
+  payload: lockedPayload(),
+  ...overrides,
 });
 /** The structured CloudEvent of an envelope, as an object (an element of a batch). */
 const ce = (e: EventEnvelope): Record<string, unknown> => JSON.parse(toStructuredHttp(e).body);
@@ -40,7 +47,11 @@ const post = async (inbox: (r: Request) => Promise<Response>, { body, headers }:
   return { status: response.status, body: (await response.json()) as any };
 };
 const accepted = (e: EventEnvelope) => ({ id: e.event_id, status: 202 });
-const refused = (eventId: string | null, status: number, code: string, message: string) => ({ id: eventId, status, error: { code, message } });
+const refused = (eventId: string | null, status: number, code: string, message: string) => ({
+  id: eventId,
+  status,
+  error: { code, message },
+});
 const rows = async () => (await pool.query("SELECT event_id, tenant_id, producer, payload FROM dispatcher_event ORDER BY id")).rows;
 const storedIds = async () => (await rows()).map((r) => r.event_id as string);
 
@@ -63,10 +74,12 @@ describe("inbox batched mode", () => {
     const batch = signedBatch(events.map(ce));
     const size = Buffer.byteLength(batch.body);
     expect(await post(inboxWith({ maxBodyBytes: size - 1 }), batch)).toEqual({
-      status: 413, body: { error: { code: "PAYLOAD_TOO_LARGE", message: `the body is larger than the limit of ${size - 1} bytes` } },
+      status: 413,
+      body: { error: { code: "PAYLOAD_TOO_LARGE", message: `the body is larger than the limit of ${size - 1} bytes` } },
     });
     expect(await post(inboxWith({ maxBatchEvents: 2 }), batch)).toEqual({
-      status: 413, body: { error: { code: "BATCH_TOO_LARGE", message: "a batch holds at most 2 events (got 3)" } },
+      status: 413,
+      body: { error: { code: "BATCH_TOO_LARGE", message: "a batch holds at most 2 events (got 3)" } },
     });
     expect(await storedIds()).toEqual([]);
     expect((await post(inboxWith({ maxBodyBytes: size, maxBatchEvents: 3 }), batch)).status).toBe(207);
@@ -78,7 +91,13 @@ describe("inbox batched mode", () => {
     const [a, forged, b] = [locked(), locked({ producer: "growth" }), locked()];
     expect(await post(inboxWith(), signedBatch([a, forged, b].map(ce)))).toEqual({
       status: 207,
-      body: { results: [accepted(a), refused(forged.event_id, 403, "PRODUCER_MISMATCH", '"credit.locked" is produced by "revenue" per the registry, not "growth"'), accepted(b)] },
+      body: {
+        results: [
+          accepted(a),
+          refused(forged.event_id, 403, "PRODUCER_MISMATCH", '"credit.locked" is produced by "revenue" per the registry, not "growth"'),
+          accepted(b),
+        ],
+      },
     });
     expect(await storedIds()).toEqual([a.event_id, b.event_id]);
   });
@@ -88,7 +107,8 @@ describe("inbox batched mode", () => {
     const events = [locked(), locked()];
     const message = 'key "growthKey" signs events of "growth" only, not "revenue"';
     expect(await post(inbox, signedBatch(events.map(ce), { id: "growthKey", secret: "g" }))).toEqual({
-      status: 207, body: { results: events.map((e) => refused(e.event_id, 403, "PRODUCER_MISMATCH", message)) },
+      status: 207,
+      body: { results: events.map((e) => refused(e.event_id, 403, "PRODUCER_MISMATCH", message)) },
     });
     expect(await storedIds()).toEqual([]);
   });
@@ -97,9 +117,18 @@ describe("inbox batched mode", () => {
     const [ours, foreign, second] = [locked(), locked({ tenant_id: "tnt_elsewhere" }), locked({ tenant_id: "tnt_other" })];
     expect(await post(inboxWith({ tenants: ["tnt_sguild", "tnt_other"] }), signedBatch([ours, foreign, second].map(ce)))).toEqual({
       status: 207,
-      body: { results: [accepted(ours), refused(foreign.event_id, 403, "TENANT_NOT_ALLOWED", 'tenant "tnt_elsewhere" is not one this inbox accepts'), accepted(second)] },
+      body: {
+        results: [
+          accepted(ours),
+          refused(foreign.event_id, 403, "TENANT_NOT_ALLOWED", 'tenant "tnt_elsewhere" is not one this inbox accepts'),
+          accepted(second),
+        ],
+      },
     });
-    expect((await rows()).map((r) => [r.event_id, r.tenant_id])).toEqual([[ours.event_id, "tnt_sguild"], [second.event_id, "tnt_other"]]);
+    expect((await rows()).map((r) => [r.event_id, r.tenant_id])).toEqual([
+      [ours.event_id, "tnt_sguild"],
+      [second.event_id, "tnt_other"],
+    ]);
   });
 
   it("an id twice with different content (in the batch, or already stored): 409 EVENT_ID_CONFLICT, the first content kept; the same content again is 202", async () => {
@@ -108,11 +137,16 @@ describe("inbox batched mode", () => {
     const fresh = locked();
     const freshOther = { ...fresh, payload: lockedPayload() };
     const storedOther = { ...stored, payload: lockedPayload() };
-    const conflict = (e: EventEnvelope) => refused(e.event_id, 409, "EVENT_ID_CONFLICT", `event ${e.event_id} is already stored with different content`);
+    const conflict = (e: EventEnvelope) =>
+      refused(e.event_id, 409, "EVENT_ID_CONFLICT", `event ${e.event_id} is already stored with different content`);
     expect(await post(inboxWith(), signedBatch([fresh, freshOther, fresh, storedOther, stored].map(ce)))).toEqual({
-      status: 207, body: { results: [accepted(fresh), conflict(fresh), accepted(fresh), conflict(stored), accepted(stored)] },
+      status: 207,
+      body: { results: [accepted(fresh), conflict(fresh), accepted(fresh), conflict(stored), accepted(stored)] },
     });
-    expect((await rows()).map((r) => [r.event_id, r.payload])).toEqual([[stored.event_id, stored.payload], [fresh.event_id, fresh.payload]]);
+    expect((await rows()).map((r) => [r.event_id, r.payload])).toEqual([
+      [stored.event_id, stored.payload],
+      [fresh.event_id, fresh.payload],
+    ]);
   });
 
   it("malformed or invalid events get their own typed answer and are not stored; the valid one is", async () => {
@@ -132,31 +166,58 @@ describe("inbox batched mode", () => {
       [unknown.event_id, 422, "UNKNOWN_EVENT_TYPE"],
       [null, 400, "INVALID_CLOUDEVENT"],
     ]);
-    expect(answer.body.results[2].error).toEqual({ code: "INVALID_CLOUDEVENT", message: 'not a structured Sguild CloudEvent: the CloudEvent has no "id"', field: "id" });
+    expect(answer.body.results[2].error).toEqual({
+      code: "INVALID_CLOUDEVENT",
+      message: 'not a structured Sguild CloudEvent: the CloudEvent has no "id"',
+      field: "id",
+    });
     expect(await storedIds()).toEqual([valid.event_id]);
   });
 
   it("whole-request refusals store nothing: not an array, an empty one, a tampered body, ce- headers, another content type", async () => {
     const inbox = inboxWith();
     const one = ce(locked());
-    const expectRefused = async (request: { body: string; headers: Record<string, string> }, status: number, error: Record<string, string>) =>
-      expect(await post(inbox, request)).toEqual({ status, body: { error } });
-    await expectRefused(signedBatch(one as unknown as unknown[]), 400, { code: "INVALID_CLOUDEVENT", message: "not a CloudEvents batch: the body must be a JSON array of CloudEvents", field: "body" });
-    await expectRefused(signedBatch([]), 400, { code: "INVALID_CLOUDEVENT", message: "not a CloudEvents batch: the array is empty", field: "body" });
+    const expectRefused = async (
+      request: { body: string; headers: Record<string, string> },
+      status: number,
+      error: Record<string, string>,
+    ) => expect(await post(inbox, request)).toEqual({ status, body: { error } });
+    await expectRefused(signedBatch(one as unknown as unknown[]), 400, {
+      code: "INVALID_CLOUDEVENT",
+      message: "not a CloudEvents batch: the body must be a JSON array of CloudEvents",
+      field: "body",
+    });
+    await expectRefused(signedBatch([]), 400, {
+      code: "INVALID_CLOUDEVENT",
+      message: "not a CloudEvents batch: the array is empty",
+      field: "body",
+    });
     const batch = signedBatch([one]);
-    await expectRefused({ ...batch, body: batch.body.replace('"locked_credits":6', '"locked_credits":7') }, 401, { code: "BAD_SIGNATURE", message: "signature does not match the body" });
+    await expectRefused({ ...batch, body: batch.body.replace('"locked_credits":6', '"locked_credits":7') }, 401, {
+      code: "BAD_SIGNATURE",
+      message: "signature does not match the body",
+    });
     await expectRefused({ ...batch, headers: { ...batch.headers, "ce-source": "urn:sguild:growth" } }, 400, {
-      code: "INVALID_CLOUDEVENT", message: "ce- headers are not signed: send every attribute in the structured body", field: "ce-source",
+      code: "INVALID_CLOUDEVENT",
+      message: "ce- headers are not signed: send every attribute in the structured body",
+      field: "ce-source",
     });
     await expectRefused({ ...batch, headers: { ...batch.headers, "content-type": "application/json" } }, 415, {
-      code: "UNSUPPORTED_MEDIA_TYPE", message: "send a structured-mode CloudEvent (content-type: application/cloudevents+json)",
+      code: "UNSUPPORTED_MEDIA_TYPE",
+      message: "send a structured-mode CloudEvent (content-type: application/cloudevents+json)",
     });
     expect(await storedIds()).toEqual([]);
   });
 
   it("a storage failure answers 500 INTERNAL for the whole batch, without its message", async () => {
-    const inbox = inboxWith({ schema: "no_such_schema", logger: { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined } });
-    expect(await post(inbox, signedBatch([ce(locked()), ce(locked())]))).toEqual({ status: 500, body: { error: { code: "INTERNAL", message: "internal error" } } });
+    const inbox = inboxWith({
+      schema: "no_such_schema",
+      logger: { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined },
+    });
+    expect(await post(inbox, signedBatch([ce(locked()), ce(locked())]))).toEqual({
+      status: 500,
+      body: { error: { code: "INTERNAL", message: "internal error" } },
+    });
     expect(await storedIds()).toEqual([]);
   });
 });

@@ -51,20 +51,39 @@ afterAll(async () => {
 const reserved = () => ({
   event_type: "credit.reserved" as const,
   payload: {
-    credit_reservation_id: id("crr"), credit_account_id: id("crd_acct"), person_id: id("per"), lesson_id: id("les"),
-    organization_id: "org_1", reserved_credits: 1, reserved_at: new Date().toISOString(), lesson_starts_at: new Date().toISOString(),
+    credit_reservation_id: id("crr"),
+    credit_account_id: id("crd_acct"),
+    person_id: id("per"),
+    lesson_id: id("les"),
+    organization_id: "org_1",
+    reserved_credits: 1,
+    reserved_at: new Date().toISOString(),
+    lesson_starts_at: new Date().toISOString(),
   },
 });
 const purchased = () => ({
   event_type: "credit.purchased" as const,
-  payload: { credit_account_id: id("crd_acct"), person_id: id("per"), purchased_credits: 10, order_id: id("ord"), purchased_at: new Date().toISOString() },
+  payload: {
+    credit_account_id: id("crd_acct"),
+    person_id: id("per"),
+    purchased_credits: 10,
+    order_id: id("ord"),
+    purchased_at: new Date().toISOString(),
+  },
 });
-const coachingRows = async () => (await coachingPool.query("SELECT event_id, event_type FROM dispatcher_event ORDER BY id")).rows as Array<{ event_id: string; event_type: string }>;
+const coachingRows = async () =>
+  (await coachingPool.query("SELECT event_id, event_type FROM dispatcher_event ORDER BY id")).rows as Array<{
+    event_id: string;
+    event_type: string;
+  }>;
 
 function relay(destination: "database" | { url: string }, retryDelaysMs = [20, 50]): FanoutRelay {
   const r = createFanoutRelay({
     source: { producer: "revenue", tenantId: "tnt_sguild", databaseUrl: revenueDb.url },
-    destinations: { coaching: destination === "database" ? { kind: "database", databaseUrl: coachingDb.url } : { kind: "http", url: destination.url, key: KEY } },
+    destinations: {
+      coaching:
+        destination === "database" ? { kind: "database", databaseUrl: coachingDb.url } : { kind: "http", url: destination.url, key: KEY },
+    },
     consumerOptions: { pollIntervalMs: 50, retryDelaysMs },
   });
   closers.push(() => r.close());
@@ -72,8 +91,16 @@ function relay(destination: "database" | { url: string }, retryDelaysMs = [20, 5
 }
 
 /** An inbox over HTTP that counts requests and lists the event ids it received, in order (a batch's in its order). */
-async function inboxServer(port = 0, options: { domain?: string; keys?: Record<string, string> } = {}): Promise<{ url: string; port: number; posts: () => number; received: () => string[] }> {
-  const inbox = createInbox({ domain: options.domain ?? "coaching", pool: coachingPool, keys: options.keys ?? { [KEY.id]: KEY.secret }, tenants: ["tnt_sguild"] });
+async function inboxServer(
+  port = 0,
+  options: { domain?: string; keys?: Record<string, string> } = {},
+): Promise<{ url: string; port: number; posts: () => number; received: () => string[] }> {
+  const inbox = createInbox({
+    domain: options.domain ?? "coaching",
+    pool: coachingPool,
+    keys: options.keys ?? { [KEY.id]: KEY.secret },
+    tenants: ["tnt_sguild"],
+  });
   let posts = 0;
   const received: string[] = [];
   const server: Server = createServer((req, res) => {
@@ -103,10 +130,25 @@ describe("database destination", () => {
     await new Promise((res) => setTimeout(res, 200));
     const rows = await coachingRows();
     for (const type of ["credit.reserved", "credit.locked"]) {
-      expect(rows.filter((x) => x.event_type === type).map((x) => x.event_id)).toEqual(expected.filter((e) => e.event_type === type).map((e) => e.event_id));
+      expect(rows.filter((x) => x.event_type === type).map((x) => x.event_id)).toEqual(
+        expected.filter((e) => e.event_type === type).map((e) => e.event_id),
+      );
     }
-    const stored = (await coachingPool.query("SELECT event_id, event_type, schema_version, tenant_id, producer, actor, payload FROM dispatcher_event WHERE event_id = $1", [expected[0]!.event_id])).rows[0];
-    expect(stored).toEqual({ event_id: expected[0]!.event_id, event_type: "credit.reserved", schema_version: 1, tenant_id: "tnt_sguild", producer: "revenue", actor: "system:revenue", payload: expected[0]!.payload });
+    const stored = (
+      await coachingPool.query(
+        "SELECT event_id, event_type, schema_version, tenant_id, producer, actor, payload FROM dispatcher_event WHERE event_id = $1",
+        [expected[0]!.event_id],
+      )
+    ).rows[0];
+    expect(stored).toEqual({
+      event_id: expected[0]!.event_id,
+      event_type: "credit.reserved",
+      schema_version: 1,
+      tenant_id: "tnt_sguild",
+      producer: "revenue",
+      actor: "system:revenue",
+      payload: expected[0]!.payload,
+    });
   });
 });
 
@@ -148,19 +190,31 @@ describe("HTTP destination and the signed inbox", () => {
     const inbox = await inboxServer(0, { domain: "sales" }); // sales does not consume credit.reserved
     const [event] = await revenue.publishMany([reserved()]);
     const result = await drainFanout(
-      { source: { producer: "revenue", tenantId: "tnt_sguild", databaseUrl: revenueDb.url }, destinations: { coaching: { kind: "http", url: inbox.url, key: KEY } } },
+      {
+        source: { producer: "revenue", tenantId: "tnt_sguild", databaseUrl: revenueDb.url },
+        destinations: { coaching: { kind: "http", url: inbox.url, key: KEY } },
+      },
       { timeoutMs: 10_000 },
     );
     expect(result).toEqual({ ok: false, destinations: [{ domain: "coaching", lagEvents: 0, deadLetters: 1, retrying: 0 }] });
-    const dead = (await revenuePool.query("SELECT consumer, event_id, error_class, attempts, error_message FROM dispatcher_dead_letter")).rows;
+    const dead = (await revenuePool.query("SELECT consumer, event_id, error_class, attempts, error_message FROM dispatcher_dead_letter"))
+      .rows;
     expect(dead).toHaveLength(1);
-    expect(dead[0]).toMatchObject({ consumer: "fanout:coaching", event_id: event!.event_id, error_class: "PermanentFailureError", attempts: 1 });
+    expect(dead[0]).toMatchObject({
+      consumer: "fanout:coaching",
+      event_id: event!.event_id,
+      error_class: "PermanentFailureError",
+      attempts: 1,
+    });
     expect(dead[0].error_message).toContain("403");
   });
 
   it("drain delivers everything pending and reports ok", async () => {
     await revenue.publishMany(Array.from({ length: 12 }, reserved));
-    const result = await drainFanout({ source: { producer: "revenue", tenantId: "tnt_sguild", databaseUrl: revenueDb.url }, destinations: { coaching: { kind: "database", databaseUrl: coachingDb.url } } });
+    const result = await drainFanout({
+      source: { producer: "revenue", tenantId: "tnt_sguild", databaseUrl: revenueDb.url },
+      destinations: { coaching: { kind: "database", databaseUrl: coachingDb.url } },
+    });
     expect(result).toEqual({ ok: true, destinations: [{ domain: "coaching", lagEvents: 0, deadLetters: 0, retrying: 0 }] });
     expect(await coachingRows()).toHaveLength(12);
   });
@@ -168,8 +222,14 @@ describe("HTTP destination and the signed inbox", () => {
 
 describe("inbox refusals", () => {
   const envelope = (): EventEnvelope => ({
-    event_id: id("evt"), event_type: "credit.reserved", occurred_at: new Date().toISOString(), tenant_id: "tnt_sguild", producer: "revenue",
-    schema_version: 1, payload: reserved().payload, actor: "system:revenue",
+    event_id: id("evt"),
+    event_type: "credit.reserved",
+    occurred_at: new Date().toISOString(),
+    tenant_id: "tnt_sguild",
+    producer: "revenue",
+    schema_version: 1,
+    payload: reserved().payload,
+    actor: "system:revenue",
   });
   const request = (body: string, headers: Record<string, string>) =>
     new Request("http://x/inbox", { method: "POST", body, headers: { "content-type": "application/cloudevents+json", ...headers } });
@@ -178,7 +238,12 @@ describe("inbox refusals", () => {
     return { body: message.body, headers: { ...message.headers, ...signBody(message.body, key, now) } };
   };
   const send = async (body: string, headers: Record<string, string>) => {
-    const inbox = createInbox({ domain: "coaching", pool: coachingPool, keys: { [KEY.id]: KEY.secret, old: "previous-secret" }, tenants: ["tnt_sguild"] });
+    const inbox = createInbox({
+      domain: "coaching",
+      pool: coachingPool,
+      keys: { [KEY.id]: KEY.secret, old: "previous-secret" },
+      tenants: ["tnt_sguild"],
+    });
     const response = await inbox(request(body, headers));
     return { status: response.status, body: (await response.json()) as { error?: { code: string }; accepted?: string } };
   };
@@ -194,15 +259,92 @@ describe("inbox refusals", () => {
   });
 
   it.each([
-    ["bad signature", () => { const s = signed(envelope(), { id: KEY.id, secret: "wrong" }); return [s.body, s.headers] as const; }, 401, "BAD_SIGNATURE"],
-    ["stale timestamp", () => { const s = signed(envelope(), KEY, Date.now() - 6 * 60_000); return [s.body, s.headers] as const; }, 401, "STALE_TIMESTAMP"],
-    ["unknown key id", () => { const s = signed(envelope(), { id: "k1999", secret: KEY.secret }); return [s.body, s.headers] as const; }, 401, "UNKNOWN_KEY_ID"],
-    ["tampered body", () => { const s = signed(envelope()); return [s.body.replace('"reserved_credits":1', '"reserved_credits":9'), s.headers] as const; }, 401, "BAD_SIGNATURE"],
-    ["no signature", () => { const s = signed(envelope()); return [s.body, { "content-type": "application/cloudevents+json" }] as const; }, 401, "MISSING_SIGNATURE"],
-    ["invalid payload", () => { const e = envelope(); (e.payload as Record<string, unknown>)["reserved_credits"] = 0; const s = signed(e); return [s.body, s.headers] as const; }, 422, "PAYLOAD_INVALID"],
-    ["invalid envelope", () => { const e = envelope(); e.actor = "someone"; const s = signed(e); return [s.body, s.headers] as const; }, 422, "ENVELOPE_INVALID"],
-    ["not a consumer", () => { const e = { ...envelope(), event_type: "credit.purchased", payload: purchased().payload }; const s = signed(e); return [s.body, s.headers] as const; }, 403, "NOT_A_CONSUMER"],
-    ["not a CloudEvent", () => { const body = '{"hello":"world"}'; return [body, { ...signBody(body, KEY) }] as const; }, 400, "INVALID_CLOUDEVENT"],
+    [
+      "bad signature",
+      () => {
+        const s = signed(envelope(), { id: KEY.id, secret: "wrong" });
+        return [s.body, s.headers] as const;
+      },
+      401,
+      "BAD_SIGNATURE",
+    ],
+    [
+      "stale timestamp",
+      () => {
+        const s = signed(envelope(), KEY, Date.now() - 6 * 60_000);
+        return [s.body, s.headers] as const;
+      },
+      401,
+      "STALE_TIMESTAMP",
+    ],
+    [
+      "unknown key id",
+      () => {
+        const s = signed(envelope(), { id: "k1999", secret: KEY.secret });
+        return [s.body, s.headers] as const;
+      },
+      401,
+      "UNKNOWN_KEY_ID",
+    ],
+    [
+      "tampered body",
+      () => {
+        const s = signed(envelope());
+        return [s.body.replace('"reserved_credits":1', '"reserved_credits":9'), s.headers] as const;
+      },
+      401,
+      "BAD_SIGNATURE",
+    ],
+    [
+      "no signature",
+      () => {
+        const s = signed(envelope());
+        return [s.body, { "content-type": "application/cloudevents+json" }] as const;
+      },
+      401,
+      "MISSING_SIGNATURE",
+    ],
+    [
+      "invalid payload",
+      () => {
+        const e = envelope();
+        (e.payload as Record<string, unknown>)["reserved_credits"] = 0;
+        const s = signed(e);
+        return [s.body, s.headers] as const;
+      },
+      422,
+      "PAYLOAD_INVALID",
+    ],
+    [
+      "invalid envelope",
+      () => {
+        const e = envelope();
+        e.actor = "someone";
+        const s = signed(e);
+        return [s.body, s.headers] as const;
+      },
+      422,
+      "ENVELOPE_INVALID",
+    ],
+    [
+      "not a consumer",
+      () => {
+        const e = { ...envelope(), event_type: "credit.purchased", payload: purchased().payload };
+        const s = signed(e);
+        return [s.body, s.headers] as const;
+      },
+      403,
+      "NOT_A_CONSUMER",
+    ],
+    [
+      "not a CloudEvent",
+      () => {
+        const body = '{"hello":"world"}';
+        return [body, { ...signBody(body, KEY) }] as const;
+      },
+      400,
+      "INVALID_CLOUDEVENT",
+    ],
   ])("%s: refused with its code, nothing stored", async (_name, make, status, code) => {
     const [body, headers] = make();
     const response = await send(body, headers as Record<string, string>);
@@ -214,16 +356,39 @@ describe("inbox refusals", () => {
 describe("CloudEvents", () => {
   it("round-trips an envelope losslessly, with trace context", () => {
     const e: EventEnvelope = {
-      event_id: id("evt"), event_type: "credit.locked", occurred_at: "2026-06-01T15:00:00.000Z", tenant_id: "tnt_sguild", producer: "revenue",
-      schema_version: 1, payload: lockedPayload(), subject: id("per"), actor: "system:revenue", correlation_id: id("evt"),
+      event_id: id("evt"),
+      event_type: "credit.locked",
+      occurred_at: "2026-06-01T15:00:00.000Z",
+      tenant_id: "tnt_sguild",
+      producer: "revenue",
+      schema_version: 1,
+      payload: lockedPayload(),
+      subject: id("per"),
+      actor: "system:revenue",
+      correlation_id: id("evt"),
     };
     const traceContext = { traceparent: "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01" };
     const ce = toCloudEvent(e, { traceContext });
     expect([ce.id, ce.type, ce.source, ce.time, ce.subject, ce["tenantid"], ce["correlationid"], ce["traceparent"]]).toEqual([
-      e.event_id, "credit.locked", "urn:sguild:revenue", e.occurred_at, e.subject, "tnt_sguild", e.correlation_id, traceContext.traceparent,
+      e.event_id,
+      "credit.locked",
+      "urn:sguild:revenue",
+      e.occurred_at,
+      e.subject,
+      "tnt_sguild",
+      e.correlation_id,
+      traceContext.traceparent,
     ]);
     expect(fromCloudEvent(ce)).toEqual({ envelope: e, traceContext });
-    const minimal: EventEnvelope = { event_id: e.event_id, event_type: e.event_type, occurred_at: e.occurred_at, tenant_id: "t", producer: "revenue", schema_version: 2, payload: {} };
+    const minimal: EventEnvelope = {
+      event_id: e.event_id,
+      event_type: e.event_type,
+      occurred_at: e.occurred_at,
+      tenant_id: "t",
+      producer: "revenue",
+      schema_version: 2,
+      payload: {},
+    };
     expect(fromCloudEvent(toCloudEvent(minimal))).toEqual({ envelope: minimal });
   });
 });

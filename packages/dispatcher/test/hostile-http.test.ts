@@ -1,7 +1,14 @@
 import { createServer, request as httpRequest, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createDeadLetterRoutes, createDispatcher, DispatcherConfigError, toNodeHandler, type DeadLetterRoutesOptions, type Dispatcher } from "../src/index.js";
+import {
+  createDeadLetterRoutes,
+  createDispatcher,
+  DispatcherConfigError,
+  toNodeHandler,
+  type DeadLetterRoutesOptions,
+  type Dispatcher,
+} from "../src/index.js";
 import { caught, lockedPayload, testDb, until, type TestDb } from "./helpers.js";
 import { rawRequest } from "./raw-http.js";
 import { streamUpload } from "./stream-upload.js";
@@ -50,31 +57,47 @@ const call = async (path: string, init: { method?: string; body?: string; conten
   return { status: response.status, body: (await response.json()) as any };
 };
 const resolveBody = JSON.stringify({ resolved_by: "per_attacker" });
-const active = async () => db.count("SELECT count(*) AS n FROM dispatcher_dead_letter WHERE resolved_at IS NULL AND replay_requested_at IS NULL");
+const active = async () =>
+  db.count("SELECT count(*) AS n FROM dispatcher_dead_letter WHERE resolved_at IS NULL AND replay_requested_at IS NULL");
 
 describe("DLQ POST routes refuse cross-site simple requests", () => {
-  it.each([["text/plain"], ["application/x-www-form-urlencoded"], ["multipart/form-data; boundary=x"], ["application/json-patch+json"], [null]])(
-    "content-type %s: 415 UNSUPPORTED_MEDIA_TYPE, nothing resolved",
-    async (contentType) => {
-      for (const action of ["resolve", "replay"]) {
-        const body = action === "resolve" ? resolveBody : JSON.stringify({ replayed_by: "per_attacker" });
-        expect(await call(`/${ids[0]}/${action}`, { method: "POST", body, contentType })).toEqual({
-          status: 415, body: { error: { code: "UNSUPPORTED_MEDIA_TYPE", message: "POST bodies must be sent as content-type: application/json" } },
-        });
-      }
-      expect(await active()).toBe(2);
-    },
-  );
+  it.each([
+    ["text/plain"],
+    ["application/x-www-form-urlencoded"],
+    ["multipart/form-data; boundary=x"],
+    ["application/json-patch+json"],
+    [null],
+  ])("content-type %s: 415 UNSUPPORTED_MEDIA_TYPE, nothing resolved", async (contentType) => {
+    for (const action of ["resolve", "replay"]) {
+      const body = action === "resolve" ? resolveBody : JSON.stringify({ replayed_by: "per_attacker" });
+      expect(await call(`/${ids[0]}/${action}`, { method: "POST", body, contentType })).toEqual({
+        status: 415,
+        body: { error: { code: "UNSUPPORTED_MEDIA_TYPE", message: "POST bodies must be sent as content-type: application/json" } },
+      });
+    }
+    expect(await active()).toBe(2);
+  });
 
-  it.each([["application/json", "text/plain"], ["application/json; charset=utf-8", "text/plain"], ["text/plain", "application/json"]])(
-    "Content-Type lines %s and %s are not one application/json: 415, nothing resolved",
-    async (first, second) => {
-      const head = [`POST /api/dispatcher/v1/dlq/${ids[0]}/resolve HTTP/1.1`, "Host: 127.0.0.1", `Content-Type: ${first}`, `Content-Type: ${second}`, `Content-Length: ${resolveBody.length}`, "Connection: close"];
-      const response = await rawRequest(base, head, resolveBody);
-      expect([response.status, JSON.parse(response.body)]).toEqual([415, { error: { code: "UNSUPPORTED_MEDIA_TYPE", message: "POST bodies must be sent as content-type: application/json" } }]);
-      expect(await active()).toBe(2);
-    },
-  );
+  it.each([
+    ["application/json", "text/plain"],
+    ["application/json; charset=utf-8", "text/plain"],
+    ["text/plain", "application/json"],
+  ])("Content-Type lines %s and %s are not one application/json: 415, nothing resolved", async (first, second) => {
+    const head = [
+      `POST /api/dispatcher/v1/dlq/${ids[0]}/resolve HTTP/1.1`,
+      "Host: 127.0.0.1",
+      `Content-Type: ${first}`,
+      `Content-Type: ${second}`,
+      `Content-Length: ${resolveBody.length}`,
+      "Connection: close",
+    ];
+    const response = await rawRequest(base, head, resolveBody);
+    expect([response.status, JSON.parse(response.body)]).toEqual([
+      415,
+      { error: { code: "UNSUPPORTED_MEDIA_TYPE", message: "POST bodies must be sent as content-type: application/json" } },
+    ]);
+    expect(await active()).toBe(2);
+  });
 
   it("application/json with parameters or in another case is accepted", async () => {
     for (const contentType of ["application/json; charset=utf-8", "Application/JSON"]) {
@@ -84,10 +107,23 @@ describe("DLQ POST routes refuse cross-site simple requests", () => {
 });
 
 describe("DLQ route bodies are bounded", () => {
-  it.each([["declared with Content-Length", true], ["chunked", false]])("30 MB, %s: 413 PAYLOAD_TOO_LARGE at the 64 KiB default, RSS grows < 50 MB", async (how, declareLength) => {
-    const result = await streamUpload(`${base}/${ids[0]}/resolve`, { headers: { "content-type": "application/json" }, totalBytes: 30 * MB, declareLength });
-    console.log(`DLQ 30 MB (${how}): ${result.status}, ${(result.sentBytes / MB).toFixed(1)} MB sent at the answer, RSS +${(result.rssGrowth / MB).toFixed(1)} MB`);
-    expect([result.status, result.body, result.connection]).toEqual([413, { error: { code: "PAYLOAD_TOO_LARGE", message: "the body is larger than the limit of 65536 bytes" } }, "close"]);
+  it.each([
+    ["declared with Content-Length", true],
+    ["chunked", false],
+  ])("30 MB, %s: 413 PAYLOAD_TOO_LARGE at the 64 KiB default, RSS grows < 50 MB", async (how, declareLength) => {
+    const result = await streamUpload(`${base}/${ids[0]}/resolve`, {
+      headers: { "content-type": "application/json" },
+      totalBytes: 30 * MB,
+      declareLength,
+    });
+    console.log(
+      `DLQ 30 MB (${how}): ${result.status}, ${(result.sentBytes / MB).toFixed(1)} MB sent at the answer, RSS +${(result.rssGrowth / MB).toFixed(1)} MB`,
+    );
+    expect([result.status, result.body, result.connection]).toEqual([
+      413,
+      { error: { code: "PAYLOAD_TOO_LARGE", message: "the body is larger than the limit of 65536 bytes" } },
+      "close",
+    ]);
     expect(result.sentBytes).toBeLessThan(20 * MB);
     expect(result.rssGrowth).toBeLessThan(50 * MB);
     expect(await active()).toBe(2);
@@ -97,7 +133,13 @@ describe("DLQ route bodies are bounded", () => {
     const body = JSON.stringify({ resolved_by: "" });
     const routes = (maxBodyBytes: number) => createDeadLetterRoutes({ dispatcher: consumer, authorize: () => true, maxBodyBytes });
     const send = async (maxBodyBytes: number) => {
-      const response = await routes(maxBodyBytes)(new Request(`http://x/api/dispatcher/v1/dlq/${ids[0]}/resolve`, { method: "POST", body, headers: { "content-type": "application/json" } }));
+      const response = await routes(maxBodyBytes)(
+        new Request(`http://x/api/dispatcher/v1/dlq/${ids[0]}/resolve`, {
+          method: "POST",
+          body,
+          headers: { "content-type": "application/json" },
+        }),
+      );
       return ((await response.json()) as any).error.code;
     };
     expect([await send(body.length - 1), await send(body.length)]).toEqual(["PAYLOAD_TOO_LARGE", "INVALID_ARGUMENT"]);
@@ -109,7 +151,13 @@ describe("DLQ route bodies are bounded", () => {
 describe("authorize: anything but an explicit allow is a deny", () => {
   it.each<[string, number, string, string, () => unknown]>([
     ["{ allowed: false } without a status", 403, "FORBIDDEN", "forbidden", () => ({ allowed: false })],
-    ["{ allowed: false, status: 403, reason }", 403, "FORBIDDEN", "operators only", () => ({ allowed: false, status: 403, reason: "operators only" })],
+    [
+      "{ allowed: false, status: 403, reason }",
+      403,
+      "FORBIDDEN",
+      "operators only",
+      () => ({ allowed: false, status: 403, reason: "operators only" }),
+    ],
     ["{ allowed: false, status: 401 }", 401, "UNAUTHORIZED", "authentication required", () => ({ allowed: false, status: 401 })],
     ["{ allowed: false, status: 200 }", 403, "FORBIDDEN", "forbidden", () => ({ allowed: false, status: 200 })],
     ["false", 401, "UNAUTHORIZED", "authentication required", () => false],
@@ -119,8 +167,24 @@ describe("authorize: anything but an explicit allow is a deny", () => {
     ["1", 403, "FORBIDDEN", "forbidden", () => 1],
     ['{ allowed: "yes" }', 403, "FORBIDDEN", "forbidden", () => ({ allowed: "yes" })],
     ["a promise of null", 403, "FORBIDDEN", "forbidden", async () => null],
-    ["a throw", 401, "UNAUTHORIZED", "authorization failed", () => { throw new Error("session store at /srv/app/session.ts is down"); }],
-    ["a rejection", 401, "UNAUTHORIZED", "authorization failed", async () => { throw new Error("db down"); }],
+    [
+      "a throw",
+      401,
+      "UNAUTHORIZED",
+      "authorization failed",
+      () => {
+        throw new Error("session store at /srv/app/session.ts is down");
+      },
+    ],
+    [
+      "a rejection",
+      401,
+      "UNAUTHORIZED",
+      "authorization failed",
+      async () => {
+        throw new Error("db down");
+      },
+    ],
   ])("%s: %s %s on every route, nothing resolved", async (_name, status, code, message, result) => {
     decide = result;
     try {
@@ -148,7 +212,10 @@ describe("toNodeHandler and hostile request targets", () => {
       const u = new URL(url);
       const req = httpRequest({ host: u.hostname, port: u.port, path, headers, agent: false }, (res) => {
         let text = "";
-        res.setEncoding("utf8").on("data", (d: string) => (text += d)).on("end", () => resolve({ status: res.statusCode!, body: JSON.parse(text) }));
+        res
+          .setEncoding("utf8")
+          .on("data", (d: string) => (text += d))
+          .on("end", () => resolve({ status: res.statusCode!, body: JSON.parse(text) }));
       });
       req.on("error", reject).end();
     });
@@ -161,14 +228,25 @@ describe("toNodeHandler and hostile request targets", () => {
   });
 
   it("a handler that throws answers 500 INTERNAL, never its message", async () => {
-    const url = await serve(async () => { throw new Error("password authentication failed at /srv/app/db.ts:12"); });
+    const url = await serve(async () => {
+      throw new Error("password authentication failed at /srv/app/db.ts:12");
+    });
     expect(await raw(url, "/x")).toEqual({ status: 500, body: { error: { code: "INTERNAL", message: "internal error" } } });
   });
 
   it("an internal error of a route answers 500 INTERNAL, never its message", async () => {
-    const unreachable = createDispatcher({ producer: "coaching", tenantId: "tnt_sguild", databaseUrl: "postgres://nobody:secret@127.0.0.1:1/none" });
+    const unreachable = createDispatcher({
+      producer: "coaching",
+      tenantId: "tnt_sguild",
+      databaseUrl: "postgres://nobody:secret@127.0.0.1:1/none",
+    });
     const logged: unknown[] = [];
-    const logger = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: (fields: Record<string, unknown>) => void logged.push(fields["err"]) };
+    const logger = {
+      debug: () => undefined,
+      info: () => undefined,
+      warn: () => undefined,
+      error: (fields: Record<string, unknown>) => void logged.push(fields["err"]),
+    };
     const routes = createDeadLetterRoutes({ dispatcher: unreachable, authorize: () => true, logger } as DeadLetterRoutesOptions);
     const response = await routes(new Request("http://x/api/dispatcher/v1/dlq?consumer=coaching"));
     expect([response.status, await response.json()]).toEqual([500, { error: { code: "INTERNAL", message: "internal error" } }]);
@@ -179,15 +257,29 @@ describe("toNodeHandler and hostile request targets", () => {
 
 describe("control characters and stack traces", () => {
   it.each([["%00"], ["%01"], ["%0A"], ["%1F"], ["%7F"], ["coaching%00"]])("consumer=%s: 400 INVALID_ARGUMENT, never 500", async (value) => {
-    expect(await call(`?consumer=${value}`)).toEqual({ status: 400, body: { error: { code: "INVALID_ARGUMENT", message: "consumer must not contain control characters", field: "consumer" } } });
+    expect(await call(`?consumer=${value}`)).toEqual({
+      status: 400,
+      body: { error: { code: "INVALID_ARGUMENT", message: "consumer must not contain control characters", field: "consumer" } },
+    });
   });
 
   it("NUL in resolved_by, replayed_by or resolution_note: 400 naming the field, nothing resolved", async () => {
-    const refused = async (action: string, body: unknown) => (await call(`/${ids[0]}/${action}`, { method: "POST", body: JSON.stringify(body) })).body.error;
-    expect(await refused("resolve", { resolved_by: "per\u0000ops" })).toEqual({ code: "INVALID_ARGUMENT", message: "resolved_by must not contain control characters", field: "resolved_by" });
-    expect(await refused("replay", { replayed_by: "\u0000" })).toEqual({ code: "INVALID_ARGUMENT", message: "replayed_by must not contain control characters", field: "replayed_by" });
+    const refused = async (action: string, body: unknown) =>
+      (await call(`/${ids[0]}/${action}`, { method: "POST", body: JSON.stringify(body) })).body.error;
+    expect(await refused("resolve", { resolved_by: "per\u0000ops" })).toEqual({
+      code: "INVALID_ARGUMENT",
+      message: "resolved_by must not contain control characters",
+      field: "resolved_by",
+    });
+    expect(await refused("replay", { replayed_by: "\u0000" })).toEqual({
+      code: "INVALID_ARGUMENT",
+      message: "replayed_by must not contain control characters",
+      field: "replayed_by",
+    });
     expect(await refused("resolve", { resolved_by: "per_ops", resolution_note: "a\u0000b" })).toEqual({
-      code: "INVALID_ARGUMENT", message: "resolution_note must not contain control characters other than tabs and line breaks", field: "resolution_note",
+      code: "INVALID_ARGUMENT",
+      message: "resolution_note must not contain control characters other than tabs and line breaks",
+      field: "resolution_note",
     });
     expect(await active()).toBe(2);
   });
@@ -195,7 +287,11 @@ describe("control characters and stack traces", () => {
   it("no error_stack, file path or stack frame in list and get by default; exposeErrorStack: true includes it", async () => {
     const list = await call("?consumer=coaching");
     const one = await call(`/${ids[0]}`);
-    expect([list.body.dead_letters.length, "error_stack" in list.body.dead_letters[0], "error_stack" in one.body.dead_letter]).toEqual([2, false, false]);
+    expect([list.body.dead_letters.length, "error_stack" in list.body.dead_letters[0], "error_stack" in one.body.dead_letter]).toEqual([
+      2,
+      false,
+      false,
+    ]);
     expect(one.body.dead_letter.error_message).toBe(`projection rejected ${one.body.dead_letter.event_id}`);
     for (const body of [list.body, one.body]) expect(JSON.stringify(body)).not.toMatch(/hostile-http\.test|\/work\/|\.ts:\d|\n\s+at /);
     const exposing = createDeadLetterRoutes({ dispatcher: consumer, authorize: () => true, exposeErrorStack: true });
@@ -204,7 +300,14 @@ describe("control characters and stack traces", () => {
   });
 
   it("a note may hold tabs and line breaks", async () => {
-    const ok = await call(`/${ids[1]}/resolve`, { method: "POST", body: JSON.stringify({ resolved_by: "per_ops", resolution_note: "line one\n\tline two" }) });
-    expect([ok.status, ok.body.dead_letter.resolution_note, "error_stack" in ok.body.dead_letter]).toEqual([200, "line one\n\tline two", false]);
+    const ok = await call(`/${ids[1]}/resolve`, {
+      method: "POST",
+      body: JSON.stringify({ resolved_by: "per_ops", resolution_note: "line one\n\tline two" }),
+    });
+    expect([ok.status, ok.body.dead_letter.resolution_note, "error_stack" in ok.body.dead_letter]).toEqual([
+      200,
+      "line one\n\tline two",
+      false,
+    ]);
   });
 });

@@ -34,12 +34,28 @@ const echo = () =>
 describe("request headers: every line arrives", () => {
   it("repeated X-Forwarded-For, Accept and Set-Cookie lines are all kept; Cookie lines are joined with '; '", async () => {
     const response = await rawRequest(await echo(), [
-      "GET /h?x=1 HTTP/1.1", "Host: 127.0.0.1", "X-Forwarded-For: 203.0.113.7", "Cookie: session=abc", "Accept: application/json",
-      "Set-Cookie: a=1", "X-Forwarded-For: 198.51.100.9", "Cookie: theme=dark", "Accept: text/plain", "Set-Cookie: b=2", "Connection: close",
+      "GET /h?x=1 HTTP/1.1",
+      "Host: 127.0.0.1",
+      "X-Forwarded-For: 203.0.113.7",
+      "Cookie: session=abc",
+      "Accept: application/json",
+      "Set-Cookie: a=1",
+      "X-Forwarded-For: 198.51.100.9",
+      "Cookie: theme=dark",
+      "Accept: text/plain",
+      "Set-Cookie: b=2",
+      "Connection: close",
     ]);
-    expect([response.status, JSON.parse(response.body)]).toEqual([200, {
-      url: "http://localhost/h?x=1", forwardedFor: "203.0.113.7, 198.51.100.9", cookie: "session=abc; theme=dark", setCookie: ["a=1", "b=2"], accept: "application/json, text/plain",
-    }]);
+    expect([response.status, JSON.parse(response.body)]).toEqual([
+      200,
+      {
+        url: "http://localhost/h?x=1",
+        forwardedFor: "203.0.113.7, 198.51.100.9",
+        cookie: "session=abc; theme=dark",
+        setCookie: ["a=1", "b=2"],
+        accept: "application/json, text/plain",
+      },
+    ]);
   });
 
   it("an HTTP/1.0 request without Host is served at http://localhost", async () => {
@@ -58,7 +74,11 @@ describe("request headers: every line arrives", () => {
       return new Response(null, { status: 204 });
     });
     const response = await rawRequest(url, head);
-    expect([response.status, JSON.parse(response.body), ran]).toEqual([400, { error: { code: "INVALID_REQUEST", message: "the request line or a header is malformed" } }, 0]);
+    expect([response.status, JSON.parse(response.body), ran]).toEqual([
+      400,
+      { error: { code: "INVALID_REQUEST", message: "the request line or a header is malformed" } },
+      0,
+    ]);
   });
 });
 
@@ -73,13 +93,26 @@ describe("responses", () => {
       return new Response("ok", { headers });
     });
     const response = await rawRequest(url, ["GET / HTTP/1.1", "Host: 127.0.0.1", "Connection: close"]);
-    expect(response.headerLines.filter((line) => /^(set-cookie|vary):/.test(line))).toEqual(["vary: accept, cookie", "set-cookie: a=1; Path=/; HttpOnly", "set-cookie: b=2; Path=/"]);
+    expect(response.headerLines.filter((line) => /^(set-cookie|vary):/.test(line))).toEqual([
+      "vary: accept, cookie",
+      "set-cookie: a=1; Path=/; HttpOnly",
+      "set-cookie: b=2; Path=/",
+    ]);
     expect([response.status, response.body]).toEqual([200, "ok"]);
   });
 
   it("a body that fails before its first byte: the connection is cut, nothing sent, nothing logged", async () => {
     const logged = vi.spyOn(console, "error");
-    const url = await serve(async () => new Response(new ReadableStream({ pull: () => { throw new Error("secret at /srv/app/report.ts:9"); } })));
+    const url = await serve(
+      async () =>
+        new Response(
+          new ReadableStream({
+            pull: () => {
+              throw new Error("secret at /srv/app/report.ts:9");
+            },
+          }),
+        ),
+    );
     const response = await rawRequest(url, ["GET / HTTP/1.1", "Host: 127.0.0.1", "Connection: close"]);
     expect([response.text, logged.mock.calls]).toEqual(["", []]);
   });
@@ -87,24 +120,42 @@ describe("responses", () => {
   it("a body that fails midway: the status and the bytes already sent, then the connection is cut (no final chunk), nothing logged", async () => {
     const logged = vi.spyOn(console, "error");
     let pulls = 0;
-    const url = await serve(async () => new Response(new ReadableStream({
-      async pull(controller) {
-        pulls += 1;
-        if (pulls === 1) return controller.enqueue(new TextEncoder().encode("partial"));
-        await new Promise((r) => setTimeout(r, 50));
-        throw new Error("secret at /srv/app/report.ts:9");
-      },
-    })));
+    const url = await serve(
+      async () =>
+        new Response(
+          new ReadableStream({
+            async pull(controller) {
+              pulls += 1;
+              if (pulls === 1) return controller.enqueue(new TextEncoder().encode("partial"));
+              await new Promise((r) => setTimeout(r, 50));
+              throw new Error("secret at /srv/app/report.ts:9");
+            },
+          }),
+        ),
+    );
     const response = await rawRequest(url, ["GET / HTTP/1.1", "Host: 127.0.0.1", "Connection: close"]);
-    expect([response.status, response.headerLines.includes("transfer-encoding: chunked"), response.body, logged.mock.calls]).toEqual([200, true, "7\r\npartial\r\n", []]);
+    expect([response.status, response.headerLines.includes("transfer-encoding: chunked"), response.body, logged.mock.calls]).toEqual([
+      200,
+      true,
+      "7\r\npartial\r\n",
+      [],
+    ]);
   });
 });
 
 describe("bodies", () => {
   it("a refusal before reading a declared 1 MB body: answered at once with Connection: close, and the server closes", async () => {
     const url = await serve(async () => Response.json({ error: { code: "UNAUTHORIZED", message: "no" } }, { status: 401 }));
-    const response = await rawRequest(url, ["POST /in HTTP/1.1", "Host: 127.0.0.1", "Content-Type: application/json", "Content-Length: 1000000"], "{");
-    expect([response.status, response.headerLines.includes("connection: close"), JSON.parse(response.body)]).toEqual([401, true, { error: { code: "UNAUTHORIZED", message: "no" } }]);
+    const response = await rawRequest(
+      url,
+      ["POST /in HTTP/1.1", "Host: 127.0.0.1", "Content-Type: application/json", "Content-Length: 1000000"],
+      "{",
+    );
+    expect([response.status, response.headerLines.includes("connection: close"), JSON.parse(response.body)]).toEqual([
+      401,
+      true,
+      { error: { code: "UNAUTHORIZED", message: "no" } },
+    ]);
   });
 
   it("the body is streamed to the handler as it arrives, and request.signal aborts when the client goes away", async () => {

@@ -49,7 +49,9 @@ describe("sguild-dispatcher init", () => {
     const dispatcherTs = readFileSync(join(dir, "src/events/dispatcher.ts"), "utf8");
     expect(dispatcherTs).toContain('import { PrismaClient } from "../../generated/prisma/client.js";');
     expect(dispatcherTs).toContain('producer: "coaching",');
-    expect(readFileSync(join(dir, "src/events/consumer.ts"), "utf8")).toContain('dispatcher.subscribe("credit.reserved", async (event, ctx) => {');
+    expect(readFileSync(join(dir, "src/events/consumer.ts"), "utf8")).toContain(
+      'dispatcher.subscribe("credit.reserved", async (event, ctx) => {',
+    );
     expect(readFileSync(join(dir, "src/events/simulate-incoming.ts"), "utf8")).toMatch(/credit_reservation_id: newId\("crr"\),/);
     const schema = readFileSync(join(dir, "prisma/schema.prisma"), "utf8");
     const migrations = readdirSync(join(dir, "prisma/migrations")).sort();
@@ -57,7 +59,12 @@ describe("sguild-dispatcher init", () => {
     const second = init(dir, "--domain", "coaching");
     expect([second.status, second.stdout.split("\n").slice(0, 4)]).toEqual([
       0,
-      ["kept src/events/dispatcher.ts (already there)", "kept src/events/consumer.ts (already there)", "kept src/events/simulate-incoming.ts (already there)", "already set up: nothing to change"],
+      [
+        "kept src/events/dispatcher.ts (already there)",
+        "kept src/events/consumer.ts (already there)",
+        "kept src/events/simulate-incoming.ts (already there)",
+        "already set up: nothing to change",
+      ],
     ]);
     expect(readFileSync(join(dir, "prisma/schema.prisma"), "utf8")).toBe(schema);
     expect(readdirSync(join(dir, "prisma/migrations")).sort()).toEqual(migrations);
@@ -75,20 +82,35 @@ describe("sguild-dispatcher init", () => {
     const dir = project(false);
     const result = init(dir, "--domain", "sales");
     expect(result.status).toBe(0);
-    expect(result.stdout.split("\n").slice(0, 3)).toEqual(["wrote src/events/dispatcher.ts", "wrote src/events/producer.ts", "wrote src/events/consumer.ts"]);
-    expect(readFileSync(join(dir, "src/events/dispatcher.ts"), "utf8")).toContain("export const pool = new pg.Pool({ connectionString: databaseUrl });");
+    expect(result.stdout.split("\n").slice(0, 3)).toEqual([
+      "wrote src/events/dispatcher.ts",
+      "wrote src/events/producer.ts",
+      "wrote src/events/consumer.ts",
+    ]);
+    expect(readFileSync(join(dir, "src/events/dispatcher.ts"), "utf8")).toContain(
+      "export const pool = new pg.Pool({ connectionString: databaseUrl });",
+    );
     expect(existsSync(join(dir, "prisma"))).toBe(false);
   });
 
   it("refuses a bad domain, a missing package.json and a missing schema, writing nothing", () => {
     const dir = project(true);
     const bad = init(dir, "--domain", "Sales");
-    expect([bad.status, bad.stderr]).toEqual([2, "error: option '--domain <domain>' argument 'Sales' is invalid. Allowed choices are platform, growth, sales, delivery, revenue, coaching.\n"]);
+    expect([bad.status, bad.stderr]).toEqual([
+      2,
+      "error: option '--domain <domain>' argument 'Sales' is invalid. Allowed choices are platform, growth, sales, delivery, revenue, coaching.\n",
+    ]);
     const empty = mkdtempSync(join(tmpdir(), "sguild-init-"));
     const noPackage = init(empty, "--domain", "sales");
-    expect([noPackage.status, noPackage.stderr]).toEqual([2, `sguild-dispatcher: no package.json in ${empty}: run init in your project's folder (npm init -y first)\n`]);
+    expect([noPackage.status, noPackage.stderr]).toEqual([
+      2,
+      `sguild-dispatcher: no package.json in ${empty}: run init in your project's folder (npm init -y first)\n`,
+    ]);
     const noSchema = init(project(false), "--domain", "sales", "--client", "prisma");
-    expect([noSchema.status, noSchema.stderr]).toEqual([2, "sguild-dispatcher: no Prisma schema at prisma/schema.prisma: run npx prisma init, or pass --client pg\n"]);
+    expect([noSchema.status, noSchema.stderr]).toEqual([
+      2,
+      "sguild-dispatcher: no Prisma schema at prisma/schema.prisma: run npx prisma init, or pass --client pg\n",
+    ]);
     expect(readdirSync(empty)).toEqual([]);
     expect(existsSync(join(dir, "src"))).toBe(false);
   });
@@ -97,11 +119,17 @@ describe("sguild-dispatcher init", () => {
     const typo = init(project(true), "--domain", "sales", "--schema-file", "prisma/shema.prisma");
     expect([typo.status, typo.stderr]).toEqual([2, "sguild-dispatcher: no Prisma schema at prisma/shema.prisma\n"]);
     const folder = init(project(true), "--domain", "sales", "--schema-file", "prisma");
-    expect([folder.status, folder.stderr]).toEqual([2, "sguild-dispatcher: prisma is a folder: pass the .prisma file that holds the generator block (of a multi-file schema, its main file)\n"]);
+    expect([folder.status, folder.stderr]).toEqual([
+      2,
+      "sguild-dispatcher: prisma is a folder: pass the .prisma file that holds the generator block (of a multi-file schema, its main file)\n",
+    ]);
     const configured = project(false);
     writeFileSync(join(configured, "prisma.config.ts"), "export default {};\n");
     const hint = init(configured, "--domain", "sales");
-    expect([hint.status, hint.stderr]).toEqual([2, "sguild-dispatcher: found prisma.config.ts but no prisma/schema.prisma: pass --schema-file <the .prisma file with the generator block>, or --client pg\n"]);
+    expect([hint.status, hint.stderr]).toEqual([
+      2,
+      "sguild-dispatcher: found prisma.config.ts but no prisma/schema.prisma: pass --schema-file <the .prisma file with the generator block>, or --client pg\n",
+    ]);
     expect(existsSync(join(configured, "src"))).toBe(false);
   });
 

@@ -6,7 +6,9 @@ const src = new URL("../src/", import.meta.url).pathname;
 const importsOf = (folder: string) =>
   readdirSync(join(src, folder))
     .filter((file) => file.endsWith(".ts"))
-    .flatMap((file) => [...readFileSync(join(src, folder, file), "utf8").matchAll(/from "([^"]+)"/g)].map((m) => `${folder}/${file}: ${m[1]}`));
+    .flatMap((file) =>
+      [...readFileSync(join(src, folder, file), "utf8").matchAll(/from "([^"]+)"/g)].map((m) => `${folder}/${file}: ${m[1]}`),
+    );
 
 describe("layering", () => {
   // The Dispatcher is built on the dead-letter service and retention; the singleton's seed-API

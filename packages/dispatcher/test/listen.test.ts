@@ -21,7 +21,9 @@ afterAll(async () => {
 });
 
 const listenPids = async (consumer: string) =>
-  (await db.pool.query("SELECT pid FROM pg_stat_activity WHERE application_name = $1", [`sguild-dispatcher-listen:${consumer}`])).rows.map((r) => r.pid as number);
+  (await db.pool.query("SELECT pid FROM pg_stat_activity WHERE application_name = $1", [`sguild-dispatcher-listen:${consumer}`])).rows.map(
+    (r) => r.pid as number,
+  );
 
 describe("LISTEN/NOTIFY wake-up", () => {
   it("wakes at once, survives pg_terminate_backend on its connection and loses nothing meanwhile", async () => {
@@ -103,8 +105,14 @@ describe("LISTEN/NOTIFY wake-up", () => {
     const wanted = await producer.publish({
       event_type: "credit.reserved",
       payload: {
-        credit_reservation_id: id("crr"), credit_account_id: id("crd_acct"), person_id: id("per"), lesson_id: id("les"), organization_id: "org_1",
-        reserved_credits: 1, reserved_at: new Date().toISOString(), lesson_starts_at: new Date().toISOString(),
+        credit_reservation_id: id("crr"),
+        credit_account_id: id("crd_acct"),
+        person_id: id("per"),
+        lesson_id: id("les"),
+        organization_id: "org_1",
+        reserved_credits: 1,
+        reserved_at: new Date().toISOString(),
+        lesson_starts_at: new Date().toISOString(),
       },
     });
     // Positive control: with a one-minute poll, only its NOTIFY can bring the subscribed type this fast.

@@ -63,7 +63,9 @@ describe("the default logger", () => {
       await c.stop();
     }
     expect(lines()).toEqual([]);
-    expect(entries.filter(([level]) => level === "warn")).toEqual([["warn", { consumer: "coaching-quiet" }, "no databaseUrl or DATABASE_URL for LISTEN: polling only"]]);
+    expect(entries.filter(([level]) => level === "warn")).toEqual([
+      ["warn", { consumer: "coaching-quiet" }, "no databaseUrl or DATABASE_URL for LISTEN: polling only"],
+    ]);
   });
 
   it("DISPATCHER_LOG_LEVEL picks the level; a bad one is CONFIG_INVALID", async () => {
@@ -73,6 +75,9 @@ describe("the default logger", () => {
     expect(info.mock.calls).toEqual([['[sguild-dispatcher] INFO hello consumer=c note="two words"']]);
     vi.stubEnv("DISPATCHER_LOG_LEVEL", "loud");
     const error = await caught(() => createDispatcher({ producer: "coaching", tenantId: "tnt_sguild", pool: db.pool }));
-    expect([error.code, error.message]).toEqual(["CONFIG_INVALID", 'DISPATCHER_LOG_LEVEL must be one of debug, info, warn, error, silent (got "loud")']);
+    expect([error.code, error.message]).toEqual([
+      "CONFIG_INVALID",
+      'DISPATCHER_LOG_LEVEL must be one of debug, info, warn, error, silent (got "loud")',
+    ]);
   });
 });

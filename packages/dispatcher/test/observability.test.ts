@@ -41,7 +41,9 @@ afterAll(async () => {
 async function scenario(consumerName: string): Promise<void> {
   const c = createDispatcher({ producer: "coaching", tenantId: "tnt_sguild", pool: db.pool, databaseUrl: db.url });
   running.push(c);
-  const [, , poison] = await producer.publishMany(Array.from({ length: 3 }, () => ({ event_type: "credit.locked" as const, payload: lockedPayload() })));
+  const [, , poison] = await producer.publishMany(
+    Array.from({ length: 3 }, () => ({ event_type: "credit.locked" as const, payload: lockedPayload() })),
+  );
   c.subscribe("credit.locked", (event) => {
     if (event.event_id === poison!.event_id) throw new Error("boom");
   });
@@ -59,7 +61,9 @@ describe("metrics", () => {
     configureDispatcherObservability(openTelemetryMetrics(provider.getMeter("test")));
     await scenario("otel");
     const { resourceMetrics } = await reader.collect();
-    const metrics = new Map(resourceMetrics.scopeMetrics.flatMap((s) => s.metrics).map((m) => [m.descriptor.name, m.dataPoints as DataPoint<unknown>[]]));
+    const metrics = new Map(
+      resourceMetrics.scopeMetrics.flatMap((s) => s.metrics).map((m) => [m.descriptor.name, m.dataPoints as DataPoint<unknown>[]]),
+    );
     const sum = (name: string) => (metrics.get(name) ?? []).reduce((n, p) => n + Number(p.value), 0);
     expect(sum("dispatcher.publish.count")).toBe(3);
     expect(sum("dispatcher.consume.count")).toBe(1);
@@ -102,7 +106,8 @@ describe("tracing", () => {
       span.end();
       return { event: e, spanContext: span.spanContext() };
     });
-    const stored = (await db.pool.query("SELECT trace_context FROM dispatcher_event WHERE event_id = $1", [published.event.event_id])).rows[0].trace_context;
+    const stored = (await db.pool.query("SELECT trace_context FROM dispatcher_event WHERE event_id = $1", [published.event.event_id]))
+      .rows[0].trace_context;
     expect(stored).toEqual({ traceparent: `00-${published.spanContext.traceId}-${published.spanContext.spanId}-01` });
 
     const c = createDispatcher({ producer: "coaching", tenantId: "tnt_sguild", pool: db.pool, databaseUrl: db.url });
@@ -116,7 +121,9 @@ describe("tracing", () => {
     const span = exporter.getFinishedSpans().find((s) => s.name === "credit.locked process");
     expect(span?.kind).toBe(otel.SpanKind.CONSUMER);
     expect(span?.spanContext().spanId).toBe(handlerSpan!.spanId);
-    expect(span?.links.map((l) => [l.context.traceId, l.context.spanId])).toEqual([[published.spanContext.traceId, published.spanContext.spanId]]);
+    expect(span?.links.map((l) => [l.context.traceId, l.context.spanId])).toEqual([
+      [published.spanContext.traceId, published.spanContext.spanId],
+    ]);
     expect(span?.attributes["messaging.message.id"]).toBe(published.event.event_id);
     await provider.shutdown();
     otel.trace.disable();

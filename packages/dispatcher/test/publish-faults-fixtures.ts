@@ -30,8 +30,16 @@ export const intake = (submission: { first_name?: string; dob?: string } = {}, b
   },
 });
 
-export const NUL = (path: string, index: number) => ({ path, keyword: "noNulCharacter", message: `must not contain the NUL character \\u0000 (at index ${index}): PostgreSQL cannot store it` });
-export const SURROGATE = (path: string, code: string, index: number) => ({ path, keyword: "wellFormedUnicode", message: `must be well-formed Unicode: a lone surrogate \\u${code} at index ${index}` });
+export const NUL = (path: string, index: number) => ({
+  path,
+  keyword: "noNulCharacter",
+  message: `must not contain the NUL character \\u0000 (at index ${index}): PostgreSQL cannot store it`,
+});
+export const SURROGATE = (path: string, code: string, index: number) => ({
+  path,
+  keyword: "wellFormedUnicode",
+  message: `must be well-formed Unicode: a lone surrogate \\u${code} at index ${index}`,
+});
 export const TIMESTAMP = (path: string, value: string) => ({
   path,
   keyword: "timestampRange",
@@ -39,7 +47,10 @@ export const TIMESTAMP = (path: string, value: string) => ({
 });
 
 /** Runs `fn`, which must throw; asserts nothing was written (events and the domain table). */
-export async function refusedIn(db: { pool: { query(sql: string): Promise<unknown> }; count(sql: string): Promise<number> }, fn: () => Promise<unknown>): Promise<any> {
+export async function refusedIn(
+  db: { pool: { query(sql: string): Promise<unknown> }; count(sql: string): Promise<number> },
+  fn: () => Promise<unknown>,
+): Promise<any> {
   await db.pool.query("TRUNCATE dispatcher_event, credit_reservation");
   let error: unknown;
   try {

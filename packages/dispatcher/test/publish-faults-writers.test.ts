@@ -63,8 +63,15 @@ describe("the signed inbox answers the same faults 422, never 5xx (a relay retri
     const options = { domain: "coaching", pool: db.pool, keys: { [key.id]: key.secret }, tenants: ["tnt_sguild"] };
     const inbox = createInbox(options);
     const envelope = (overrides: Partial<EventEnvelope>, payload: Record<string, unknown> = {}): EventEnvelope => ({
-      event_id: id("evt"), event_type: "credit.reserved", occurred_at: "2026-06-01T10:00:00Z", tenant_id: "tnt_sguild", producer: "revenue",
-      schema_version: 1, payload: reserved(payload).payload, actor: "system:revenue", ...overrides,
+      event_id: id("evt"),
+      event_type: "credit.reserved",
+      occurred_at: "2026-06-01T10:00:00Z",
+      tenant_id: "tnt_sguild",
+      producer: "revenue",
+      schema_version: 1,
+      payload: reserved(payload).payload,
+      actor: "system:revenue",
+      ...overrides,
     });
     const cases: Array<[EventEnvelope, string]> = [
       [envelope({}, { organization_id: "org\u0000" }), "PAYLOAD_INVALID"],
@@ -92,7 +99,13 @@ describe("the signed inbox answers the same faults 422, never 5xx (a relay retri
 describe("writers other than publish (inbox, fanout) run the same checks before their INSERT", () => {
   it("text and occurred_at always; payload dates when given the registry", async () => {
     const envelope = (payload: Record<string, unknown>, occurred_at = "2026-06-01T10:00:00Z"): EventEnvelope => ({
-      event_id: id("evt"), event_type: "credit.reserved", occurred_at, tenant_id: "tnt_sguild", producer: "revenue", schema_version: 1, payload: reserved(payload).payload,
+      event_id: id("evt"),
+      event_type: "credit.reserved",
+      occurred_at,
+      tenant_id: "tnt_sguild",
+      producer: "revenue",
+      schema_version: 1,
+      payload: reserved(payload).payload,
     });
     const plain = new EventWriter(tablesFor("public"), { idempotent: true });
     const withRegistry = new EventWriter(tablesFor("public"), { idempotent: true, registry: loadRegistry() });

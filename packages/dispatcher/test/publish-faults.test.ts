@@ -46,7 +46,9 @@ describe("text PostgreSQL cannot store is a validation error naming the field (w
     }
     // Control: a well-formed surrogate pair is stored and read back as it was.
     const e = await revenue.publish(reserved({ organization_id: "org \u{1F600}" }));
-    expect((await db.pool.query("SELECT payload->>'organization_id' AS o FROM dispatcher_event WHERE event_id = $1", [e.event_id])).rows).toEqual([{ o: "org \u{1F600}" }]);
+    expect(
+      (await db.pool.query("SELECT payload->>'organization_id' AS o FROM dispatcher_event WHERE event_id = $1", [e.event_id])).rows,
+    ).toEqual([{ o: "org \u{1F600}" }]);
   });
 
   it("anywhere in the payload: nested strings, property names, arrays; a BigInt or a cycle is refused the same way", async () => {
@@ -58,7 +60,11 @@ describe("text PostgreSQL cannot store is a validation error naming the field (w
       NUL("/submission/first_name", 1),
       { ...NUL("/browser_metadata/user\u0000agent", 4), message: `property name ${NUL("", 4).message}` },
       SURROGATE("/browser_metadata/list/1", "dfff", 3),
-      { path: "/browser_metadata/depth/big", keyword: "type", message: "must be a JSON value: a BigInt has no JSON form (pass a number or a string)" },
+      {
+        path: "/browser_metadata/depth/big",
+        keyword: "type",
+        message: "must be a JSON value: a BigInt has no JSON form (pass a number or a string)",
+      },
     ]);
     const cyclic: Record<string, unknown> = { a: 1 };
     cyclic["self"] = cyclic;
@@ -72,7 +78,10 @@ describe("text PostgreSQL cannot store is a validation error naming the field (w
   it("in an envelope field: subject, or a tenant id from the configuration: ENVELOPE_INVALID", async () => {
     const subject = await refused(() => revenue.publish({ ...reserved(), subject: `${id("per")}\u0000` }));
     expect(subject).toBeInstanceOf(EnvelopeValidationError);
-    expect([subject.code, subject.issues.map((i: { path: string; keyword: string }) => `${i.path}:${i.keyword}`)]).toEqual(["ENVELOPE_INVALID", ["/subject:pattern", "/subject:noNulCharacter"]]);
+    expect([subject.code, subject.issues.map((i: { path: string; keyword: string }) => `${i.path}:${i.keyword}`)]).toEqual([
+      "ENVELOPE_INVALID",
+      ["/subject:pattern", "/subject:noNulCharacter"],
+    ]);
     const tenant = createDispatcher({ producer: "revenue", tenantId: "tnt\u0000sguild", pool: db.pool });
     const error = await refused(() => tenant.publish(reserved()));
     expect([error.code, error.issues]).toEqual(["ENVELOPE_INVALID", [NUL("/tenant_id", 3)]]);
@@ -102,12 +111,20 @@ describe("dates PostgreSQL cannot store are validation errors (was 22008, 22009,
   });
 
   it("payload fields of format date-time or date, nested too: PAYLOAD_INVALID", async () => {
-    const locked = await refused(() => revenue.publish({ event_type: "credit.locked", payload: lockedPayload({ locked_at: "0000-12-31T23:00:00-01:00" }) }));
+    const locked = await refused(() =>
+      revenue.publish({ event_type: "credit.locked", payload: lockedPayload({ locked_at: "0000-12-31T23:00:00-01:00" }) }),
+    );
     expect([locked.code, locked.issues]).toEqual(["PAYLOAD_INVALID", [TIMESTAMP("/locked_at", "0000-12-31T23:00:00-01:00")]]);
     const dob = await refused(() => growth.publish(intake({ dob: "0000-01-01" })));
     expect([dob.code, dob.issues]).toEqual([
       "PAYLOAD_INVALID",
-      [{ path: "/submission/dob", keyword: "dateRange", message: 'must be a date PostgreSQL can store: a year from 0001 to 9999 (got "0000-01-01")' }],
+      [
+        {
+          path: "/submission/dob",
+          keyword: "dateRange",
+          message: 'must be a date PostgreSQL can store: a year from 0001 to 9999 (got "0000-01-01")',
+        },
+      ],
     ]);
   });
 
@@ -116,7 +133,9 @@ describe("dates PostgreSQL cannot store are validation errors (was 22008, 22009,
     const edges = ["0001-01-01T00:00:00+15:59", "9999-12-31T23:59:59-15:59"];
     for (const occurred_at of edges) await revenue.publish({ ...reserved({ reserved_at: occurred_at }), occurred_at });
     await growth.publish(intake({ dob: "0001-01-01" }));
-    const stored = await db.pool.query("SELECT to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI BC') AS t FROM dispatcher_event WHERE event_type = 'credit.reserved' ORDER BY id");
+    const stored = await db.pool.query(
+      "SELECT to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI BC') AS t FROM dispatcher_event WHERE event_type = 'credit.reserved' ORDER BY id",
+    );
     expect(stored.rows.map((r) => r.t)).toEqual(["0001-12-31 08:01 BC", "10000-01-01 15:58 AD"]);
     expect(await rows()).toBe(3);
   });
@@ -127,11 +146,19 @@ describe("tx must be the caller's transaction (items 13, 14)", () => {
     "pass the transaction client of prisma.$transaction(async (tx) => { ... }) as { tx }, or a pg client from pool.connect() after BEGIN; omit tx to publish on its own";
   const expectInvalidTx = (error: any, message: string) => {
     expect(error).toBeInstanceOf(InvalidArgumentError);
-    expect([error.code, error.argument, error.details, error.message]).toEqual(["INVALID_ARGUMENT", "tx", { argument: "tx" }, `${message}; ${WHAT_TO_PASS}`]);
+    expect([error.code, error.argument, error.details, error.message]).toEqual([
+      "INVALID_ARGUMENT",
+      "tx",
+      { argument: "tx" },
+      `${message}; ${WHAT_TO_PASS}`,
+    ]);
   };
 
   it("not a client at all: {}, null, a string (was a TypeError)", async () => {
-    expectInvalidTx(await refused(() => revenue.publish(reserved(), { tx: {} })), "tx must be a transaction client, got an object (Object) with no query method");
+    expectInvalidTx(
+      await refused(() => revenue.publish(reserved(), { tx: {} })),
+      "tx must be a transaction client, got an object (Object) with no query method",
+    );
     expectInvalidTx(await refused(() => revenue.publish(reserved(), { tx: null })), "tx must be a transaction client, got null");
     expectInvalidTx(await refused(() => revenue.publishMany([reserved()], { tx: "tx" })), "tx must be a transaction client, got string");
   });
@@ -159,10 +186,16 @@ describe("tx must be the caller's transaction (items 13, 14)", () => {
   });
 
   it("a pg.Pool, or a pg client outside BEGIN, is refused", async () => {
-    expectInvalidTx(await refused(() => revenue.publish(reserved(), { tx: db.pool })), "tx is a pg.Pool, not a transaction: each query may run on another connection and commits on its own");
+    expectInvalidTx(
+      await refused(() => revenue.publish(reserved(), { tx: db.pool })),
+      "tx is a pg.Pool, not a transaction: each query may run on another connection and commits on its own",
+    );
     const client = await db.pool.connect();
     try {
-      expectInvalidTx(await refused(() => revenue.publish(reserved(), { tx: client })), "tx is a pg client outside a transaction (no BEGIN): the event would commit on its own");
+      expectInvalidTx(
+        await refused(() => revenue.publish(reserved(), { tx: client })),
+        "tx is a pg client outside a transaction (no BEGIN): the event would commit on its own",
+      );
       // Control: a BEGIN sent without awaiting it is in the client's queue, ahead of the insert: accepted.
       void client.query("BEGIN");
       const e = await revenue.publish(reserved(), { tx: client });
@@ -177,7 +210,10 @@ describe("tx must be the caller's transaction (items 13, 14)", () => {
     const fresh = new pg.Client({ connectionString: db.url });
     await fresh.connect();
     try {
-      expectInvalidTx(await refused(() => revenue.publish(reserved(), { tx: fresh })), "tx is a pg client outside a transaction (no BEGIN): the event would commit on its own");
+      expectInvalidTx(
+        await refused(() => revenue.publish(reserved(), { tx: fresh })),
+        "tx is a pg client outside a transaction (no BEGIN): the event would commit on its own",
+      );
       expect(await db.count("SELECT count(*) AS n FROM dispatcher_event")).toBe(0);
     } finally {
       await fresh.end();
@@ -221,7 +257,10 @@ describe("an aborted transaction (25P02): TRANSACTION_ABORTED", () => {
         }
       });
       expectAborted(queued);
-      expect([queued.cause.code, queued.cause.message]).toEqual(["25P02", "current transaction is aborted, commands ignored until end of transaction block"]);
+      expect([queued.cause.code, queued.cause.message]).toEqual([
+        "25P02",
+        "current transaction is aborted, commands ignored until end of transaction block",
+      ]);
     } finally {
       client.release();
     }
@@ -236,6 +275,10 @@ describe("an aborted transaction (25P02): TRANSACTION_ABORTED", () => {
       }),
     );
     expectAborted(error);
-    expect([error.cause.name, error.cause.code, error.cause.meta.driverAdapterError.cause.originalCode]).toEqual(["PrismaClientKnownRequestError", "P2010", "25P02"]);
+    expect([error.cause.name, error.cause.code, error.cause.meta.driverAdapterError.cause.originalCode]).toEqual([
+      "PrismaClientKnownRequestError",
+      "P2010",
+      "25P02",
+    ]);
   });
 });

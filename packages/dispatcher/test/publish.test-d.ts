@@ -3,7 +3,13 @@ import { createDispatcher, type EventEnvelope } from "../src/index.js";
 import type { CreditLockedPayloadV1, CreditReleasedPayloadV1, CreditReleasedPayloadV2 } from "@sguild/contracts";
 
 declare const d: ReturnType<typeof createDispatcher>;
-const payload = { credit_reservation_id: "crr_x", lesson_id: "les_x", person_id: "per_x", locked_credits: 6, locked_at: "2026-06-01T00:00:00Z" };
+const payload = {
+  credit_reservation_id: "crr_x",
+  lesson_id: "les_x",
+  person_id: "per_x",
+  locked_credits: 6,
+  locked_at: "2026-06-01T00:00:00Z",
+};
 const { locked_credits: _omitted, ...withoutLockedCredits } = payload;
 
 it("checks publish against the contracts catalog", () => {
@@ -15,7 +21,10 @@ it("checks publish against the contracts catalog", () => {
   // @ts-expect-error a required payload field set to undefined
   void d.publish({ event_type: "credit.locked", payload: { ...payload, locked_credits: undefined } });
   // @ts-expect-error a misspelled payload field
-  void d.publish({ event_type: "credit.locked", payload: { credit_reservation_id: "crr_x", lesson_id: "les_x", person_id: "per_x", locked_credit: 6, locked_at: "x" } });
+  void d.publish({
+    event_type: "credit.locked",
+    payload: { credit_reservation_id: "crr_x", lesson_id: "les_x", person_id: "per_x", locked_credit: 6, locked_at: "x" },
+  });
   // @ts-expect-error a field of the wrong type
   void d.publish({ event_type: "credit.locked", payload: { ...payload, locked_credits: "6" } });
   // without schema_version, credit.released is typed at v2 (reason_code required) ...

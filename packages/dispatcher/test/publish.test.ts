@@ -14,7 +14,10 @@ import { caught, id, lockedPayload, testDb, type TestDb } from "./helpers.js";
 
 let db: TestDb;
 let revenue: Dispatcher;
-const events = () => db.pool.query("SELECT event_id, event_type, producer, tenant_id, actor, subject, payload FROM dispatcher_event ORDER BY id").then((r) => r.rows);
+const events = () =>
+  db.pool
+    .query("SELECT event_id, event_type, producer, tenant_id, actor, subject, payload FROM dispatcher_event ORDER BY id")
+    .then((r) => r.rows);
 
 beforeAll(async () => {
   db = await testDb();
@@ -35,7 +38,15 @@ describe("publish in a Prisma interactive transaction", () => {
       return revenue.publish({ event_type: "credit.locked", payload, subject: payload.person_id }, { tx });
     });
     expect(await events()).toEqual([
-      { event_id: envelope.event_id, event_type: "credit.locked", producer: "revenue", tenant_id: "tnt_sguild", actor: "system:revenue", subject: payload.person_id, payload },
+      {
+        event_id: envelope.event_id,
+        event_type: "credit.locked",
+        producer: "revenue",
+        tenant_id: "tnt_sguild",
+        actor: "system:revenue",
+        subject: payload.person_id,
+        payload,
+      },
     ]);
     expect(envelope.schema_version).toBe(1);
     expect(envelope.event_id).toMatch(/^evt_[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
@@ -78,7 +89,10 @@ describe("publish in a pg transaction", () => {
     const d = pgRevenue();
     const many = await d.publishMany([
       { event_type: "credit.locked", payload: lockedPayload() },
-      { event_type: "credit.consumed", payload: { credit_reservation_id: id("crr"), lesson_id: id("les"), consumed_credits: 1, consumed_at: new Date().toISOString() } },
+      {
+        event_type: "credit.consumed",
+        payload: { credit_reservation_id: id("crr"), lesson_id: id("les"), consumed_credits: 1, consumed_at: new Date().toISOString() },
+      },
     ]);
     expect((await events()).map((e) => [e.event_id, e.event_type])).toEqual(many.map((e) => [e.event_id, e.event_type]));
   });
@@ -108,12 +122,20 @@ describe("refusals: a typed error, and nothing written", () => {
   });
 
   it("a schema_version that is not registered, or has no payload schema", async () => {
-    const notRegistered = await publishing(() => revenue.publish({ event_type: "credit.released", schema_version: 3, payload: {} } as never));
+    const notRegistered = await publishing(() =>
+      revenue.publish({ event_type: "credit.released", schema_version: 3, payload: {} } as never),
+    );
     expect(notRegistered).toBeInstanceOf(SchemaVersionError);
-    expect([notRegistered.code, notRegistered.message]).toEqual(["SCHEMA_VERSION_NOT_REGISTERED", 'schema_version 3 of "credit.released" is not registered']);
+    expect([notRegistered.code, notRegistered.message]).toEqual([
+      "SCHEMA_VERSION_NOT_REGISTERED",
+      'schema_version 3 of "credit.released" is not registered',
+    ]);
     const growth = createDispatcher({ producer: "growth", tenantId: "tnt_sguild", pool: db.pool });
     const noSchema = await publishing(() => growth.publish({ event_type: "intake.captured", schema_version: 1, payload: {} } as never));
-    expect([noSchema.code, noSchema.message]).toEqual(["NO_PAYLOAD_SCHEMA", 'schema_version 1 of "intake.captured" has no payload schema in the registry']);
+    expect([noSchema.code, noSchema.message]).toEqual([
+      "NO_PAYLOAD_SCHEMA",
+      'schema_version 1 of "intake.captured" has no payload schema in the registry',
+    ]);
   });
 
   it("a payload that fails its schema, listing every failing field", async () => {
@@ -124,23 +146,40 @@ describe("refusals: a typed error, and nothing written", () => {
     expect(error.code).toBe("PAYLOAD_INVALID");
     expect(error.issues).toEqual([
       { path: "/locked_at", keyword: "required", message: "must have required property 'locked_at'" },
-      { path: "/lesson_id", keyword: "pattern", message: 'must match pattern "^les_[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$"' },
+      {
+        path: "/lesson_id",
+        keyword: "pattern",
+        message: 'must match pattern "^les_[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$"',
+      },
       { path: "/locked_credits", keyword: "minimum", message: "must be >= 1" },
     ]);
   });
 
   it("envelope fields that fail: subject, actor, correlation_id", async () => {
     const error = await publishing(() =>
-      revenue.publish({ event_type: "credit.locked", payload: lockedPayload(), subject: "person-42", actor: "system:billing", correlation_id: "evt_1" }),
+      revenue.publish({
+        event_type: "credit.locked",
+        payload: lockedPayload(),
+        subject: "person-42",
+        actor: "system:billing",
+        correlation_id: "evt_1",
+      }),
     );
     expect(error).toBeInstanceOf(EnvelopeValidationError);
     expect(error.code).toBe("ENVELOPE_INVALID");
-    expect(error.issues.map((i: { path: string; keyword: string }) => `${i.path}:${i.keyword}`)).toEqual(["/subject:pattern", "/actor:pattern", "/correlation_id:pattern"]);
+    expect(error.issues.map((i: { path: string; keyword: string }) => `${i.path}:${i.keyword}`)).toEqual([
+      "/subject:pattern",
+      "/actor:pattern",
+      "/correlation_id:pattern",
+    ]);
   });
 
   it("publishMany validates every emit before writing any", async () => {
     const error = await publishing(() =>
-      revenue.publishMany([{ event_type: "credit.locked", payload: lockedPayload() }, { event_type: "credit.locked", payload: lockedPayload({ locked_credits: -1 }) }]),
+      revenue.publishMany([
+        { event_type: "credit.locked", payload: lockedPayload() },
+        { event_type: "credit.locked", payload: lockedPayload({ locked_credits: -1 }) },
+      ]),
     );
     expect(error).toBeInstanceOf(PayloadValidationError);
   });
@@ -166,7 +205,11 @@ describe("refusals: a typed error, and nothing written", () => {
           "database",
           "no database: pass configureDispatcher({ prismaClient }) or ({ pool }) or ({ databaseUrl }), or set DATABASE_URL",
         ],
-        [{ producer: "revenue", tenantId: "t", pool: db.pool, schema: "bad-name" }, "schema", 'schema name "bad-name" is not a plain Postgres identifier (letters, digits, _; at most 63)'],
+        [
+          { producer: "revenue", tenantId: "t", pool: db.pool, schema: "bad-name" },
+          "schema",
+          'schema name "bad-name" is not a plain Postgres identifier (letters, digits, _; at most 63)',
+        ],
       ];
       for (const [config, setting, message] of cases) {
         const error = (() => {
@@ -216,7 +259,11 @@ describe("ids and concurrency", () => {
         for (let batch = 0; batch < 5; batch += 1) {
           const client = await db.pool.connect();
           await client.query("BEGIN");
-          for (let i = 0; i < 10; i += 1) ids.push((await d.publish({ event_type: "credit.locked", payload: lockedPayload({ locked_credits: worker + 1 }) }, { tx: client })).event_id);
+          for (let i = 0; i < 10; i += 1)
+            ids.push(
+              (await d.publish({ event_type: "credit.locked", payload: lockedPayload({ locked_credits: worker + 1 }) }, { tx: client }))
+                .event_id,
+            );
           await client.query("COMMIT");
           client.release();
         }

@@ -38,7 +38,11 @@ type Calls = Record<string, string[]>;
 const poison = new Set<string>();
 
 /** A consumer whose handlers record each call and count each applied event in `applied.value`. */
-async function startConsumer(consumer: string, types: Array<"credit.locked" | "credit.reserved">, options: { startFrom?: "earliest" | "now"; logger?: Logger } = {}) {
+async function startConsumer(
+  consumer: string,
+  types: Array<"credit.locked" | "credit.reserved">,
+  options: { startFrom?: "earliest" | "now"; logger?: Logger } = {},
+) {
   const calls: Calls = Object.fromEntries(types.map((t) => [t, []]));
   const d = createDispatcher({ producer: "coaching", tenantId: "tnt_sguild", pool: db.pool, databaseUrl: db.url, logger: options.logger });
   running.push(d);
@@ -56,13 +60,20 @@ async function startConsumer(consumer: string, types: Array<"credit.locked" | "c
   return { d, calls };
 }
 
-const caughtUp = (d: Dispatcher, consumer: string) => until(async () => (await d.status(consumer)).every((s) => s.lagEvents === 0), 20_000, `${consumer} to catch up`);
-const positionOf = async (eventId: string) => Number((await db.pool.query("SELECT position FROM dispatcher_event WHERE event_id = $1", [eventId])).rows[0].position);
+const caughtUp = (d: Dispatcher, consumer: string) =>
+  until(async () => (await d.status(consumer)).every((s) => s.lagEvents === 0), 20_000, `${consumer} to catch up`);
+const positionOf = async (eventId: string) =>
+  Number((await db.pool.query("SELECT position FROM dispatcher_event WHERE event_id = $1", [eventId])).rows[0].position);
 const applied = async (consumer: string) =>
-  Object.fromEntries((await db.pool.query("SELECT event_id, value FROM applied WHERE consumer = $1", [consumer])).rows.map((r) => [r.event_id, r.value]));
+  Object.fromEntries(
+    (await db.pool.query("SELECT event_id, value FROM applied WHERE consumer = $1", [consumer])).rows.map((r) => [r.event_id, r.value]),
+  );
 const dedupRows = (consumer: string) => db.count("SELECT count(*) AS n FROM dispatcher_dedup WHERE consumer = $1", [consumer]);
 const cursorOf = async (consumer: string, type: string) =>
-  Number((await db.pool.query("SELECT last_position FROM dispatcher_cursor WHERE consumer = $1 AND event_type = $2", [consumer, type])).rows[0].last_position);
+  Number(
+    (await db.pool.query("SELECT last_position FROM dispatcher_cursor WHERE consumer = $1 AND event_type = $2", [consumer, type])).rows[0]
+      .last_position,
+  );
 
 describe("rewind (resetCursor)", () => {
   const C = "proj";
@@ -109,7 +120,12 @@ describe("rewind (resetCursor)", () => {
     expect([await cursorOf(C, "credit.locked"), await dedupRows(C)]).toEqual([p[4], 5]);
 
     const result = await producer.resetCursor({ consumer: C, to: e[2]!.event_id, reprocess: true, confirm: C });
-    expect(result).toEqual({ reprocess: true, dryRun: false, cursors: [{ eventType: "credit.locked", from: p[4], position: p[2]! - 1, events: 3, willApply: 3, forgotten: 3 }], forgotten: 3 });
+    expect(result).toEqual({
+      reprocess: true,
+      dryRun: false,
+      cursors: [{ eventType: "credit.locked", from: p[4], position: p[2]! - 1, events: 3, willApply: 3, forgotten: 3 }],
+      forgotten: 3,
+    });
     expect([await cursorOf(C, "credit.locked"), await dedupRows(C)]).toEqual([p[2]! - 1, 2]);
     const again = await startConsumer(C, ["credit.locked"]);
     await caughtUp(again.d, C);
@@ -147,7 +163,11 @@ describe("startFrom", () => {
     running.push(d);
     d.subscribe("credit.locked", () => undefined);
     const error = await caught(() => d.start({ consumer: "x", startFrom: "latest" as "now" }));
-    expect([error.code, error.setting, error.message]).toEqual(["CONFIG_INVALID", "startFrom", 'startFrom must be "earliest" or "now" (got "latest")']);
+    expect([error.code, error.setting, error.message]).toEqual([
+      "CONFIG_INVALID",
+      "startFrom",
+      'startFrom must be "earliest" or "now" (got "latest")',
+    ]);
   });
 
   it("after a prune: earliest gets the retained events only, now only those committed after start(); status shows the earliest retained event", async () => {
@@ -162,7 +182,12 @@ describe("startFrom", () => {
     const a3 = await producer.publish(locked()); // committed before the starts, not numbered yet
     expect((await db.pool.query("SELECT position FROM dispatcher_event WHERE event_id = $1", [a3.event_id])).rows[0].position).toBeNull();
     const logs: Array<Record<string, unknown>> = [];
-    const logger: Logger = { debug: () => undefined, info: (fields, message) => void logs.push({ ...fields, message }), warn: () => undefined, error: () => undefined };
+    const logger: Logger = {
+      debug: () => undefined,
+      info: (fields, message) => void logs.push({ ...fields, message }),
+      warn: () => undefined,
+      error: () => undefined,
+    };
     const fromNow = await startConsumer("late-now", ["credit.locked"], { startFrom: "now", logger });
     const fromEarliest = await startConsumer("late-earliest", ["credit.locked"], { logger });
     const a4 = await producer.publish(locked());
@@ -175,10 +200,13 @@ describe("startFrom", () => {
       { consumer: "late-now", event_type: "credit.locked", start_from: "now", position: p3, message: "dispatcher cursor created" },
       { consumer: "late-earliest", event_type: "credit.locked", start_from: "earliest", position: 0, message: "dispatcher cursor created" },
     ]);
-    const a3Created = (await db.pool.query("SELECT created_at FROM dispatcher_event WHERE event_id = $1", [a3.event_id])).rows[0].created_at as Date;
+    const a3Created = (await db.pool.query("SELECT created_at FROM dispatcher_event WHERE event_id = $1", [a3.event_id])).rows[0]
+      .created_at as Date;
     const started = { early: ["earliest", 0], "late-earliest": ["earliest", 0], "late-now": ["now", p3] } as const;
     for (const [consumer, [startFrom, startPosition]] of Object.entries(started)) {
-      expect(await producer.status(consumer)).toMatchObject([{ consumer, earliestRetainedPosition: p3, earliestRetainedAt: a3Created, startFrom, startPosition }]);
+      expect(await producer.status(consumer)).toMatchObject([
+        { consumer, earliestRetainedPosition: p3, earliestRetainedAt: a3Created, startFrom, startPosition },
+      ]);
     }
     // a restart never moves an existing cursor, whatever startFrom says
     await fromNow.d.stop();
@@ -213,7 +241,16 @@ describe("startFrom", () => {
 
     // a default rewind before the "now" start applies what that start skipped, and nothing twice
     const rewound = await producer.resetCursor({ consumer: "grow-now", to: new Date(0), eventType: "credit.reserved" });
-    expect(rewound.cursors).toEqual([{ eventType: "credit.reserved", from: await positionOf(r2!.event_id), position: (await positionOf(r1!.event_id)) - 1, events: 2, willApply: 1, forgotten: 0 }]);
+    expect(rewound.cursors).toEqual([
+      {
+        eventType: "credit.reserved",
+        from: await positionOf(r2!.event_id),
+        position: (await positionOf(r1!.event_id)) - 1,
+        events: 2,
+        willApply: 1,
+        forgotten: 0,
+      },
+    ]);
     const again = await startConsumer("grow-now", ["credit.locked", "credit.reserved"], { startFrom: "now" });
     await caughtUp(again.d, "grow-now");
     expect(again.calls).toEqual({ "credit.locked": [], "credit.reserved": [r1!.event_id] });

@@ -21,7 +21,10 @@ afterAll(async () => {
 
 it("publishes, consumes, dead-letters and reports status in a non-public schema, touching nothing in public", async () => {
   const seen: string[] = [];
-  const [good, bad] = await d.publishMany([{ event_type: "credit.locked", payload: lockedPayload() }, { event_type: "credit.locked", payload: lockedPayload() }]);
+  const [good, bad] = await d.publishMany([
+    { event_type: "credit.locked", payload: lockedPayload() },
+    { event_type: "credit.locked", payload: lockedPayload() },
+  ]);
   d.subscribe("credit.locked", (event) => {
     if (event.event_id === bad!.event_id) throw new Error("poison");
     seen.push(event.event_id);
@@ -31,10 +34,18 @@ it("publishes, consumes, dead-letters and reports status in a non-public schema,
   await d.stop();
   // (the good event's handler may have run twice: its first transaction rolled back with the batch)
   expect([...new Set(seen)]).toEqual([good!.event_id]);
-  expect(await d.status("coaching")).toMatchObject([{ consumer: "coaching", eventType: "credit.locked", lagEvents: 0, activeDeadLetters: 1 }]);
-  const counts = (await pool.query("SELECT (SELECT count(*) FROM sguild_events.dispatcher_event)::int AS events, (SELECT count(*) FROM sguild_events.dispatcher_dedup)::int AS dedup")).rows[0];
+  expect(await d.status("coaching")).toMatchObject([
+    { consumer: "coaching", eventType: "credit.locked", lagEvents: 0, activeDeadLetters: 1 },
+  ]);
+  const counts = (
+    await pool.query(
+      "SELECT (SELECT count(*) FROM sguild_events.dispatcher_event)::int AS events, (SELECT count(*) FROM sguild_events.dispatcher_dedup)::int AS dedup",
+    )
+  ).rows[0];
   expect(counts).toEqual({ events: 2, dedup: 1 });
-  const publicTables = (await pool.query("SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY 1")).rows.map((r) => r.table_name);
+  const publicTables = (
+    await pool.query("SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY 1")
+  ).rows.map((r) => r.table_name);
   expect(publicTables).toEqual(["_prisma_migrations"]);
 });
 
@@ -49,7 +60,10 @@ it("refuses to start on a database without the newest fragment migration, naming
       () => undefined,
       (e: unknown) => e,
     );
-    expect(error).toMatchObject({ code: "SCHEMA_OUTDATED", details: { migration: "20261202000000_index_reads", missing: 'function "sguild_old"."dispatcher_events_after"' } });
+    expect(error).toMatchObject({
+      code: "SCHEMA_OUTDATED",
+      details: { migration: "20261202000000_index_reads", missing: 'function "sguild_old"."dispatcher_events_after"' },
+    });
     expect((await old.query("SELECT count(*)::int AS n FROM sguild_old.dispatcher_cursor")).rows[0].n).toBe(0);
     await consumer.close();
   } finally {

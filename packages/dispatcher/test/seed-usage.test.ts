@@ -57,7 +57,13 @@ it("runs the seed README's Usage unchanged", async () => {
 
   await dispatcher.publish({
     event_type: "credit.locked",
-    payload: { credit_reservation_id: newId("crr"), lesson_id: newId("les"), person_id: person, locked_credits: 2, locked_at: new Date().toISOString() },
+    payload: {
+      credit_reservation_id: newId("crr"),
+      lesson_id: newId("les"),
+      person_id: person,
+      locked_credits: 2,
+      locked_at: new Date().toISOString(),
+    },
     subject: person,
     actor: "system:revenue",
   });

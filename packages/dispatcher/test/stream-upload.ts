@@ -15,7 +15,10 @@ export interface UploadResult {
  * POSTs `totalBytes` of filler to `url` one reused 64 KiB chunk at a time (nothing large is
  * allocated here), declared with Content-Length or chunked, and stops sending at the response.
  */
-export function streamUpload(url: string, options: { headers: Record<string, string>; totalBytes: number; declareLength: boolean }): Promise<UploadResult> {
+export function streamUpload(
+  url: string,
+  options: { headers: Record<string, string>; totalBytes: number; declareLength: boolean },
+): Promise<UploadResult> {
   const target = new URL(url);
   const chunk = Buffer.alloc(64 * 1024, 0x61);
   const headers = { ...options.headers, ...(options.declareLength ? { "content-length": String(options.totalBytes) } : {}) };
@@ -28,7 +31,14 @@ export function streamUpload(url: string, options: { headers: Record<string, str
   return new Promise((resolve, reject) => {
     let sent = 0;
     let answered = false;
-    const req = request({ host: target.hostname, port: target.port, path: target.pathname + target.search, method: "POST", headers, agent: false });
+    const req = request({
+      host: target.hostname,
+      port: target.port,
+      path: target.pathname + target.search,
+      method: "POST",
+      headers,
+      agent: false,
+    });
     req.on("response", (res) => {
       answered = true;
       const sentBytes = sent;
@@ -39,7 +49,13 @@ export function streamUpload(url: string, options: { headers: Record<string, str
         sample();
         clearInterval(sampler);
         req.destroy();
-        resolve({ status: res.statusCode!, body: JSON.parse(text), sentBytes, rssGrowth: peak - start, connection: res.headers.connection });
+        resolve({
+          status: res.statusCode!,
+          body: JSON.parse(text),
+          sentBytes,
+          rssGrowth: peak - start,
+          connection: res.headers.connection,
+        });
       });
     });
     req.on("error", (error) => {

@@ -19,7 +19,14 @@ describe("injectEvent", () => {
     const c = coaching();
     const payload = lockedPayload();
     const injected = await injectEvent(c, { event_type: "credit.locked", payload, subject: payload.person_id });
-    expect(injected).toMatchObject({ event_type: "credit.locked", producer: "revenue", tenant_id: "tnt_sguild", schema_version: 1, actor: "system:revenue", payload });
+    expect(injected).toMatchObject({
+      event_type: "credit.locked",
+      producer: "revenue",
+      tenant_id: "tnt_sguild",
+      schema_version: 1,
+      actor: "system:revenue",
+      payload,
+    });
     const applied: string[] = [];
     c.subscribe("credit.locked", async (event, ctx) => {
       await ctx.tx.query("INSERT INTO applied (consumer, event_id) VALUES ('coaching', $1)", [event.event_id]);
@@ -36,11 +43,14 @@ describe("injectEvent", () => {
 
   it("refuses what the relay would never deliver here, typed, and stores nothing", async () => {
     const c = coaching();
-    const notOurs = await caught(() =>
-      injectEvent(c, { event_type: "lead.created", payload: { lead_id: "x" } as never }),
-    );
-    expect([notOurs.code, notOurs.message]).toEqual(["NOT_A_CONSUMER", 'the registry does not list "coaching" as a consumer of "lead.created" (consumers: platform-warehouse)']);
-    expect((await caught(() => injectEvent(c, { event_type: "credit.locked", payload: lockedPayload({ locked_credits: "6" }) as never }))).code).toBe("PAYLOAD_INVALID");
+    const notOurs = await caught(() => injectEvent(c, { event_type: "lead.created", payload: { lead_id: "x" } as never }));
+    expect([notOurs.code, notOurs.message]).toEqual([
+      "NOT_A_CONSUMER",
+      'the registry does not list "coaching" as a consumer of "lead.created" (consumers: platform-warehouse)',
+    ]);
+    expect(
+      (await caught(() => injectEvent(c, { event_type: "credit.locked", payload: lockedPayload({ locked_credits: "6" }) as never }))).code,
+    ).toBe("PAYLOAD_INVALID");
     expect((await caught(() => injectEvent(c, { event_type: "credit.lockd", payload: {} } as never))).code).toBe("UNKNOWN_EVENT_TYPE");
     expect(await events()).toBe(0);
   });
@@ -53,7 +63,9 @@ describe("injectEvent: a redelivery", () => {
     const first = await injectEvent(c, { event_type: "credit.locked", payload });
     const again = await injectEvent(c, { event_type: "credit.locked", payload, event_id: first.event_id, occurred_at: first.occurred_at });
     expect(again).toEqual(first);
-    const conflict = await caught(() => injectEvent(c, { event_type: "credit.locked", payload: lockedPayload(), event_id: first.event_id, occurred_at: first.occurred_at }));
+    const conflict = await caught(() =>
+      injectEvent(c, { event_type: "credit.locked", payload: lockedPayload(), event_id: first.event_id, occurred_at: first.occurred_at }),
+    );
     expect(conflict.code).toBe("EVENT_ID_CONFLICT");
     expect((await caught(() => injectEvent(c, { event_type: "credit.locked", payload, event_id: "evt_1" }))).code).toBe("ENVELOPE_INVALID");
     expect(await events()).toBe(1);
@@ -73,7 +85,9 @@ describe("runOnce", () => {
     });
     const ran = await runOnce(c, { consumer: "coaching", retryDelaysMs: [] });
     expect(ran.delivered.map((e) => e.event_id)).toEqual([good.event_id, after.event_id]);
-    expect(ran.failed.map((f) => [f.event.event_id, f.attempt, f.outcome, (f.error as Error).message])).toEqual([[poison.event_id, 1, "dead-lettered", "unlucky"]]);
+    expect(ran.failed.map((f) => [f.event.event_id, f.attempt, f.outcome, (f.error as Error).message])).toEqual([
+      [poison.event_id, 1, "dead-lettered", "unlucky"],
+    ]);
     expect(await db.count("SELECT count(*) AS n FROM dispatcher_dead_letter WHERE event_id = $1", [poison.event_id])).toBe(1);
   });
 
@@ -101,8 +115,12 @@ describe("runOnce", () => {
       });
     });
     const ran = await runOnce(c, { consumer: "coaching", retryDelaysMs: [1000, 1000] });
-    expect(ran.failed.map((f) => [f.event.event_id, f.attempt, f.outcome, (f.error as Error).message])).toEqual([[event.event_id, 1, "dead-lettered", "the destination refused it"]]);
-    expect((await db.pool.query("SELECT error_class, attempts FROM dispatcher_dead_letter")).rows).toEqual([{ error_class: "PermanentFailureError", attempts: 1 }]);
+    expect(ran.failed.map((f) => [f.event.event_id, f.attempt, f.outcome, (f.error as Error).message])).toEqual([
+      [event.event_id, 1, "dead-lettered", "the destination refused it"],
+    ]);
+    expect((await db.pool.query("SELECT error_class, attempts FROM dispatcher_dead_letter")).rows).toEqual([
+      { error_class: "PermanentFailureError", attempts: 1 },
+    ]);
   });
 
   it("is refused while the loop runs, and without subscriptions", async () => {
@@ -112,7 +130,10 @@ describe("runOnce", () => {
     await c.start({ consumer: "coaching" });
     const refused = await caught(() => runOnce(c, { consumer: "coaching" }));
     await c.stop();
-    expect([refused.code, refused.message]).toEqual(["INVALID_STATE", "runOnce() while this dispatcher's consumer loop is running: stop() it first"]);
+    expect([refused.code, refused.message]).toEqual([
+      "INVALID_STATE",
+      "runOnce() while this dispatcher's consumer loop is running: stop() it first",
+    ]);
   });
 });
 
@@ -133,6 +154,9 @@ describe("waitForEvent", () => {
     const revenue = createDispatcher({ producer: "revenue", tenantId: "tnt_sguild", pool: db.pool });
     await revenue.publish({ event_type: "credit.locked", payload: lockedPayload() });
     const error = await caught(() => waitForEvent(revenue, "credit.locked", { where: () => false, timeoutMs: 100 }));
-    expect([error.code, error.message]).toEqual(["WAIT_FOR_EVENT_TIMEOUT", 'no matching "credit.locked" event was stored within 100 ms (1 of that type seen, none matched)']);
+    expect([error.code, error.message]).toEqual([
+      "WAIT_FOR_EVENT_TIMEOUT",
+      'no matching "credit.locked" event was stored within 100 ms (1 of that type seen, none matched)',
+    ]);
   });
 });

@@ -11,7 +11,13 @@ const onPrisma = createDispatcher({ producer: "coaching", tenantId: "tnt_sguild"
 const onPg = createDispatcher({ producer: "coaching", tenantId: "tnt_sguild", pool });
 const onUrl = createDispatcher({ producer: "coaching", tenantId: "tnt_sguild", databaseUrl: "postgres://localhost/x" });
 type PrismaTx = Parameters<Parameters<PrismaClient["$transaction"]>[0]>[0];
-const leadCreated = { lead_id: newId("lead"), person_id: newId("per"), opened_from: "intake_matched" as const, stage: "new", created_at: new Date().toISOString() };
+const leadCreated = {
+  lead_id: newId("lead"),
+  person_id: newId("per"),
+  opened_from: "intake_matched" as const,
+  stage: "new",
+  created_at: new Date().toISOString(),
+};
 
 it("ctx.tx is the Prisma transaction client, or a pg PoolClient", () => {
   onPrisma.subscribe("credit.locked", async (_event, ctx) => {

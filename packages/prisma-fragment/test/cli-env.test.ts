@@ -18,7 +18,12 @@ const apply = (dotEnv: string | null, env: Record<string, string> = {}) => {
   const result = spawnSync(process.execPath, [CLI, "apply"], { cwd, encoding: "utf8", env: { ...environment, ...env } });
   return { code: result.status, stdout: result.stdout, stderr: result.stderr };
 };
-const APPLIED = { code: 0, stdout: "applied: none; already applied: 20261123000000_dispatcher, 20261127000000_cursor_start, 20261202000000_index_reads, 20261202000100_console\n", stderr: "" };
+const APPLIED = {
+  code: 0,
+  stdout:
+    "applied: none; already applied: 20261123000000_dispatcher, 20261127000000_cursor_start, 20261202000000_index_reads, 20261202000100_console\n",
+  stderr: "",
+};
 
 beforeAll(async () => {
   db = await createTestDatabase();
@@ -43,10 +48,18 @@ describe("sguild-prisma-fragment reads DATABASE_URL from ./.env", () => {
   });
 
   it("without either, apply says what it needs; an unreadable .env is one line", () => {
-    expect(apply(null)).toEqual({ code: 2, stdout: "", stderr: "sguild-prisma-fragment: applyDispatcherMigrations needs `client`, `connectionString` or DATABASE_URL\n" });
+    expect(apply(null)).toEqual({
+      code: 2,
+      stdout: "",
+      stderr: "sguild-prisma-fragment: applyDispatcherMigrations needs `client`, `connectionString` or DATABASE_URL\n",
+    });
     const cwd = mkdtempSync(join(dir, "project-"));
     mkdirSync(join(cwd, ".env"));
     const result = spawnSync(process.execPath, [CLI, "apply"], { cwd, encoding: "utf8", env: environment });
-    expect([result.status, result.stdout, result.stderr]).toEqual([2, "", `sguild-prisma-fragment: cannot read ${join(cwd, ".env")}: EISDIR: illegal operation on a directory, read\n`]);
+    expect([result.status, result.stdout, result.stderr]).toEqual([
+      2,
+      "",
+      `sguild-prisma-fragment: cannot read ${join(cwd, ".env")}: EISDIR: illegal operation on a directory, read\n`,
+    ]);
   });
 });

@@ -102,7 +102,10 @@ describe("sguild-prisma-fragment dev", () => {
     chmodSync(project, 0o755);
     mkdirSync(join(project, "prisma/migrations/20250101000000_leads"), { recursive: true });
     cpSync("test/fixtures/domain-schema.prisma", join(project, "prisma/schema.prisma"));
-    writeFileSync(join(project, "prisma/migrations/20250101000000_leads/migration.sql"), 'CREATE TABLE "lead" ("id" TEXT PRIMARY KEY, "name" TEXT NOT NULL);\n');
+    writeFileSync(
+      join(project, "prisma/migrations/20250101000000_leads/migration.sql"),
+      'CREATE TABLE "lead" ("id" TEXT PRIMARY KEY, "name" TEXT NOT NULL);\n',
+    );
     expect(spawnSync(process.execPath, [CLI, "merge"], { cwd: project, encoding: "utf8" }).status).toBe(0);
     writeFileSync(join(project, ".env"), "FOO=1\nDATABASE_URL=postgres://old@example/db\n");
     writeFileSync(join(project, ".gitignore"), "node_modules/\n");
@@ -125,7 +128,10 @@ describe("sguild-prisma-fragment dev", () => {
     );
     expect(readFileSync(join(project, ".env"), "utf8")).toBe(`FOO=1\nDATABASE_URL=${url}\n`);
     expect(lstatSync(dataDir).uid).toBe(postgresUid);
-    const tables = await query<{ table_name: string }>(url, "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY 1");
+    const tables = await query<{ table_name: string }>(
+      url,
+      "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY 1",
+    );
     expect(tables.map((t) => t.table_name)).toEqual(["_prisma_migrations", ...TABLES, "lead"]);
     await query(url, "INSERT INTO lead (id, name) VALUES ('lead_1', 'Ada')");
 
@@ -160,7 +166,8 @@ describe("sguild-prisma-fragment dev", () => {
     mkdirSync(project);
     const port = await freePort();
     const url = `postgres://postgres:postgres@127.0.0.1:${port}/dev`;
-    const keptFor = (dir: string) => `/var/lib/sguild/dev-postgres/${basename(dir).replace(/ /g, "_")}-${createHash("sha256").update(dir).digest("hex").slice(0, 12)}`;
+    const keptFor = (dir: string) =>
+      `/var/lib/sguild/dev-postgres/${basename(dir).replace(/ /g, "_")}-${createHash("sha256").update(dir).digest("hex").slice(0, 12)}`;
     const kept = keptFor(project);
     if (ROOT) cleanup.push(kept, `${kept}.project`);
     const dataDir = ROOT ? kept : join(project, ".sguild/postgres");
@@ -173,7 +180,9 @@ describe("sguild-prisma-fragment dev", () => {
         `PostgreSQL 18.4 (embedded) on 127.0.0.1:${port}${asRoot}`,
         `data: ${dataDir} (created; kept between runs)`,
         ...(ROOT
-          ? [`note: running as root, PostgreSQL runs as the postgres user, who cannot enter ${secret} (mode 0700): the data is kept in ${kept} instead of ${project}/.sguild/postgres`]
+          ? [
+              `note: running as root, PostgreSQL runs as the postgres user, who cannot enter ${secret} (mode 0700): the data is kept in ${kept} instead of ${project}/.sguild/postgres`,
+            ]
           : []),
         `migrations from the dispatcher fragment (no prisma/migrations): applied ${DISPATCHER.join(", ")}; already applied none`,
         `DATABASE_URL=${url}`,
@@ -181,7 +190,10 @@ describe("sguild-prisma-fragment dev", () => {
         "",
       ].join("\n"),
     );
-    const tables = await query<{ table_name: string }>(url, "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY 1");
+    const tables = await query<{ table_name: string }>(
+      url,
+      "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY 1",
+    );
     expect(tables.map((t) => t.table_name)).toEqual(["_prisma_migrations", ...TABLES]);
     const stopped = await dev.stop("SIGTERM");
     expect([stopped.code, stopped.stderr]).toEqual([0, ""]);
@@ -195,8 +207,15 @@ describe("sguild-prisma-fragment dev", () => {
     mkdirSync(other);
     if (ROOT) cleanup.push(keptFor(other), `${keptFor(other)}.project`);
     const next = await startDev(other, ["--port", String(port)]);
-    const named = /^note: data kept for projects no longer found at their path \(moved or deleted\), left as it is: (.*); delete a folder once you no longer need it$/m.exec(next.output());
-    expect([named?.[1]?.split(", ").includes(`${project} -> ${kept}`) ?? false, existsSync(kept), existsSync(`${kept}.project`)]).toEqual([ROOT, ROOT, ROOT]);
+    const named =
+      /^note: data kept for projects no longer found at their path \(moved or deleted\), left as it is: (.*); delete a folder once you no longer need it$/m.exec(
+        next.output(),
+      );
+    expect([named?.[1]?.split(", ").includes(`${project} -> ${kept}`) ?? false, existsSync(kept), existsSync(`${kept}.project`)]).toEqual([
+      ROOT,
+      ROOT,
+      ROOT,
+    ]);
     expect((await next.stop("SIGTERM")).code).toBe(0);
   }, 240_000);
 

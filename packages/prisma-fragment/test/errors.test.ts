@@ -49,7 +49,9 @@ const CODES = {
 } satisfies Record<PrismaFragmentErrorCode, true>;
 
 const errorClasses = (module: Record<string, unknown>) =>
-  Object.entries(module).filter((entry): entry is [string, typeof SguildError] => typeof entry[1] === "function" && entry[1].prototype instanceof Error);
+  Object.entries(module).filter(
+    (entry): entry is [string, typeof SguildError] => typeof entry[1] === "function" && entry[1].prototype instanceof Error,
+  );
 const classes = [...errorClasses(root), ...errorClasses(testing), ["DevDatabaseError", DevDatabaseError] as [string, typeof SguildError]];
 
 describe("error classes", () => {
@@ -75,7 +77,11 @@ describe("error classes", () => {
     const copy = await import("../src/index.js");
     const foreign = new copy.MigrationFailedError("20250101000000_init", new Error("x"));
     expect(foreign instanceof MigrationFailedError).toBe(false);
-    expect([MigrationFailedError.isInstance(foreign), MigrationError.isInstance(foreign), MissingDatabaseUrlError.isInstance(foreign)]).toEqual([true, true, false]);
+    expect([
+      MigrationFailedError.isInstance(foreign),
+      MigrationError.isInstance(foreign),
+      MissingDatabaseUrlError.isInstance(foreign),
+    ]).toEqual([true, true, false]);
   });
 
   it("PrismaFragmentErrorCode lists exactly the codes the classes carry", () => {

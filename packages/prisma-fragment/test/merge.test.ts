@@ -44,7 +44,9 @@ describe("mergeFragment", () => {
     const merged = readFileSync(domain.schemaFile, "utf8");
     expect(merged).toContain("model CreditAccount {");
     expect(merged).toContain("// >>> @sguild/prisma-fragment");
-    expect(readFileSync(join(domain.migrationsDir, NAME, "migration.sql"), "utf8")).toBe(readFileSync(`migrations/${NAME}/migration.sql`, "utf8"));
+    expect(readFileSync(join(domain.migrationsDir, NAME, "migration.sql"), "utf8")).toBe(
+      readFileSync(`migrations/${NAME}/migration.sql`, "utf8"),
+    );
     expect(prismaValidate(domain.schemaFile)).toContain("is valid");
   });
 
@@ -85,14 +87,19 @@ describe("mergeFragment", () => {
     const original = readFileSync(domain.schemaFile, "utf8") + "\nmodel DispatcherEvent {\n  id Int @id\n}\n";
     writeFileSync(domain.schemaFile, original);
     expect(() => mergeFragment(domain)).toThrow(FragmentConflictError);
-    expect(() => mergeFragment(domain)).toThrow(expect.objectContaining({ code: "FRAGMENT_CONFLICT", conflicts: ["model DispatcherEvent exists with another shape"] }));
+    expect(() => mergeFragment(domain)).toThrow(
+      expect.objectContaining({ code: "FRAGMENT_CONFLICT", conflicts: ["model DispatcherEvent exists with another shape"] }),
+    );
     expect(readFileSync(domain.schemaFile, "utf8")).toBe(original);
     expect(existsSync(join(domain.migrationsDir, NAME))).toBe(false);
   });
 
   it("refuses another model mapped to a dispatcher table, and a migration that already creates one", () => {
     const domain = sampleDomain();
-    writeFileSync(domain.schemaFile, readFileSync(domain.schemaFile, "utf8") + '\nmodel Outbox {\n  id Int @id\n  @@map("dispatcher_dedup")\n}\n');
+    writeFileSync(
+      domain.schemaFile,
+      readFileSync(domain.schemaFile, "utf8") + '\nmodel Outbox {\n  id Int @id\n  @@map("dispatcher_dedup")\n}\n',
+    );
     mkdirSync(join(domain.migrationsDir, "20250101000000_init"));
     writeFileSync(join(domain.migrationsDir, "20250101000000_init/migration.sql"), 'CREATE TABLE "public"."dispatcher_event" (id int);');
     const error = (() => {
@@ -103,7 +110,10 @@ describe("mergeFragment", () => {
       }
     })();
     expect(error?.code).toBe("FRAGMENT_CONFLICT");
-    expect(error?.conflicts).toEqual(['model Outbox already maps to table "dispatcher_dedup"', "migration 20250101000000_init already creates table dispatcher_event"]);
+    expect(error?.conflicts).toEqual([
+      'model Outbox already maps to table "dispatcher_dedup"',
+      "migration 20250101000000_init already creates table dispatcher_event",
+    ]);
   });
 
   it("adds @@schema and says how to enable multiSchema for a non-public schema", () => {
@@ -111,7 +121,9 @@ describe("mergeFragment", () => {
     const result = mergeFragment({ ...domain, schema: "dispatcher" });
     expect(result.notes).toEqual(['the models carry @@schema("dispatcher"): list "dispatcher" in your datasource\'s schemas = [...]']);
     expect(readFileSync(domain.schemaFile, "utf8").match(/@@schema\("dispatcher"\)/g)).toHaveLength(5);
-    expect(readFileSync(join(domain.migrationsDir, NAME, "migration.sql"), "utf8")).toContain('CREATE TABLE "dispatcher"."dispatcher_event"');
+    expect(readFileSync(join(domain.migrationsDir, NAME, "migration.sql"), "utf8")).toContain(
+      'CREATE TABLE "dispatcher"."dispatcher_event"',
+    );
   });
 });
 
@@ -120,7 +132,10 @@ describe("the sguild-prisma-fragment CLI", () => {
     const domain = sampleDomain();
     const run = () => spawnSync("node", [CLI, "merge"], { cwd: domain.dir, encoding: "utf8" });
     const first = run();
-    expect([first.status, first.stdout]).toEqual([0, `added models: DispatcherEvent, DispatcherCursor, DispatcherDedup, DispatcherDeadLetter, DispatcherConsumerInstance\nadded migrations: ${ALL.join(", ")}\n`]);
+    expect([first.status, first.stdout]).toEqual([
+      0,
+      `added models: DispatcherEvent, DispatcherCursor, DispatcherDedup, DispatcherDeadLetter, DispatcherConsumerInstance\nadded migrations: ${ALL.join(", ")}\n`,
+    ]);
     const second = run();
     expect([second.status, second.stdout]).toEqual([0, "already merged: nothing to change\n"]);
     writeFileSync(domain.schemaFile, readFileSync(domain.schemaFile, "utf8").replace("payload       Json", "payload       String"));

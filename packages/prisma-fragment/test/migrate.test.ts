@@ -36,33 +36,52 @@ afterAll(async () => {
 });
 
 const tablesIn = async (schema: string) =>
-  (await client.query<{ table_name: string }>("SELECT table_name FROM information_schema.tables WHERE table_schema = $1 ORDER BY 1", [schema])).rows.map(
-    (r) => r.table_name,
-  );
+  (
+    await client.query<{ table_name: string }>("SELECT table_name FROM information_schema.tables WHERE table_schema = $1 ORDER BY 1", [
+      schema,
+    ])
+  ).rows.map((r) => r.table_name);
 
 describe("applyDispatcherMigrations", () => {
   it("applies on a fresh database and records the migration as prisma migrate does", async () => {
-    expect(await applyDispatcherMigrations({ client })).toEqual({ applied: [NAME, CURSOR_START, INDEX_READS, CONSOLE], alreadyApplied: [] });
-    expect(await tablesIn("public")).toEqual(["_prisma_migrations", "dispatcher_consumer_instance", "dispatcher_cursor", "dispatcher_dead_letter", "dispatcher_dedup", "dispatcher_event"]);
+    expect(await applyDispatcherMigrations({ client })).toEqual({
+      applied: [NAME, CURSOR_START, INDEX_READS, CONSOLE],
+      alreadyApplied: [],
+    });
+    expect(await tablesIn("public")).toEqual([
+      "_prisma_migrations",
+      "dispatcher_consumer_instance",
+      "dispatcher_cursor",
+      "dispatcher_dead_letter",
+      "dispatcher_dedup",
+      "dispatcher_event",
+    ]);
     const { rows } = await client.query(
       "SELECT migration_name, checksum, finished_at IS NOT NULL AS finished, rolled_back_at, applied_steps_count, logs FROM _prisma_migrations ORDER BY migration_name",
     );
     expect(rows).toEqual(
       [NAME, CURSOR_START, INDEX_READS, CONSOLE].map((name) => ({
         migration_name: name,
-        checksum: createHash("sha256").update(readFileSync(`migrations/${name}/migration.sql`, "utf8")).digest("hex"),
+        checksum: createHash("sha256")
+          .update(readFileSync(`migrations/${name}/migration.sql`, "utf8"))
+          .digest("hex"),
         finished: true,
         rolled_back_at: null,
         applied_steps_count: 1,
         logs: null,
       })),
     );
-    const indexes = await client.query("SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = 'public' AND indexname = 'dispatcher_dead_letter_active_per_consumer'");
+    const indexes = await client.query(
+      "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = 'public' AND indexname = 'dispatcher_dead_letter_active_per_consumer'",
+    );
     expect(indexes.rows[0].indexdef).toContain("WHERE (resolved_at IS NULL)");
   });
 
   it("is a no-op the second time", async () => {
-    expect(await applyDispatcherMigrations({ client })).toEqual({ applied: [], alreadyApplied: [NAME, CURSOR_START, INDEX_READS, CONSOLE] });
+    expect(await applyDispatcherMigrations({ client })).toEqual({
+      applied: [],
+      alreadyApplied: [NAME, CURSOR_START, INDEX_READS, CONSOLE],
+    });
     expect((await client.query("SELECT count(*)::int AS n FROM _prisma_migrations")).rows[0].n).toBe(4);
   });
 
@@ -83,10 +102,15 @@ describe("applyDispatcherMigrations", () => {
   it("puts the tables in another schema when asked, touching nothing in public", async () => {
     const other = await createTestDatabase({ migrate: false });
     try {
-      expect(await applyDispatcherMigrations({ connectionString: other.url, schema: "dispatcher" })).toEqual({ applied: [NAME, CURSOR_START, INDEX_READS, CONSOLE], alreadyApplied: [] });
+      expect(await applyDispatcherMigrations({ connectionString: other.url, schema: "dispatcher" })).toEqual({
+        applied: [NAME, CURSOR_START, INDEX_READS, CONSOLE],
+        alreadyApplied: [],
+      });
       const c = new pg.Client({ connectionString: other.url });
       await c.connect();
-      const rows = await c.query("SELECT table_schema, table_name FROM information_schema.tables WHERE table_schema IN ('public','dispatcher') ORDER BY 1, 2");
+      const rows = await c.query(
+        "SELECT table_schema, table_name FROM information_schema.tables WHERE table_schema IN ('public','dispatcher') ORDER BY 1, 2",
+      );
       await c.end();
       expect(rows.rows.map((r) => `${r.table_schema}.${r.table_name}`)).toEqual([
         "dispatcher.dispatcher_consumer_instance",
@@ -126,10 +150,19 @@ describe("applyPrismaMigrations", () => {
     writeFileSync(join(dir, NAME, "migration.sql"), readFileSync(`migrations/${NAME}/migration.sql`, "utf8"));
     const target = await createTestDatabase({ migrate: false });
     try {
-      expect(await applyPrismaMigrations({ connectionString: target.url, migrationsDir: dir })).toEqual({ applied: ["20250101000000_init", NAME], alreadyApplied: [] });
-      expect(await applyPrismaMigrations({ connectionString: target.url, migrationsDir: dir })).toEqual({ applied: [], alreadyApplied: ["20250101000000_init", NAME] });
+      expect(await applyPrismaMigrations({ connectionString: target.url, migrationsDir: dir })).toEqual({
+        applied: ["20250101000000_init", NAME],
+        alreadyApplied: [],
+      });
+      expect(await applyPrismaMigrations({ connectionString: target.url, migrationsDir: dir })).toEqual({
+        applied: [],
+        alreadyApplied: ["20250101000000_init", NAME],
+      });
       // the dispatcher step sees its migration as applied too, and adds the one the folder lacks (an upgrade)
-      expect(await applyDispatcherMigrations({ connectionString: target.url })).toEqual({ applied: [CURSOR_START, INDEX_READS, CONSOLE], alreadyApplied: [NAME] });
+      expect(await applyDispatcherMigrations({ connectionString: target.url })).toEqual({
+        applied: [CURSOR_START, INDEX_READS, CONSOLE],
+        alreadyApplied: [NAME],
+      });
     } finally {
       await target.drop();
     }
@@ -143,14 +176,20 @@ describe("a failing apply: one class and code per failure", () => {
     writeFileSync(join(dir, "20250101000000_init/migration.sql"), sql);
     return dir;
   };
-  const failure = (promise: Promise<unknown>) => promise.then(() => expect.unreachable("applied"), (error: unknown) => error);
+  const failure = (promise: Promise<unknown>) =>
+    promise.then(
+      () => expect.unreachable("applied"),
+      (error: unknown) => error,
+    );
 
   it("MISSING_DATABASE_URL without client, connectionString or DATABASE_URL", async () => {
     vi.stubEnv("DATABASE_URL", "");
     try {
       const error = await failure(applyDispatcherMigrations());
       expect(error).toMatchObject({ code: "MISSING_DATABASE_URL" });
-      expect([MissingDatabaseUrlError.isInstance(error), MigrationError.isInstance(error), MigrationFailedError.isInstance(error)]).toEqual([true, true, false]);
+      expect([MissingDatabaseUrlError.isInstance(error), MigrationError.isInstance(error), MigrationFailedError.isInstance(error)]).toEqual(
+        [true, true, false],
+      );
     } finally {
       vi.unstubAllEnvs();
     }
@@ -166,7 +205,10 @@ describe("a failing apply: one class and code per failure", () => {
       expect(MigrationFailedError.isInstance(failed)).toBe(true);
 
       writeFileSync(join(dir, "20250101000000_init/migration.sql"), "CREATE TABLE account (id text PRIMARY KEY);");
-      expect(await applyPrismaMigrations({ connectionString: target.url, migrationsDir: dir })).toEqual({ applied: ["20250101000000_init"], alreadyApplied: [] });
+      expect(await applyPrismaMigrations({ connectionString: target.url, migrationsDir: dir })).toEqual({
+        applied: ["20250101000000_init"],
+        alreadyApplied: [],
+      });
       writeFileSync(join(dir, "20250101000000_init/migration.sql"), "CREATE TABLE account (id text PRIMARY KEY, name text);");
       const changed = await failure(applyPrismaMigrations({ connectionString: target.url, migrationsDir: dir }));
       expect(changed).toMatchObject({ code: "MIGRATION_CHECKSUM_MISMATCH", migration: "20250101000000_init" });

@@ -58,7 +58,11 @@ const describeDatabase = (url: string) =>
   ).then((rows) => rows[0]);
 
 const templates = async () =>
-  (await admin.query<{ datname: string; datallowconn: boolean }>("SELECT datname, datallowconn FROM pg_database WHERE datname LIKE 'sguild\\_tpl\\_%' ORDER BY datname")).rows;
+  (
+    await admin.query<{ datname: string; datallowconn: boolean }>(
+      "SELECT datname, datallowconn FROM pg_database WHERE datname LIKE 'sguild\\_tpl\\_%' ORDER BY datname",
+    )
+  ).rows;
 
 describe("createTestDatabase from a migrated template", () => {
   it.each(["public", "sguild_events"])("makes in schema %s the same database as migrating a fresh one", async (schema) => {
@@ -74,8 +78,12 @@ describe("createTestDatabase from a migrated template", () => {
   it("gives every database its own copy", async () => {
     const [one, two] = await Promise.all([track(createTestDatabase()), track(createTestDatabase())]);
     expect(one.name).not.toBe(two.name);
-    await query(one.url, "INSERT INTO dispatcher_cursor (consumer, event_type) VALUES ('c', 'credit.locked'); CREATE TABLE only_in_one (id int)");
-    const written = "SELECT (SELECT count(*) FROM dispatcher_cursor)::int AS cursors, (SELECT count(*) FROM pg_tables WHERE tablename = 'only_in_one')::int AS tables";
+    await query(
+      one.url,
+      "INSERT INTO dispatcher_cursor (consumer, event_type) VALUES ('c', 'credit.locked'); CREATE TABLE only_in_one (id int)",
+    );
+    const written =
+      "SELECT (SELECT count(*) FROM dispatcher_cursor)::int AS cursors, (SELECT count(*) FROM pg_tables WHERE tablename = 'only_in_one')::int AS tables";
     expect(await query(one.url, written)).toEqual([{ cursors: 1, tables: 1 }]);
     expect(await query(two.url, written)).toEqual([{ cursors: 0, tables: 0 }]);
     const third = await track(createTestDatabase());
@@ -91,7 +99,8 @@ describe("createTestDatabase from a migrated template", () => {
     const children = await Promise.all(Array.from({ length: 4 }, () => node(script)));
     for (const child of children) expect(child).toMatchObject({ code: 0, stderr: "" });
     const dbs = children.map((child) => JSON.parse(child.stdout) as { name: string; url: string });
-    for (const db of dbs) created.push({ ...db, drop: () => admin.query(`DROP DATABASE IF EXISTS "${db.name}" WITH (FORCE)`).then(() => undefined) });
+    for (const db of dbs)
+      created.push({ ...db, drop: () => admin.query(`DROP DATABASE IF EXISTS "${db.name}" WITH (FORCE)`).then(() => undefined) });
     expect(new Set(dbs.map((db) => db.name)).size).toBe(4);
     const reference = await track(createTestDatabase({ schema, migrate: false }));
     await applyDispatcherMigrations({ connectionString: reference.url, schema });
@@ -102,19 +111,25 @@ describe("createTestDatabase from a migrated template", () => {
     expect(added).toEqual([{ datname: expect.stringMatching(/^sguild_tpl_[0-9a-f]{24}$/), datallowconn: false }]);
     const leftovers = await admin.query("SELECT datname FROM pg_database WHERE datname LIKE 'sguild\\_tpl\\_%\\_build'");
     expect(leftovers.rows).toEqual([]);
-    await expect(query(new URL(`/${added[0]!.datname}`, process.env[ADMIN_URL_ENV]).toString(), "SELECT 1")).rejects.toMatchObject({ code: "55000" });
+    await expect(query(new URL(`/${added[0]!.datname}`, process.env[ADMIN_URL_ENV]).toString(), "SELECT 1")).rejects.toMatchObject({
+      code: "55000",
+    });
 
     // Dropped behind this process's back: built again.
     await admin.query(`DROP DATABASE "${added[0]!.datname}"`);
     const again = await track(createTestDatabase({ schema }));
     expect(await describeDatabase(again.url)).toEqual(migrated);
-    expect((await templates()).filter((t) => t.datname === added[0]!.datname)).toEqual([{ datname: added[0]!.datname, datallowconn: false }]);
+    expect((await templates()).filter((t) => t.datname === added[0]!.datname)).toEqual([
+      { datname: added[0]!.datname, datallowconn: false },
+    ]);
     await admin.query(`DROP DATABASE "${added[0]!.datname}"`);
   });
 
   it("copies nothing for migrate: false: an empty database", async () => {
     const empty = await track(createTestDatabase({ migrate: false }));
-    expect(await query(empty.url, "SELECT count(*)::int AS n FROM pg_tables WHERE schemaname NOT IN ('pg_catalog', 'information_schema')")).toEqual([{ n: 0 }]);
+    expect(
+      await query(empty.url, "SELECT count(*)::int AS n FROM pg_tables WHERE schemaname NOT IN ('pg_catalog', 'information_schema')"),
+    ).toEqual([{ n: 0 }]);
   });
 });
 

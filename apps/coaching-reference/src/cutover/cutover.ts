@@ -35,7 +35,13 @@ export async function backfill(prisma: PrismaClient, revenueUrl: string): Promis
   if ((await currentMode(prisma)) === "events") throw new Error("already cut over to events: backfill would overwrite the projection");
   const reservations = await fetchReservations(revenueUrl);
   await prisma.$transaction(async (tx) => {
-    for (const r of reservations) await setClaim(tx, { reservationId: r.id, lessonId: r.lesson_id, organizationId: r.organization_id, status: expectedStatus(r.state) });
+    for (const r of reservations)
+      await setClaim(tx, {
+        reservationId: r.id,
+        lessonId: r.lesson_id,
+        organizationId: r.organization_id,
+        status: expectedStatus(r.state),
+      });
   });
   await setMode(prisma, "backfill");
   return { reservations: reservations.length };

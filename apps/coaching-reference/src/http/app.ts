@@ -24,7 +24,11 @@ export function createCoachingApp(prisma: PrismaClient, dispatcher: DomainDispat
     });
   });
   app.get("/health", (c) => c.json({ ok: true }));
-  const dlq = createDeadLetterRoutes({ dispatcher, authorize: (request) => (adminToken !== undefined && request.headers.get("authorization") === `Bearer ${adminToken}`) || { allowed: false, status: 401 } });
+  const dlq = createDeadLetterRoutes({
+    dispatcher,
+    authorize: (request) =>
+      (adminToken !== undefined && request.headers.get("authorization") === `Bearer ${adminToken}`) || { allowed: false, status: 401 },
+  });
   app.all("/api/dispatcher/v1/dlq/*", (c) => dlq(c.req.raw));
   app.all("/api/dispatcher/v1/dlq", (c) => dlq(c.req.raw));
   return app;

@@ -6,7 +6,10 @@ export type ClaimStatus = "held" | "released";
  * Applies one fact about a reservation's slot. Idempotent, and safe in any arrival order across
  * event types: "released" is final, and lesson/organization are filled in by whichever event has them.
  */
-export async function applyClaim(tx: Tx, claim: { reservationId: string; lessonId?: string; organizationId?: string; status: ClaimStatus }): Promise<void> {
+export async function applyClaim(
+  tx: Tx,
+  claim: { reservationId: string; lessonId?: string; organizationId?: string; status: ClaimStatus },
+): Promise<void> {
   await tx.$executeRaw`INSERT INTO slot_claim (credit_reservation_id, lesson_id, organization_id, status)
     VALUES (${claim.reservationId}, ${claim.lessonId ?? null}, ${claim.organizationId ?? null}, ${claim.status})
     ON CONFLICT (credit_reservation_id) DO UPDATE SET
@@ -17,7 +20,10 @@ export async function applyClaim(tx: Tx, claim: { reservationId: string; lessonI
 }
 
 /** Sets a claim to what the source of truth says (backfill). */
-export async function setClaim(tx: Tx, claim: { reservationId: string; lessonId: string; organizationId: string; status: ClaimStatus }): Promise<void> {
+export async function setClaim(
+  tx: Tx,
+  claim: { reservationId: string; lessonId: string; organizationId: string; status: ClaimStatus },
+): Promise<void> {
   await tx.$executeRaw`INSERT INTO slot_claim (credit_reservation_id, lesson_id, organization_id, status)
     VALUES (${claim.reservationId}, ${claim.lessonId}, ${claim.organizationId}, ${claim.status})
     ON CONFLICT (credit_reservation_id) DO UPDATE SET lesson_id = EXCLUDED.lesson_id, organization_id = EXCLUDED.organization_id,

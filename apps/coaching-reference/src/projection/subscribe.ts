@@ -12,7 +12,12 @@ export const CONSUMER = "coaching-availability";
 export function subscribeProjection(dispatcher: DomainDispatcher): void {
   dispatcher.subscribe("credit.reserved", async (event, ctx) => {
     const p = event.payload;
-    await applyClaim(ctx.tx, { reservationId: p.credit_reservation_id, lessonId: p.lesson_id, organizationId: p.organization_id, status: "held" });
+    await applyClaim(ctx.tx, {
+      reservationId: p.credit_reservation_id,
+      lessonId: p.lesson_id,
+      organizationId: p.organization_id,
+      status: "held",
+    });
   });
   dispatcher.subscribe("credit.locked", async (event, ctx) => {
     await applyClaim(ctx.tx, { reservationId: event.payload.credit_reservation_id, lessonId: event.payload.lesson_id, status: "held" });

@@ -19,7 +19,10 @@ const reservationJson = (r: Reservation) => ({
 });
 
 class BadRequest extends Error {
-  constructor(message: string, readonly field: string) {
+  constructor(
+    message: string,
+    readonly field: string,
+  ) {
     super(message);
   }
 }
@@ -47,10 +50,12 @@ async function body(c: Context): Promise<Record<string, unknown>> {
 export function createRevenueApp(service: RevenueService, dispatcher: DomainDispatcher, adminToken?: string): Hono {
   const app = new Hono();
   app.onError((error, c) => {
-    if (error instanceof IllegalTransitionError) return c.json({ error: { code: error.code, message: error.message, current_state: error.currentState } }, 409);
+    if (error instanceof IllegalTransitionError)
+      return c.json({ error: { code: error.code, message: error.message, current_state: error.currentState } }, 409);
     if (error instanceof InsufficientCreditsError) return c.json({ error: { code: error.code, message: error.message } }, 409);
     if (error instanceof NotFoundError) return c.json({ error: { code: error.code, message: error.message } }, 404);
-    if (error instanceof BadRequest) return c.json({ error: { code: "INVALID_ARGUMENT", message: error.message, field: error.field } }, 400);
+    if (error instanceof BadRequest)
+      return c.json({ error: { code: "INVALID_ARGUMENT", message: error.message, field: error.field } }, 400);
     if (DispatcherError.isInstance(error)) return c.json({ error: { code: error.code, message: error.message } }, 400);
     console.error(error);
     return c.json({ error: { code: "INTERNAL", message: "internal error" } }, 500);
@@ -63,7 +68,11 @@ export function createRevenueApp(service: RevenueService, dispatcher: DomainDisp
   });
   app.post("/accounts/:id/purchases", async (c) => {
     const b = await body(c);
-    const account = await service.purchase(c.req.param("id"), field(b, "credits", isCount, "a positive integer"), b["order_id"] as string | undefined);
+    const account = await service.purchase(
+      c.req.param("id"),
+      field(b, "credits", isCount, "a positive integer"),
+      b["order_id"] as string | undefined,
+    );
     return c.json({ id: account.id, person_id: account.personId, balance: account.balance }, 201);
   });
   app.post("/reservations", async (c) => {
@@ -79,31 +88,71 @@ export function createRevenueApp(service: RevenueService, dispatcher: DomainDisp
   });
   app.post("/reservations/:id/fund", async (c) => {
     const b = await body(c);
-    return c.json(reservationJson(await service.fund(c.req.param("id"), field(b, "source", (v) => v === "credits_available" || v === "invoice_paid", "credits_available or invoice_paid"))));
+    return c.json(
+      reservationJson(
+        await service.fund(
+          c.req.param("id"),
+          field(b, "source", (v) => v === "credits_available" || v === "invoice_paid", "credits_available or invoice_paid"),
+        ),
+      ),
+    );
   });
   app.post("/reservations/:id/lock", async (c) => c.json(reservationJson(await service.lock(c.req.param("id")))));
   app.post("/reservations/:id/consume", async (c) => c.json(reservationJson(await service.consume(c.req.param("id")))));
   app.post("/reservations/:id/release", async (c) => {
     const b = await body(c);
-    return c.json(reservationJson(await service.release(c.req.param("id"), { initiator: field(b, "initiator", isText, "an initiator"), reasonCode: field(b, "reason_code", isText, "a reason code"), reasonNote: b["reason_note"] as string | undefined })));
+    return c.json(
+      reservationJson(
+        await service.release(c.req.param("id"), {
+          initiator: field(b, "initiator", isText, "an initiator"),
+          reasonCode: field(b, "reason_code", isText, "a reason code"),
+          reasonNote: b["reason_note"] as string | undefined,
+        }),
+      ),
+    );
   });
   app.post("/reservations/:id/forfeit", async (c) => {
     const b = await body(c);
-    return c.json(reservationJson(await service.forfeit(c.req.param("id"), field(b, "reason", (v) => v === "late_cancel" || v === "no_show", "late_cancel or no_show"))));
+    return c.json(
+      reservationJson(
+        await service.forfeit(
+          c.req.param("id"),
+          field(b, "reason", (v) => v === "late_cancel" || v === "no_show", "late_cancel or no_show"),
+        ),
+      ),
+    );
   });
   app.post("/reservations/:id/refund", async (c) => {
     const b = await body(c);
-    return c.json(reservationJson(await service.startRefund(c.req.param("id"), { reason: field(b, "reason", isText, "a reason code"), amountCents: field(b, "amount_cents", isCount, "a positive integer") })));
+    return c.json(
+      reservationJson(
+        await service.startRefund(c.req.param("id"), {
+          reason: field(b, "reason", isText, "a reason code"),
+          amountCents: field(b, "amount_cents", isCount, "a positive integer"),
+        }),
+      ),
+    );
   });
   app.post("/reservations/:id/refund/complete", async (c) => {
     const b = await body(c);
-    return c.json(reservationJson(await service.completeRefund(c.req.param("id"), { reason: field(b, "reason", isText, "a reason code"), amountCents: field(b, "amount_cents", isCount, "a positive integer") })));
+    return c.json(
+      reservationJson(
+        await service.completeRefund(c.req.param("id"), {
+          reason: field(b, "reason", isText, "a reason code"),
+          amountCents: field(b, "amount_cents", isCount, "a positive integer"),
+        }),
+      ),
+    );
   });
   app.get("/reservations", async (c) => c.json({ reservations: (await service.listReservations()).map(reservationJson) }));
   app.get("/reservations/:id", async (c) => c.json(reservationJson(await service.getReservation(c.req.param("id")))));
   app.get("/health", (c) => c.json({ ok: true }));
 
-  const dlq = createDeadLetterRoutes({ dispatcher, authorize: (request) => (adminToken !== undefined && request.headers.get("authorization") === `Bearer ${adminToken}`) || { allowed: false, status: 401 } });
+  const dlq = createDeadLetterRoutes({
+    dispatcher,
+    authorize: (request) =>
+      (adminToken !== undefined && request.headers.get("authorization") === `Bearer ${adminToken}`) || { allowed: false, status: 401 },
+  });
   app.all("/api/dispatcher/v1/dlq/*", (c) => dlq(c.req.raw));
   app.all("/api/dispatcher/v1/dlq", (c) => dlq(c.req.raw));
   return app;

@@ -248,9 +248,7 @@ export interface IntakeAmendedPayloadV1 {
    */
   changed_fields: [
     "first_name" | "last_name" | "zip" | "dob" | "student_age_group" | "timeline" | "lesson_setting" | "new_qualified",
-    ...(
-      "first_name" | "last_name" | "zip" | "dob" | "student_age_group" | "timeline" | "lesson_setting" | "new_qualified"
-    )[]
+    ...("first_name" | "last_name" | "zip" | "dob" | "student_age_group" | "timeline" | "lesson_setting" | "new_qualified")[],
   ];
   /**
    * Full post-amendment submission snapshot. Same shape as intake.captured-v2.submission. Carries the new value for every field including those that did not change, so consumers can apply the whole block without joining back to producer state. Phone is required and present (because it was on the original capture) but is not amendable through this event.
@@ -630,7 +628,7 @@ export interface LessonDeliveredPayloadV1 {
        * Attendance.
        */
       status: "present" | "absent";
-    }[]
+    }[],
   ];
   /**
    * When delivery was marked.
@@ -721,8 +719,7 @@ export interface PaymentFailedPayloadV1 {
   /**
    * Why it failed.
    */
-  failure_code:
-    "card_declined" | "insufficient_funds" | "expired_card" | "processing_error" | "fraud_suspected" | "other";
+  failure_code: "card_declined" | "insufficient_funds" | "expired_card" | "processing_error" | "fraud_suspected" | "other";
   /**
    * Provider message, for operators.
    */
@@ -827,7 +824,7 @@ export interface PersonUpdatedPayloadV1 {
    */
   changed_fields: [
     "first_name" | "last_name" | "email" | "phone" | "dob" | "is_minor" | "status",
-    ...("first_name" | "last_name" | "email" | "phone" | "dob" | "is_minor" | "status")[]
+    ...("first_name" | "last_name" | "email" | "phone" | "dob" | "is_minor" | "status")[],
   ];
   /**
    * Status before the change, when status changed.
@@ -1120,4 +1117,4 @@ export interface DefaultSchemaVersion {
 }
 
 /** Every id prefix a payload schema or the envelope names (`<prefix>_<UUID v7>`), for `newId`. */
-export const ID_PREFIXES = ["crd_acct","crr","evt","fsm","lead","les","ord","pay","per","rfd"] as const;
+export const ID_PREFIXES = ["crd_acct", "crr", "evt", "fsm", "lead", "les", "ord", "pay", "per", "rfd"] as const;

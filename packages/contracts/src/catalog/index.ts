@@ -7,5 +7,7 @@ export type * from "./generated.js";
 export type CatalogEventType = keyof EventCatalog;
 
 /** The payload of `T` at version `V` (default: the highest active version). */
-export type PayloadOf<T extends CatalogEventType, V extends keyof EventCatalog[T] = DefaultSchemaVersion[T] & keyof EventCatalog[T]> =
-  EventCatalog[T][V];
+export type PayloadOf<
+  T extends CatalogEventType,
+  V extends keyof EventCatalog[T] = DefaultSchemaVersion[T] & keyof EventCatalog[T],
+> = EventCatalog[T][V];

@@ -51,12 +51,17 @@ export function lintContracts(options: LintOptions = {}): LintProblem[] {
       problems.push({ rule: "domain", where: eventType, message: `producer "${registration.producer}" is not in the closed domain set` });
     }
     for (const consumer of registration.consumers) {
-      if (!CONSUMERS.has(consumer)) problems.push({ rule: "domain", where: eventType, message: `consumer "${consumer}" is not a domain or platform-warehouse` });
+      if (!CONSUMERS.has(consumer))
+        problems.push({ rule: "domain", where: eventType, message: `consumer "${consumer}" is not a domain or platform-warehouse` });
     }
     registration.schema_versions.forEach((entry, index) => {
       const previous = index === 0 ? 0 : registration.schema_versions[index - 1]!.version;
       if (!Number.isInteger(entry.version) || (index === 0 ? entry.version !== 1 : entry.version <= previous)) {
-        problems.push({ rule: "versions", where: eventType, message: `version ${entry.version} at position ${index + 1}: versions start at 1 and increase` });
+        problems.push({
+          rule: "versions",
+          where: eventType,
+          message: `version ${entry.version} at position ${index + 1}: versions start at 1 and increase`,
+        });
       }
       if (entry.payload_schema) lintSchema(registry, entry.payload_schema, idBase, fixturesDir, compileAt, problems);
     });
@@ -69,7 +74,7 @@ function lintSchema(
   path: string,
   idBase: string,
   fixturesDir: string,
-  compileAt: (path: string) => ((data: unknown) => boolean) & { errors?: unknown } | undefined,
+  compileAt: (path: string) => (((data: unknown) => boolean) & { errors?: unknown }) | undefined,
   problems: LintProblem[],
 ): void {
   if (!existsSync(registry.resolvePath(path))) {
@@ -78,16 +83,24 @@ function lintSchema(
   }
   const expectedId = idBase + path.replace(/^contracts\//, "");
   const id = registry.readSchema(path)["$id"];
-  if (id !== expectedId) problems.push({ rule: "id-matches-path", where: path, message: `$id is ${JSON.stringify(id)}, expected "${expectedId}"` });
+  if (id !== expectedId)
+    problems.push({ rule: "id-matches-path", where: path, message: `$id is ${JSON.stringify(id)}, expected "${expectedId}"` });
   const validate = compileAt(path);
   if (validate) lintFixtures(join(fixturesDir, basename(path, ".json")), path, validate, problems);
 }
 
-function lintFixtures(dir: string, schemaPath: string, validate: ((data: unknown) => boolean) & { errors?: unknown }, problems: LintProblem[]): void {
+function lintFixtures(
+  dir: string,
+  schemaPath: string,
+  validate: ((data: unknown) => boolean) & { errors?: unknown },
+  problems: LintProblem[],
+): void {
   const files = existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith(".json")) : [];
   const fixtures = files.map((file) => ({ file: join(dir, file), fixture: JSON.parse(readFileSync(join(dir, file), "utf8")) as Fixture }));
-  if (!fixtures.some((f) => f.fixture.valid)) problems.push({ rule: "fixtures", where: schemaPath, message: `no valid example fixture in ${dir}` });
-  if (!fixtures.some((f) => !f.fixture.valid)) problems.push({ rule: "fixtures", where: schemaPath, message: `no invalid example fixture in ${dir}` });
+  if (!fixtures.some((f) => f.fixture.valid))
+    problems.push({ rule: "fixtures", where: schemaPath, message: `no valid example fixture in ${dir}` });
+  if (!fixtures.some((f) => !f.fixture.valid))
+    problems.push({ rule: "fixtures", where: schemaPath, message: `no invalid example fixture in ${dir}` });
   for (const { file, fixture } of fixtures) {
     const message = checkFixture(fixture, validate);
     if (message) problems.push({ rule: "fixtures", where: file, message });

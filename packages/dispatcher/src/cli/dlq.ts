@@ -10,7 +10,15 @@ const dlq = program.command("dlq").description("dead letters: list, show, resolv
 const summary = (rows: DeadLetter[]) =>
   table(
     ["ID", "CONSUMER", "EVENT TYPE", "ERROR", "ATTEMPTS", "LAST FAILED", "RESOLVED"],
-    rows.map((d) => [d.id, d.consumer, d.eventType, `${d.errorClass}: ${d.errorMessage}`.slice(0, 70), d.attempts, iso(d.lastFailedAt), iso(d.resolvedAt)]),
+    rows.map((d) => [
+      d.id,
+      d.consumer,
+      d.eventType,
+      `${d.errorClass}: ${d.errorMessage}`.slice(0, 70),
+      d.attempts,
+      iso(d.lastFailedAt),
+      iso(d.resolvedAt),
+    ]),
   );
 
 dlq
@@ -30,7 +38,16 @@ dlq
       print(groups, () =>
         groups.length === 0
           ? `no active dead letters${of}`
-          : table(["COUNT", "CONSUMER", "FINGERPRINT", "EVENT TYPES", "ERROR"], groups.map((g) => [g.count, g.consumer, g.fingerprint, g.eventTypes.join(","), `${g.errorClass}: ${g.sampleMessage}`.slice(0, 70)])),
+          : table(
+              ["COUNT", "CONSUMER", "FINGERPRINT", "EVENT TYPES", "ERROR"],
+              groups.map((g) => [
+                g.count,
+                g.consumer,
+                g.fingerprint,
+                g.eventTypes.join(","),
+                `${g.errorClass}: ${g.sampleMessage}`.slice(0, 70),
+              ]),
+            ),
       );
       return;
     }
@@ -40,7 +57,8 @@ dlq
     print(rows, () => (rows.length === 0 ? `no ${opts.includeResolved ? "" : "active "}dead letters${of}` : summary(rows)));
   });
 
-const by = (at: Date | null, who: string | null, note?: string | null) => (at ? `${iso(at)} by ${who ?? "unknown"}${note ? ` (${note})` : ""}` : "no");
+const by = (at: Date | null, who: string | null, note?: string | null) =>
+  at ? `${iso(at)} by ${who ?? "unknown"}${note ? ` (${note})` : ""}` : "no";
 
 dlq
   .command("show <id>")
@@ -104,14 +122,17 @@ const tally = (results: Result[]) =>
 
 dlq
   .command("replay [id]")
-  .description("ask the running consumer that owns it (which has the handler) to replay it within a second; --group: every active letter of one fingerprint")
+  .description(
+    "ask the running consumer that owns it (which has the handler) to replay it within a second; --group: every active letter of one fingerprint",
+  )
   .requiredOption("--by <operator>", "who asks")
   .option("--group <fingerprint>", "replay every active dead letter of this failure fingerprint (see dlq list --group)")
   .option("--consumer <name>", "with --group: only this consumer's letters")
   .option("--wait", "wait until the owning consumer performed the replay, print its outcome (exit 1 when it failed again)")
   .option("--timeout <duration>", "with --wait: give up after this long (exit 1; the request stays)", "60s")
   .action(async (id: string | undefined, opts: { by: string; group?: string; consumer?: string; wait?: boolean; timeout: string }) => {
-    if ((id === undefined) === (opts.group === undefined)) throw new UsageError("dlq replay: give a dead letter id or --group <fingerprint> (one of them)");
+    if ((id === undefined) === (opts.group === undefined))
+      throw new UsageError("dlq replay: give a dead letter id or --group <fingerprint> (one of them)");
     if (opts.consumer !== undefined && opts.group === undefined) throw new UsageError("dlq replay: --consumer is read only with --group");
     const timeoutMs = parseDuration(opts.timeout, "--timeout");
     const { db, tables } = connect();
@@ -122,7 +143,10 @@ dlq
       if (opts.consumer !== undefined) await assertKnownConsumer(db, tables, opts.consumer);
       requested = await service.requestGroupReplay(opts.group!, { requestedBy: opts.by, consumer: opts.consumer });
       if (requested.length === 0) {
-        throw new InvalidArgumentError(`no active dead letters with fingerprint ${opts.group}${opts.consumer === undefined ? "" : ` of consumer "${opts.consumer}"`}`, "group");
+        throw new InvalidArgumentError(
+          `no active dead letters with fingerprint ${opts.group}${opts.consumer === undefined ? "" : ` of consumer "${opts.consumer}"`}`,
+          "group",
+        );
       }
     }
     const consumers = [...new Set(requested.map((d) => d.consumer))].sort();
@@ -131,7 +155,9 @@ dlq
     if (opts.wait) {
       const line = progress();
       const whose = consumers.map((c) => `"${c}"`).join(", ");
-      line.update(`replay: waiting up to ${opts.timeout} for consumer ${whose} to replay ${requested.length} dead letter${requested.length === 1 ? "" : "s"}`);
+      line.update(
+        `replay: waiting up to ${opts.timeout} for consumer ${whose} to replay ${requested.length} dead letter${requested.length === 1 ? "" : "s"}`,
+      );
       const waited = await waitForReplays(db, tables, requested, {
         timeoutMs,
         onPerformed: (r, done, total) => line.update(`replay: ${done}/${total} ${r.deadLetter.id} ${r.outcome.replace("_", " ")}`),
@@ -144,11 +170,25 @@ dlq
     else {
       const rows = table(
         ["ID", "CONSUMER", "EVENT TYPE", "OUTCOME", "ATTEMPTS", "ERROR"],
-        results.map(({ outcome, deadLetter: d }) => [d.id, d.consumer, d.eventType, outcome, d.attempts, outcome === "failed" ? `${d.errorClass}: ${d.errorMessage}`.slice(0, 70) : null]),
+        results.map(({ outcome, deadLetter: d }) => [
+          d.id,
+          d.consumer,
+          d.eventType,
+          outcome,
+          d.attempts,
+          outcome === "failed" ? `${d.errorClass}: ${d.errorMessage}`.slice(0, 70) : null,
+        ]),
       );
-      const tail = opts.wait ? tally(results) : `replay requested of consumer ${consumers.map((c) => `"${c}"`).join(", ")}; it replays them on its next cycle`;
+      const tail = opts.wait
+        ? tally(results)
+        : `replay requested of consumer ${consumers.map((c) => `"${c}"`).join(", ")}; it replays them on its next cycle`;
       print({ fingerprint: opts.group, results }, () => `${rows}\ngroup ${opts.group}: ${tail}`);
     }
-    if (pending.length > 0) throw new ReplayWaitTimeoutError(pending.map((d) => d.id), [...new Set(pending.map((d) => d.consumer))].sort(), timeoutMs);
+    if (pending.length > 0)
+      throw new ReplayWaitTimeoutError(
+        pending.map((d) => d.id),
+        [...new Set(pending.map((d) => d.consumer))].sort(),
+        timeoutMs,
+      );
     if (results.some((r) => r.outcome === "failed")) process.exitCode = 1;
   });

@@ -5,14 +5,22 @@ import { print, program } from "./program.js";
 
 program
   .command("init")
-  .description("set this project up: merge the dispatcher tables into its Prisma schema and migrations, write a dispatcher module and samples (idempotent)")
+  .description(
+    "set this project up: merge the dispatcher tables into its Prisma schema and migrations, write a dispatcher module and samples (idempotent)",
+  )
   .addOption(new Option("--domain <domain>", "this project's domain").choices(DOMAINS).makeOptionMandatory())
   .addOption(new Option("--client <client>", "prisma (default when prisma/schema.prisma exists) or pg").choices(["prisma", "pg"]))
   .option("--dir <path>", "where the samples go", "src/events")
   .option("--schema-file <path>", "the Prisma schema (default prisma/schema.prisma)")
   .option("--migrations-dir <path>", "the Prisma migrations folder (default prisma/migrations)")
   .action((opts: { domain: Domain; client?: "prisma" | "pg"; dir: string; schemaFile?: string; migrationsDir?: string }) => {
-    const result = initProject({ domain: opts.domain, client: opts.client, dir: opts.dir, schemaFile: opts.schemaFile, migrationsDir: opts.migrationsDir });
+    const result = initProject({
+      domain: opts.domain,
+      client: opts.client,
+      dir: opts.dir,
+      schemaFile: opts.schemaFile,
+      migrationsDir: opts.migrationsDir,
+    });
     print(result, () => describe(result));
   });
 

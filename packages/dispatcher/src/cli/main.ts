@@ -23,7 +23,9 @@ program.version(version, "-V, --version", "the version of @sguild/dispatcher").c
 
 program
   .command("status")
-  .description("per consumer and event type: cursor position, where it started, lag, last delivery, active dead letters, earliest retained event")
+  .description(
+    "per consumer and event type: cursor position, where it started, lag, last delivery, active dead letters, earliest retained event",
+  )
   .option("--consumer <name>", "only this consumer (an unknown name is an error)")
   .action(async (opts: { consumer?: string }) => {
     const { db, tables } = connect();
@@ -31,9 +33,22 @@ program
     if (rows.length === 0 && opts.consumer !== undefined) await assertKnownConsumer(db, tables, opts.consumer);
     print(rows, () =>
       rows.length === 0
-        ? opts.consumer === undefined ? "no consumer cursors yet" : `consumer ${opts.consumer} has no cursors`
+        ? opts.consumer === undefined
+          ? "no consumer cursors yet"
+          : `consumer ${opts.consumer} has no cursors`
         : table(
-            ["CONSUMER", "EVENT TYPE", "POSITION", "STARTED", "LAG (EVENTS)", "LAG (S)", "LAST DELIVERY", "RETRYING", "DEAD LETTERS", "EARLIEST RETAINED"],
+            [
+              "CONSUMER",
+              "EVENT TYPE",
+              "POSITION",
+              "STARTED",
+              "LAG (EVENTS)",
+              "LAG (S)",
+              "LAST DELIVERY",
+              "RETRYING",
+              "DEAD LETTERS",
+              "EARLIEST RETAINED",
+            ],
             rows.map((r) => [
               r.consumer,
               r.eventType,
@@ -64,27 +79,47 @@ const PRUNED = { events: "events", dedup: "dedup rows", deadLetters: "resolved d
 confirmOptions(
   program
     .command("prune")
-    .description(`retention: delete passed events and old bookkeeping (defaults ${PRUNE_DEFAULTS.olderThan} / ${PRUNE_DEFAULTS.resolvedDeadLettersOlderThan}); a duration is ${DURATION_FORMS}`)
+    .description(
+      `retention: delete passed events and old bookkeeping (defaults ${PRUNE_DEFAULTS.olderThan} / ${PRUNE_DEFAULTS.resolvedDeadLettersOlderThan}); a duration is ${DURATION_FORMS}`,
+    )
     .option("--older-than <duration>", "events every cursor has passed, older than this", PRUNE_DEFAULTS.olderThan)
     .option("--dedup-older-than <duration>", "dedup rows older than this (default: --older-than)")
     .option("--resolved-dead-letters-older-than <duration>", "resolved dead letters", PRUNE_DEFAULTS.resolvedDeadLettersOlderThan)
     .option("--batch-size <rows>", "rows per DELETE statement", String(PRUNE_DEFAULTS.batchSize)),
-).action(async (opts: { olderThan: string; dedupOlderThan?: string; resolvedDeadLettersOlderThan: string; batchSize: string; yes?: boolean; dryRun?: boolean }) => {
-  const olderThan = parseDuration(opts.olderThan, "--older-than");
-  const dedupOlderThan = opts.dedupOlderThan === undefined ? olderThan : parseDuration(opts.dedupOlderThan, "--dedup-older-than");
-  const resolvedDeadLettersOlderThan = parseDuration(opts.resolvedDeadLettersOlderThan, "--resolved-dead-letters-older-than");
-  const batchSize = Number(opts.batchSize);
-  if (!/^\d+$/.test(opts.batchSize) || batchSize < 1) throw new UsageError(`--batch-size must be a positive integer (got ${JSON.stringify(opts.batchSize)})`);
-  refuseUnconfirmed(opts, "prune deletes rows");
-  const { db, tables } = connect();
-  const dryRun = opts.dryRun ?? false;
-  const line = progress();
-  const onProgress = ({ table, deleted }: { table: keyof typeof PRUNED; deleted: number }) => line.update(`prune: ${deleted} ${PRUNED[table]} deleted`);
-  const result = await pruneTables(db, tables, { olderThan, dedupOlderThan, resolvedDeadLettersOlderThan, batchSize, dryRun, onProgress });
-  line.done();
-  const counts = `${result.events} events, ${result.dedup} dedup rows, ${result.deadLetters} resolved dead letters`;
-  print({ dryRun, ...result }, () => (dryRun ? `dry run, nothing deleted: would delete ${counts}` : `deleted ${counts}`));
-});
+).action(
+  async (opts: {
+    olderThan: string;
+    dedupOlderThan?: string;
+    resolvedDeadLettersOlderThan: string;
+    batchSize: string;
+    yes?: boolean;
+    dryRun?: boolean;
+  }) => {
+    const olderThan = parseDuration(opts.olderThan, "--older-than");
+    const dedupOlderThan = opts.dedupOlderThan === undefined ? olderThan : parseDuration(opts.dedupOlderThan, "--dedup-older-than");
+    const resolvedDeadLettersOlderThan = parseDuration(opts.resolvedDeadLettersOlderThan, "--resolved-dead-letters-older-than");
+    const batchSize = Number(opts.batchSize);
+    if (!/^\d+$/.test(opts.batchSize) || batchSize < 1)
+      throw new UsageError(`--batch-size must be a positive integer (got ${JSON.stringify(opts.batchSize)})`);
+    refuseUnconfirmed(opts, "prune deletes rows");
+    const { db, tables } = connect();
+    const dryRun = opts.dryRun ?? false;
+    const line = progress();
+    const onProgress = ({ table, deleted }: { table: keyof typeof PRUNED; deleted: number }) =>
+      line.update(`prune: ${deleted} ${PRUNED[table]} deleted`);
+    const result = await pruneTables(db, tables, {
+      olderThan,
+      dedupOlderThan,
+      resolvedDeadLettersOlderThan,
+      batchSize,
+      dryRun,
+      onProgress,
+    });
+    line.done();
+    const counts = `${result.events} events, ${result.dedup} dedup rows, ${result.deadLetters} resolved dead letters`;
+    print({ dryRun, ...result }, () => (dryRun ? `dry run, nothing deleted: would delete ${counts}` : `deleted ${counts}`));
+  },
+);
 
 program
   .command("fanout-drain")
@@ -99,7 +134,12 @@ program
       line.update(`fanout-drain: ${destinations.map((d) => `${d.domain} ${d.lagEvents} undelivered, ${d.deadLetters} parked`).join("; ")}`);
     const result = await drainFanout(config, { timeoutMs, onProgress });
     line.done();
-    print(result, () => table(["DESTINATION", "UNDELIVERED", "PARKED (DEAD LETTERS)"], result.destinations.map((d) => [d.domain, d.lagEvents, d.deadLetters])));
+    print(result, () =>
+      table(
+        ["DESTINATION", "UNDELIVERED", "PARKED (DEAD LETTERS)"],
+        result.destinations.map((d) => [d.domain, d.lagEvents, d.deadLetters]),
+      ),
+    );
     if (!result.ok) process.exitCode = 1;
   });
 

@@ -30,7 +30,10 @@ let opened: Database | undefined;
 export function connect(): { db: Database; tables: ReturnType<typeof tablesFor>; globals: Globals } {
   const options = globals();
   if (!options.databaseUrl) throw new UsageError("no database: pass --database-url, set DATABASE_URL or put DATABASE_URL in ./.env");
-  const pool = openPool(options.databaseUrl, undefined, { max: DEFAULTS.pools.smallMax, connectionTimeoutMillis: DEFAULTS.pools.connectTimeoutMs });
+  const pool = openPool(options.databaseUrl, undefined, {
+    max: DEFAULTS.pools.smallMax,
+    connectionTimeoutMillis: DEFAULTS.pools.connectTimeoutMs,
+  });
   opened = fromPgPool(pool, true);
   return { db: opened, tables: tablesFor(options.schema), globals: options };
 }
@@ -46,7 +49,9 @@ export const progress = () => new Progress(process.stderr, globals().progress);
 
 // cursor reset, cursor drop and prune change or delete rows: without --yes they refuse (exit 2) before connecting.
 export const confirmOptions = (command: Command) =>
-  command.addOption(new Option("--yes", "really do it")).addOption(new Option("--dry-run", "print what it would do; change nothing").conflicts("yes"));
+  command
+    .addOption(new Option("--yes", "really do it"))
+    .addOption(new Option("--dry-run", "print what it would do; change nothing").conflicts("yes"));
 export const refuseUnconfirmed = (opts: { yes?: boolean; dryRun?: boolean }, what: string) => {
   if (!opts.yes && !opts.dryRun) throw new UsageError(`${what}: pass --yes to do it, or --dry-run to see what it would do`);
 };

@@ -15,7 +15,10 @@ export class Progress {
   private shown = false;
   readonly mode: "tty" | "lines" | "off";
 
-  constructor(private readonly stream: ProgressStream, wanted: boolean | undefined) {
+  constructor(
+    private readonly stream: ProgressStream,
+    wanted: boolean | undefined,
+  ) {
     this.mode = wanted === false ? "off" : stream.isTTY ? "tty" : wanted ? "lines" : "off";
   }
 

@@ -35,10 +35,26 @@ export async function tail(db: Database, tables: Tables, url: string, types: str
     for (const row of rows) {
       position = String(row["position"]);
       const when = new Date(row["occurred_at"] as string).toISOString();
-      const camel = { position: Number(row["position"]), eventId: row["event_id"], eventType: row["event_type"], producer: row["producer"], subject: row["subject"], occurredAt: when, payload: row["payload"] };
-      console.log(json ? JSON.stringify(camel) : `${when}  ${row["event_type"]}  ${row["event_id"]}  ${row["producer"]}  ${row["subject"] ?? "-"}  ${JSON.stringify(row["payload"])}`);
+      const camel = {
+        position: Number(row["position"]),
+        eventId: row["event_id"],
+        eventType: row["event_type"],
+        producer: row["producer"],
+        subject: row["subject"],
+        occurredAt: when,
+        payload: row["payload"],
+      };
+      console.log(
+        json
+          ? JSON.stringify(camel)
+          : `${when}  ${row["event_type"]}  ${row["event_id"]}  ${row["producer"]}  ${row["subject"] ?? "-"}  ${JSON.stringify(row["payload"])}`,
+      );
     }
-    if (rows.length === 0) await new Promise<void>((resolve) => { wake = resolve; setTimeout(resolve, 2000).unref(); });
+    if (rows.length === 0)
+      await new Promise<void>((resolve) => {
+        wake = resolve;
+        setTimeout(resolve, 2000).unref();
+      });
   }
   await listener.end().catch(() => undefined);
 }

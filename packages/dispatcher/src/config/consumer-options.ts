@@ -74,7 +74,10 @@ export function resolveConsumerOptions(options: ConsumerLoopOptions): ResolvedCo
   if (resolved.startFrom !== "earliest" && resolved.startFrom !== "now") {
     throw new DispatcherConfigError(`startFrom must be "earliest" or "now" (got ${JSON.stringify(resolved.startFrom)})`, "startFrom");
   }
-  for (const [name, list] of [["retryDelaysMs", resolved.retryDelaysMs], ["listenReconnectDelaysMs", resolved.listenReconnectDelaysMs]] as const) {
+  for (const [name, list] of [
+    ["retryDelaysMs", resolved.retryDelaysMs],
+    ["listenReconnectDelaysMs", resolved.listenReconnectDelaysMs],
+  ] as const) {
     if (!Array.isArray(list) || list.some((d) => !Number.isFinite(d) || d < 0)) {
       throw new DispatcherConfigError(`${name} must be an array of non-negative numbers`, name);
     }

@@ -45,7 +45,12 @@ export class DeliveryAttempt {
   }
 
   /** Runs the event's handlers; on failure records it, ends the attempt and throws (rolling back). */
-  async handle(index: number, handlers: readonly StoredHandler[], event: EventEnvelope, details: { attempt: number; traceContext?: Record<string, string> | null }): Promise<void> {
+  async handle(
+    index: number,
+    handlers: readonly StoredHandler[],
+    event: EventEnvelope,
+    details: { attempt: number; traceContext?: Record<string, string> | null },
+  ): Promise<void> {
     this.handled = true;
     this.guard.eventId = event.event_id;
     const { consumer, handlerTimeoutMs } = this.settings;
@@ -56,7 +61,13 @@ export class DeliveryAttempt {
       consumer,
       attempt: details.attempt,
     };
-    const ctx = { tx: this.guard.client, attempt: details.attempt, consumer, traceContext: details.traceContext ?? undefined, beforeCommit: this.hooks.register };
+    const ctx = {
+      tx: this.guard.client,
+      attempt: details.attempt,
+      consumer,
+      traceContext: details.traceContext ?? undefined,
+      beforeCommit: this.hooks.register,
+    };
     try {
       await tracing.inConsumerSpan(`${event.event_type} process`, details.traceContext ?? null, attributes, () =>
         runHandlers(handlers, event, ctx, handlerTimeoutMs),
@@ -117,9 +128,12 @@ export async function attemptDelivery<T>(
     // may reject with its own connection error rather than the handler's.
     if (attempt?.failure) return { ok: false, failure: attempt.failure };
     if (attempt?.commitTimedOut) {
-      const timedOut = new CommitFailedError(`the delivery transaction did not commit within ${settings.handlerTimeoutMs} ms (a beforeCommit hook or COMMIT waited)`, {
-        cause: error,
-      });
+      const timedOut = new CommitFailedError(
+        `the delivery transaction did not commit within ${settings.handlerTimeoutMs} ms (a beforeCommit hook or COMMIT waited)`,
+        {
+          cause: error,
+        },
+      );
       return { ok: false, failure: { stage: "commit", error: timedOut } };
     }
     if (attempt?.handled) return { ok: false, failure: { stage: "commit", error: asCommitFailure(error) } };

@@ -30,7 +30,9 @@ const ensureCursorsSql = (t: Tables) => `INSERT INTO ${t.cursor} (consumer, even
   ON CONFLICT DO NOTHING RETURNING event_type, last_position::text AS position`;
 // What the newest migrations added that this loop's SQL needs, so an outdated database is one clear error at start.
 const literal = (text: string) => `'${text.replaceAll("'", "''")}'`;
-const schemaCheckSql = (t: Tables) => `SELECT to_regprocedure(${literal(`${t.eventsAfter}(text, bigint, integer)`)}) IS NOT NULL AS index_reads,
+const schemaCheckSql = (
+  t: Tables,
+) => `SELECT to_regprocedure(${literal(`${t.eventsAfter}(text, bigint, integer)`)}) IS NOT NULL AS index_reads,
     to_regclass(${literal(t.instance)}) IS NOT NULL AS console`;
 
 interface TypeResult {
@@ -89,7 +91,13 @@ export class ConsumerLoop {
     private readonly replayRequested: () => Promise<unknown[]> = async () => [],
   ) {
     this.types = [...handlers.keys()];
-    this.deliverer = new BatchDeliverer(config.database, config.tables, options.consumer, options.handlerTimeoutMs, options.synchronousCommit);
+    this.deliverer = new BatchDeliverer(
+      config.database,
+      config.tables,
+      options.consumer,
+      options.handlerTimeoutMs,
+      options.synchronousCommit,
+    );
     this.recorder = new FailureRecorder(config.database, config.tables, options.consumer, options.retryDelaysMs);
     this.sequence = sequenceSql(config.tables.sequence);
     this.pendingSql = pendingSql(config.tables);
@@ -132,7 +140,7 @@ export class ConsumerLoop {
     this.drained = result;
     this.running = true;
     try {
-      for (let worked = true; worked; ) {
+      for (let worked = true; worked;) {
         worked = false;
         await this.sequenceCommitted();
         for (const type of this.types) worked = (await this.processType(type)).worked || worked;
@@ -157,7 +165,10 @@ export class ConsumerLoop {
       startFrom,
     ]);
     for (const cursor of created) {
-      this.config.logger.info({ consumer, event_type: cursor.event_type, start_from: startFrom, position: Number(cursor.position) }, "dispatcher cursor created");
+      this.config.logger.info(
+        { consumer, event_type: cursor.event_type, start_from: startFrom, position: Number(cursor.position) },
+        "dispatcher cursor created",
+      );
     }
   }
 
@@ -288,9 +299,22 @@ export class ConsumerLoop {
     }
     const attributes = { consumer: this.options.consumer, event_type: eventType };
     metrics.count("dispatcher.handler_error.count", 1, attributes);
-    const recorded = await this.recorder.record({ eventType, row: outcome.row, error: outcome.error, attempt: outcome.attempt, cursorPosition });
+    const recorded = await this.recorder.record({
+      eventType,
+      row: outcome.row,
+      error: outcome.error,
+      attempt: outcome.attempt,
+      cursorPosition,
+    });
     this.config.logger.warn(
-      { ...attributes, event_id: outcome.row.event_id, attempt: outcome.attempt, stage: outcome.stage, outcome: recorded.kind, err: outcome.error },
+      {
+        ...attributes,
+        event_id: outcome.row.event_id,
+        attempt: outcome.attempt,
+        stage: outcome.stage,
+        outcome: recorded.kind,
+        err: outcome.error,
+      },
       "dispatcher handler failed",
     );
     if (recorded.kind !== "stale") {

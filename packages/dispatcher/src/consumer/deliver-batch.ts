@@ -123,7 +123,13 @@ export class BatchDeliverer {
     if (result.ok) return result.value;
     const failure = result.failure;
     // A commit failure is blamed on the first handled event; with several handled, the loop narrows it down.
-    const index = failure.stage === "handler" ? failure.index : Math.max(events.findIndex((row) => !row.delivered), 0);
+    const index =
+      failure.stage === "handler"
+        ? failure.index
+        : Math.max(
+            events.findIndex((row) => !row.delivered),
+            0,
+          );
     return {
       kind: "failed",
       stage: failure.stage,

@@ -55,13 +55,21 @@ export class FailureRecorder {
     private readonly consumer: string,
     private readonly retryDelaysMs: readonly number[],
   ) {
-    this.sql = { lock: lockCursorSql(tables), retry: scheduleRetrySql(tables), insert: insertDeadLetterSql(tables), skip: skipPastSql(tables) };
+    this.sql = {
+      lock: lockCursorSql(tables),
+      retry: scheduleRetrySql(tables),
+      insert: insertDeadLetterSql(tables),
+      skip: skipPastSql(tables),
+    };
   }
 
   record(input: FailureInput): Promise<FailureOutcome> {
     const failure = failureFingerprint(input.error);
     return this.database.transaction(async (q) => {
-      const [cursor] = await q.query<{ last_position: string; first_failed_at: Date | null }>(this.sql.lock, [this.consumer, input.eventType]);
+      const [cursor] = await q.query<{ last_position: string; first_failed_at: Date | null }>(this.sql.lock, [
+        this.consumer,
+        input.eventType,
+      ]);
       if (!cursor || cursor.last_position !== input.cursorPosition) return { kind: "stale" } as const;
       const steer = SguildError.isInstance(input.error) ? input.error.code : undefined;
       const retryLater = steer === "RETRY_LATER";

@@ -22,16 +22,29 @@ export interface HandlerContext<Tx = AnyTransactionClient> {
   beforeCommit(key: string, fn: () => Promise<void>): void;
 }
 
-export type Handler<TPayload = unknown, Tx = AnyTransactionClient> = (event: EventEnvelope<TPayload>, ctx: HandlerContext<Tx>) => Promise<void> | void;
+export type Handler<TPayload = unknown, Tx = AnyTransactionClient> = (
+  event: EventEnvelope<TPayload>,
+  ctx: HandlerContext<Tx>,
+) => Promise<void> | void;
 
 /** A handler as the dispatcher keeps it: payload and transaction types erased (checked at subscribe). */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type StoredHandler = Handler<unknown, any>;
 
 /** Runs an event's handlers in order, each bounded by `timeoutMs`, with the event as correlation context. */
-export async function runHandlers(handlers: readonly StoredHandler[], event: EventEnvelope, ctx: HandlerContext<unknown>, timeoutMs: number): Promise<void> {
+export async function runHandlers(
+  handlers: readonly StoredHandler[],
+  event: EventEnvelope,
+  ctx: HandlerContext<unknown>,
+  timeoutMs: number,
+): Promise<void> {
   await runWithConsumedEvent(event, async () => {
-    for (const handler of handlers) await withTimeout(Promise.resolve().then(() => handler(event, ctx)), timeoutMs, event.event_id);
+    for (const handler of handlers)
+      await withTimeout(
+        Promise.resolve().then(() => handler(event, ctx)),
+        timeoutMs,
+        event.event_id,
+      );
   });
 }
 

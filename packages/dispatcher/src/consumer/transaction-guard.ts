@@ -14,7 +14,10 @@ export class TransactionGuard {
   private readonly wrapped = new WeakMap<object, unknown>();
   readonly client: TransactionClient;
 
-  constructor(raw: TransactionClient, private readonly consumer: string) {
+  constructor(
+    raw: TransactionClient,
+    private readonly consumer: string,
+  ) {
     this.client = this.wrap(raw);
   }
 

@@ -46,11 +46,18 @@ export function cancelRunningStatement(client: pg.PoolClient, logger: Logger): v
  * its own so that an exhausted pool cannot block it. Resolves false when that was not possible.
  */
 export async function terminateBackend(config: pg.ClientConfig, pid: number, logger: Logger): Promise<boolean> {
-  const client = new pg.Client({ ...config, application_name: "sguild-dispatcher-terminate", connectionTimeoutMillis: DEFAULTS.pools.connectTimeoutMs });
+  const client = new pg.Client({
+    ...config,
+    application_name: "sguild-dispatcher-terminate",
+    connectionTimeoutMillis: DEFAULTS.pools.connectTimeoutMs,
+  });
   client.on("error", (err) => logger.debug({ err, pid }, "dispatcher terminate connection error"));
   try {
     await client.connect();
-    const { rows } = await client.query<{ done: boolean }>(`SELECT pg_terminate_backend($1::int, ${DEFAULTS.transactions.terminateWaitMs}) AS done`, [pid]);
+    const { rows } = await client.query<{ done: boolean }>(
+      `SELECT pg_terminate_backend($1::int, ${DEFAULTS.transactions.terminateWaitMs}) AS done`,
+      [pid],
+    );
     return rows[0]?.done === true;
   } catch (err) {
     logger.warn({ err, pid }, "dispatcher could not terminate an abandoned transaction's backend");

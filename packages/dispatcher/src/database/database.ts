@@ -102,9 +102,11 @@ export function fromPrisma(client: PrismaLike, logger: Logger = silentLogger): D
           if (ended || session.pid === undefined) return;
           // The transaction's connection is busy (or Prisma's ROLLBACK would queue behind the running
           // statement): end its backend from another connection of the pool. Prisma discards it.
-          ended = client.$queryRawUnsafe(TERMINATE_SQL, session.pid).catch((err: unknown) =>
-            logger.error({ err, pid: session.pid }, "dispatcher could not terminate an abandoned transaction's backend"),
-          );
+          ended = client
+            .$queryRawUnsafe(TERMINATE_SQL, session.pid)
+            .catch((err: unknown) =>
+              logger.error({ err, pid: session.pid }, "dispatcher could not terminate an abandoned transaction's backend"),
+            );
         },
       };
       try {
@@ -168,7 +170,8 @@ export function fromPgPool(pool: pg.Pool, owned: boolean, logger: Logger = silen
         const result = await fn(pgQueryable(client), client, session);
         const done = await client.query("COMMIT");
         // COMMIT of a transaction in which a statement failed answers ROLLBACK instead of an error.
-        if (done.command === "ROLLBACK") throw new CommitFailedError("the transaction was rolled back at COMMIT: a statement in it had failed");
+        if (done.command === "ROLLBACK")
+          throw new CommitFailedError("the transaction was rolled back at COMMIT: a statement in it had failed");
         return result;
       } catch (error) {
         if (!broken && !released) await client.query("ROLLBACK").catch(() => (broken = true));

@@ -25,7 +25,10 @@ export function replayDeadLetter(deadLetterId: string, options: { replayedBy: st
 }
 
 /** Replays a consumer's active dead letters, optionally of one event type. */
-export function replayDeadLetters(consumer: string, options: { replayedBy: string; eventType?: string; limit?: number }): Promise<ReplayResult[]> {
+export function replayDeadLetters(
+  consumer: string,
+  options: { replayedBy: string; eventType?: string; limit?: number },
+): Promise<ReplayResult[]> {
   return dispatcher.deadLetters.replayAll(consumer, options);
 }
 

@@ -89,7 +89,10 @@ export class Dispatcher<Tx = any> {
   /** An event type not in the compiled catalog yet: `publish({ event_type: uncataloged<P>("x.y"), payload })`. */
   publish<T>(emit: UncatalogedEmit<T>, options?: PublishOptions<Tx>): Promise<EventEnvelope<T>>;
   /** At an explicit schema_version: `publish({ event_type: "credit.released", schema_version: 1, payload })`. */
-  publish<K extends CatalogEventType, V extends VersionOf<K>>(emit: VersionedEmit<K, V>, options?: PublishOptions<Tx>): Promise<EventEnvelope<EventCatalog[K][V]>>;
+  publish<K extends CatalogEventType, V extends VersionOf<K>>(
+    emit: VersionedEmit<K, V>,
+    options?: PublishOptions<Tx>,
+  ): Promise<EventEnvelope<EventCatalog[K][V]>>;
   publish<K extends CatalogEventType>(emit: DefaultEmit<K>, options?: PublishOptions<Tx>): Promise<EventEnvelope<DefaultPayloadOf<K>>>;
   async publish(emit: Emit | UncatalogedEmit, options: PublishOptions<Tx> = {}): Promise<EventEnvelope> {
     const [envelope] = await this.publishMany([emit as Emit], options);
@@ -105,7 +108,10 @@ export class Dispatcher<Tx = any> {
     const envelopes = emits.map((emit) => buildEnvelope(emit as EmitInput, context));
     const target = options.tx === undefined ? config.database : queryableFor(options.tx);
     const traceContext = tracing.currentContext();
-    await writer.insert(target, envelopes.map((envelope) => ({ envelope, traceContext })));
+    await writer.insert(
+      target,
+      envelopes.map((envelope) => ({ envelope, traceContext })),
+    );
     const counts = new Map<string, number>();
     for (const e of envelopes) counts.set(e.event_type, (counts.get(e.event_type) ?? 0) + 1);
     for (const [eventType, n] of counts) metrics.count("dispatcher.publish.count", n, { event_type: eventType, producer: config.producer });
@@ -123,7 +129,8 @@ export class Dispatcher<Tx = any> {
   subscribe<T = unknown>(eventType: CatalogEventType, handler: Handler<NoInfer<T>, Tx>): void;
   subscribe(eventType: string, handler: Handler<never, Tx>): void {
     if (this.loop) throw new DispatcherStateError("subscribe() must be called before start()");
-    if (typeof handler !== "function") throw new InvalidArgumentError("subscribe(eventType, handler): handler must be a function", "handler");
+    if (typeof handler !== "function")
+      throw new InvalidArgumentError("subscribe(eventType, handler): handler must be a function", "handler");
     this.active.validator.registry.getRegistration(eventType);
     const list = this.handlers.get(eventType) ?? [];
     list.push(handler as StoredHandler);
@@ -145,7 +152,11 @@ export class Dispatcher<Tx = any> {
     const runtime = this.active;
     runtime.deadLetters ??= new DeadLetterService(runtime.config.database, runtime.config.tables, () =>
       this.loop
-        ? { consumer: this.loop.options.consumer, handlerTimeoutMs: this.loop.options.handlerTimeoutMs, handlersFor: (type) => this.handlers.get(type) }
+        ? {
+            consumer: this.loop.options.consumer,
+            handlerTimeoutMs: this.loop.options.handlerTimeoutMs,
+            handlersFor: (type) => this.handlers.get(type),
+          }
         : undefined,
     );
     return runtime.deadLetters;
@@ -236,4 +247,3 @@ function createRuntime(config: DispatcherConfig): Runtime {
   const resolved = resolveConfig(config);
   return { config: resolved, validator: new ContractValidator(resolved.registry), writer: new EventWriter(resolved.tables) };
 }
-

@@ -2,7 +2,14 @@ import type { Tables } from "../config/index.js";
 import { attemptDelivery, failureFingerprint, type StoredHandler } from "../consumer/index.js";
 import type { Database } from "../database/index.js";
 import { DeadLetterAlreadyResolvedError, DeadLetterNotFoundError, InvalidArgumentError, NoHandlerError } from "../errors/index.js";
-import { assertDeadLetterId, assertOperator, DEAD_LETTER_COLUMNS, toDeadLetter, type DeadLetter, type DeadLetterRow } from "./dead-letter.js";
+import {
+  assertDeadLetterId,
+  assertOperator,
+  DEAD_LETTER_COLUMNS,
+  toDeadLetter,
+  type DeadLetter,
+  type DeadLetterRow,
+} from "./dead-letter.js";
 import { DEFAULTS } from "../config/defaults.js";
 
 export interface ListDeadLettersOptions {
@@ -114,7 +121,8 @@ export class DeadLetterService {
   private async listOf(consumer: string | null, options: ListDeadLettersOptions): Promise<DeadLetter[]> {
     const { listLimit, maxLimit } = DEFAULTS.deadLetters;
     const limit = options.limit ?? listLimit;
-    if (!Number.isInteger(limit) || limit < 1 || limit > maxLimit) throw new InvalidArgumentError(`limit must be an integer from 1 to ${maxLimit} (got ${limit})`, "limit");
+    if (!Number.isInteger(limit) || limit < 1 || limit > maxLimit)
+      throw new InvalidArgumentError(`limit must be an integer from 1 to ${maxLimit} (got ${limit})`, "limit");
     const rows = await this.database.query<DeadLetterRow>(this.sql.list, [consumer, options.includeResolved ?? false, limit]);
     return rows.map(toDeadLetter);
   }
@@ -162,11 +170,18 @@ export class DeadLetterService {
    */
   async requestGroupReplay(fingerprint: string, options: { requestedBy: string; consumer?: string }): Promise<DeadLetter[]> {
     if (typeof fingerprint !== "string" || !/^[0-9a-f]{16}$/.test(fingerprint)) {
-      throw new InvalidArgumentError(`a fingerprint is 16 hex digits, as dlq list --group shows it (got ${JSON.stringify(fingerprint)})`, "fingerprint");
+      throw new InvalidArgumentError(
+        `a fingerprint is 16 hex digits, as dlq list --group shows it (got ${JSON.stringify(fingerprint)})`,
+        "fingerprint",
+      );
     }
     assertOperator(options?.requestedBy, "requestedBy");
     if (options.consumer !== undefined) assertOperator(options.consumer, "consumer");
-    const rows = await this.database.query<DeadLetterRow>(this.sql.requestGroup, [fingerprint, options.requestedBy, options.consumer ?? null]);
+    const rows = await this.database.query<DeadLetterRow>(this.sql.requestGroup, [
+      fingerprint,
+      options.requestedBy,
+      options.consumer ?? null,
+    ]);
     return rows.map(toDeadLetter).sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime() || a.id.localeCompare(b.id));
   }
 
@@ -195,7 +210,11 @@ export class DeadLetterService {
     }
     const handlers = owner.handlersFor(letter.eventType);
     if (!handlers?.length) throw new NoHandlerError(letter.eventType);
-    const settings = { consumer: owner.consumer, handlerTimeoutMs: owner.handlerTimeoutMs, transactionTimeoutMs: owner.handlerTimeoutMs + DEFAULTS.transactions.deliveryMarginMs };
+    const settings = {
+      consumer: owner.consumer,
+      handlerTimeoutMs: owner.handlerTimeoutMs,
+      transactionTimeoutMs: owner.handlerTimeoutMs + DEFAULTS.transactions.deliveryMarginMs,
+    };
     const result = await attemptDelivery(this.database, settings, async (attempt) => {
       const [row] = await attempt.q.query<DeadLetterRow>(this.sql.getForUpdate, [id]);
       if (!row) throw new DeadLetterNotFoundError(id);
@@ -225,7 +244,11 @@ export class DeadLetterService {
   /** Replays a consumer's active dead letters (optionally of one event type), oldest first. */
   async replayAll(consumer: string, options: { replayedBy: string; eventType?: string; limit?: number }): Promise<ReplayResult[]> {
     assertOperator(consumer, "consumer");
-    const ids = await this.database.query<{ id: string }>(this.sql.activeIds, [consumer, options.eventType ?? null, options.limit ?? DEFAULTS.deadLetters.maxLimit]);
+    const ids = await this.database.query<{ id: string }>(this.sql.activeIds, [
+      consumer,
+      options.eventType ?? null,
+      options.limit ?? DEFAULTS.deadLetters.maxLimit,
+    ]);
     const results: ReplayResult[] = [];
     for (const { id } of ids) results.push(await this.replay(id, { replayedBy: options.replayedBy }));
     return results;

@@ -54,7 +54,6 @@ export type Emit = { [K in CatalogEventType]: EmitOf<K> }[CatalogEventType];
 /** An emit of one event type: its default version's payload, or an explicit schema_version and that version's payload. */
 export type EmitOf<K extends CatalogEventType> = DefaultEmit<K> | VersionedEmit<K>;
 
-
 declare const uncatalogedBrand: unique symbol;
 
 /**

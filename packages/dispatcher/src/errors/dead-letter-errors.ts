@@ -18,10 +18,18 @@ const deadLetterAlreadyResolvedErrorBrand = Symbol.for("sguild.error.DeadLetterA
 export class DeadLetterAlreadyResolvedError extends SguildError {
   private readonly [deadLetterAlreadyResolvedErrorBrand] = true;
 
-  constructor(readonly deadLetterId: string, readonly resolvedAt: Date, readonly resolvedBy: string | null) {
-    super("DEAD_LETTER_ALREADY_RESOLVED", `dead letter ${deadLetterId} was already resolved at ${resolvedAt.toISOString()} by ${resolvedBy ?? "unknown"}`, {
-      details: { deadLetterId, resolvedAt: resolvedAt.toISOString(), resolvedBy },
-    });
+  constructor(
+    readonly deadLetterId: string,
+    readonly resolvedAt: Date,
+    readonly resolvedBy: string | null,
+  ) {
+    super(
+      "DEAD_LETTER_ALREADY_RESOLVED",
+      `dead letter ${deadLetterId} was already resolved at ${resolvedAt.toISOString()} by ${resolvedBy ?? "unknown"}`,
+      {
+        details: { deadLetterId, resolvedAt: resolvedAt.toISOString(), resolvedBy },
+      },
+    );
   }
 
   static override isInstance(value: unknown): value is DeadLetterAlreadyResolvedError {
@@ -50,7 +58,11 @@ const replayWaitTimeoutErrorBrand = Symbol.for("sguild.error.ReplayWaitTimeoutEr
 export class ReplayWaitTimeoutError extends SguildError {
   private readonly [replayWaitTimeoutErrorBrand] = true;
 
-  constructor(readonly deadLetterIds: readonly string[], readonly consumers: readonly string[], readonly timeoutMs: number) {
+  constructor(
+    readonly deadLetterIds: readonly string[],
+    readonly consumers: readonly string[],
+    readonly timeoutMs: number,
+  ) {
     const one = deadLetterIds.length === 1;
     const names = consumers.map((c) => `"${c}"`).join(", ");
     super(

@@ -5,7 +5,10 @@ const handlerTimeoutErrorBrand = Symbol.for("sguild.error.HandlerTimeoutError");
 export class HandlerTimeoutError extends SguildError {
   private readonly [handlerTimeoutErrorBrand] = true;
 
-  constructor(readonly eventId: string, readonly timeoutMs: number) {
+  constructor(
+    readonly eventId: string,
+    readonly timeoutMs: number,
+  ) {
     super("HANDLER_TIMEOUT", `handler for ${eventId} did not finish within ${timeoutMs} ms`);
   }
 
@@ -22,7 +25,11 @@ const retryLaterErrorBrand = Symbol.for("sguild.error.RetryLaterError");
 export class RetryLaterError extends SguildError {
   private readonly [retryLaterErrorBrand] = true;
 
-  constructor(message: string, readonly retryAfterMs?: number, options: { cause?: unknown } = {}) {
+  constructor(
+    message: string,
+    readonly retryAfterMs?: number,
+    options: { cause?: unknown } = {},
+  ) {
     super("RETRY_LATER", message, options);
   }
 
@@ -53,7 +60,10 @@ const transactionClosedErrorBrand = Symbol.for("sguild.error.TransactionClosedEr
 export class TransactionClosedError extends SguildError {
   private readonly [transactionClosedErrorBrand] = true;
 
-  constructor(readonly eventId: string | undefined, readonly consumer: string) {
+  constructor(
+    readonly eventId: string | undefined,
+    readonly consumer: string,
+  ) {
     super(
       "TRANSACTION_CLOSED",
       `ctx.tx of ${eventId ?? "this delivery"} (consumer "${consumer}") was used after its attempt ended; the query was refused`,

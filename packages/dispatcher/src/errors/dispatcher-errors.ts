@@ -15,7 +15,10 @@ const dispatcherConfigErrorBrand = Symbol.for("sguild.error.DispatcherConfigErro
 export class DispatcherConfigError extends SguildError {
   private readonly [dispatcherConfigErrorBrand] = true;
 
-  constructor(message: string, readonly setting: string) {
+  constructor(
+    message: string,
+    readonly setting: string,
+  ) {
     super("CONFIG_INVALID", message, { details: { setting } });
   }
 
@@ -29,7 +32,11 @@ const producerMismatchErrorBrand = Symbol.for("sguild.error.ProducerMismatchErro
 export class ProducerMismatchError extends SguildError {
   private readonly [producerMismatchErrorBrand] = true;
 
-  constructor(readonly eventType: string, readonly registeredProducer: string, readonly configuredProducer: string) {
+  constructor(
+    readonly eventType: string,
+    readonly registeredProducer: string,
+    readonly configuredProducer: string,
+  ) {
     super(
       "PRODUCER_MISMATCH",
       `"${eventType}" is produced by "${registeredProducer}" per the registry; this dispatcher is configured as producer "${configuredProducer}"`,
@@ -61,7 +68,10 @@ const invalidArgumentErrorBrand = Symbol.for("sguild.error.InvalidArgumentError"
 export class InvalidArgumentError extends SguildError {
   private readonly [invalidArgumentErrorBrand] = true;
 
-  constructor(message: string, readonly argument: string) {
+  constructor(
+    message: string,
+    readonly argument: string,
+  ) {
     super("INVALID_ARGUMENT", message, { details: { argument } });
   }
 
@@ -140,7 +150,10 @@ const unknownConsumerErrorBrand = Symbol.for("sguild.error.UnknownConsumerError"
 export class UnknownConsumerError extends SguildError {
   private readonly [unknownConsumerErrorBrand] = true;
 
-  constructor(readonly consumer: string, readonly knownConsumers: readonly string[]) {
+  constructor(
+    readonly consumer: string,
+    readonly knownConsumers: readonly string[],
+  ) {
     super(
       "UNKNOWN_CONSUMER",
       `unknown consumer "${consumer}": no cursor or dead letter has that name (known: ${knownConsumers.length ? knownConsumers.join(", ") : "none"})`,
@@ -158,10 +171,18 @@ const notAConsumerErrorBrand = Symbol.for("sguild.error.NotAConsumerError");
 export class NotAConsumerError extends SguildError {
   private readonly [notAConsumerErrorBrand] = true;
 
-  constructor(readonly eventType: string, readonly domain: string, readonly consumers: readonly string[]) {
-    super("NOT_A_CONSUMER", `the registry does not list "${domain}" as a consumer of "${eventType}" (consumers: ${consumers.join(", ") || "none"})`, {
-      details: { eventType, domain, consumers },
-    });
+  constructor(
+    readonly eventType: string,
+    readonly domain: string,
+    readonly consumers: readonly string[],
+  ) {
+    super(
+      "NOT_A_CONSUMER",
+      `the registry does not list "${domain}" as a consumer of "${eventType}" (consumers: ${consumers.join(", ") || "none"})`,
+      {
+        details: { eventType, domain, consumers },
+      },
+    );
   }
 
   static override isInstance(value: unknown): value is NotAConsumerError {
@@ -174,10 +195,18 @@ const waitForEventTimeoutErrorBrand = Symbol.for("sguild.error.WaitForEventTimeo
 export class WaitForEventTimeoutError extends SguildError {
   private readonly [waitForEventTimeoutErrorBrand] = true;
 
-  constructor(readonly eventType: string, readonly timeoutMs: number, readonly seen: number) {
-    super("WAIT_FOR_EVENT_TIMEOUT", `no matching "${eventType}" event was stored within ${timeoutMs} ms (${seen} of that type seen, none matched)`, {
-      details: { eventType, timeoutMs, seen },
-    });
+  constructor(
+    readonly eventType: string,
+    readonly timeoutMs: number,
+    readonly seen: number,
+  ) {
+    super(
+      "WAIT_FOR_EVENT_TIMEOUT",
+      `no matching "${eventType}" event was stored within ${timeoutMs} ms (${seen} of that type seen, none matched)`,
+      {
+        details: { eventType, timeoutMs, seen },
+      },
+    );
   }
 
   static override isInstance(value: unknown): value is WaitForEventTimeoutError {
@@ -190,7 +219,10 @@ const schemaOutdatedErrorBrand = Symbol.for("sguild.error.SchemaOutdatedError");
 export class SchemaOutdatedError extends SguildError {
   private readonly [schemaOutdatedErrorBrand] = true;
 
-  constructor(readonly migration: string, readonly missing: string) {
+  constructor(
+    readonly migration: string,
+    readonly missing: string,
+  ) {
     super(
       "SCHEMA_OUTDATED",
       `the database lacks @sguild/prisma-fragment's migration ${migration} (${missing} is missing): run \`npx sguild-prisma-fragment merge\`, then apply your migrations (prisma migrate deploy, or \`npx sguild-prisma-fragment apply\`)`,

@@ -9,7 +9,10 @@ const ID_BASE = "https://contracts.sguild/";
  * subject and dataschema from the envelope; tenant, correlation, actor, schema version and W3C
  * trace context as extensions. `fromCloudEvent` inverts it exactly.
  */
-export function toCloudEvent(envelope: EventEnvelope, options: { traceContext?: Record<string, string>; dataschema?: string } = {}): CloudEvent<unknown> {
+export function toCloudEvent(
+  envelope: EventEnvelope,
+  options: { traceContext?: Record<string, string>; dataschema?: string } = {},
+): CloudEvent<unknown> {
   const attributes: Record<string, unknown> = {
     specversion: "1.0",
     id: envelope.event_id,
@@ -30,7 +33,10 @@ export function toCloudEvent(envelope: EventEnvelope, options: { traceContext?: 
   return new CloudEvent(attributes, false);
 }
 
-export function fromCloudEvent(event: CloudEvent<unknown> | Record<string, unknown>): { envelope: EventEnvelope; traceContext?: Record<string, string> } {
+export function fromCloudEvent(event: CloudEvent<unknown> | Record<string, unknown>): {
+  envelope: EventEnvelope;
+  traceContext?: Record<string, string>;
+} {
   const e = event as Record<string, unknown>;
   const source = typeof e["source"] === "string" ? /^urn:sguild:([a-z]+)$/.exec(e["source"]) : null;
   if (!source) throw new InvalidArgumentError(`source must be urn:sguild:<producer> (got ${JSON.stringify(e["source"])})`, "source");
@@ -68,8 +74,13 @@ export interface CloudEventSource {
 }
 
 /** The structured-mode HTTP message (headers and JSON body) for an envelope. */
-export function toStructuredHttp(envelope: EventEnvelope, options: { traceContext?: Record<string, string>; payloadSchemaPath?: string } = {}): { headers: Record<string, string>; body: string } {
-  const message = HTTP.structured(toCloudEvent(envelope, { traceContext: options.traceContext, dataschema: dataschemaOf(options.payloadSchemaPath) }));
+export function toStructuredHttp(
+  envelope: EventEnvelope,
+  options: { traceContext?: Record<string, string>; payloadSchemaPath?: string } = {},
+): { headers: Record<string, string>; body: string } {
+  const message = HTTP.structured(
+    toCloudEvent(envelope, { traceContext: options.traceContext, dataschema: dataschemaOf(options.payloadSchemaPath) }),
+  );
   return { headers: message.headers as Record<string, string>, body: String(message.body) };
 }
 
@@ -92,8 +103,12 @@ export function parseStructuredHttp(headers: Record<string, string>, body: strin
 }
 
 /** One structured CloudEvent already parsed from JSON (the body, or an element of a batch), checked as `parseStructuredHttp` checks it. */
-export function parseStructuredObject(raw: unknown, headers: Record<string, string> = { "content-type": STRUCTURED_CONTENT_TYPE }): CloudEvent<unknown> {
-  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) throw new InvalidArgumentError("the body must be one CloudEvent object", "body");
+export function parseStructuredObject(
+  raw: unknown,
+  headers: Record<string, string> = { "content-type": STRUCTURED_CONTENT_TYPE },
+): CloudEvent<unknown> {
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw))
+    throw new InvalidArgumentError("the body must be one CloudEvent object", "body");
   for (const name of ["id", "time"]) {
     if (typeof (raw as Record<string, unknown>)[name] !== "string") throw new InvalidArgumentError(`the CloudEvent has no "${name}"`, name);
   }

@@ -21,7 +21,10 @@ export type DestinationConfig = { kind: "database"; databaseUrl: string; schema?
  * a permanent failure.
  */
 export function databaseDestination(config: Extract<DestinationConfig, { kind: "database" }>): Destination {
-  const pool = openPool(config.databaseUrl, undefined, { max: DEFAULTS.pools.smallMax, connectionTimeoutMillis: DEFAULTS.pools.connectTimeoutMs });
+  const pool = openPool(config.databaseUrl, undefined, {
+    max: DEFAULTS.pools.smallMax,
+    connectionTimeoutMillis: DEFAULTS.pools.connectTimeoutMs,
+  });
   const database: Database = fromPgPool(pool, true);
   const sql = insertEventsSql(tablesFor(config.schema ?? "public"));
   const insert = async (events: OutgoingEvent[]) => {
@@ -30,7 +33,8 @@ export function databaseDestination(config: Extract<DestinationConfig, { kind: "
     } catch (error) {
       const sqlState = (error as { code?: unknown }).code;
       const message = `destination database refused or unavailable: ${(error as Error).message}`;
-      if (typeof sqlState === "string" && /^2[23]/.test(sqlState)) throw new PermanentFailureError(message, { cause: error, details: { sqlState } });
+      if (typeof sqlState === "string" && /^2[23]/.test(sqlState))
+        throw new PermanentFailureError(message, { cause: error, details: { sqlState } });
       throw new RetryLaterError(message, undefined, { cause: error });
     }
   };

@@ -30,7 +30,8 @@ interface EventResult {
 
 const positive = (value: number | undefined, fallback: number, setting: string): number => {
   if (value === undefined) return fallback;
-  if (!Number.isSafeInteger(value) || value < 1) throw new DispatcherConfigError(`http destination ${setting} must be a positive integer (got ${String(value)})`, setting);
+  if (!Number.isSafeInteger(value) || value < 1)
+    throw new DispatcherConfigError(`http destination ${setting} must be a positive integer (got ${String(value)})`, setting);
   return value;
 };
 
@@ -82,9 +83,14 @@ export function httpDestination(config: HttpDestinationConfig): Destination {
     }
     const refused = results.filter((r) => typeof r.status !== "number" || r.status < 200 || r.status > 299);
     if (refused.length === 0) return;
-    const listed = refused.slice(0, 3).map((r) => `${String(r.id)} (${String(r.status)} ${String(r.error?.code ?? "")})`).join(", ");
+    const listed = refused
+      .slice(0, 3)
+      .map((r) => `${String(r.id)} (${String(r.status)} ${String(r.error?.code ?? "")})`)
+      .join(", ");
     const message = `inbox refused ${refused.length} of ${events.length} events of a batch: ${listed}${refused.length > 3 ? ", ..." : ""}`;
-    throw refused.some((r) => typeof r.status !== "number" || retryable(r.status)) ? new RetryLaterError(message) : new PermanentFailureError(message);
+    throw refused.some((r) => typeof r.status !== "number" || retryable(r.status))
+      ? new RetryLaterError(message)
+      : new PermanentFailureError(message);
   };
 
   const transport: Transport = {

@@ -24,17 +24,33 @@ const refused = (id: string | null, { status, ...error }: Refusal): BatchEventRe
  * same event again is accepted, other content under a stored or earlier id is 409). A refused event
  * does not stop the others. A storage failure throws: nothing is stored and the request is a 500.
  */
-export async function answerBatch(body: string, context: EventCheckContext & { maxBatchEvents: number }, store: InboxStore, q: Queryable): Promise<BatchAnswer> {
+export async function answerBatch(
+  body: string,
+  context: EventCheckContext & { maxBatchEvents: number },
+  store: InboxStore,
+  q: Queryable,
+): Promise<BatchAnswer> {
   let raw: unknown;
   try {
     raw = JSON.parse(body);
   } catch (cause) {
-    return { ok: false, refusal: refusal(400, "INVALID_CLOUDEVENT", `not a CloudEvents batch: ${String((cause as Error)?.message).slice(0, 200)}`) };
+    return {
+      ok: false,
+      refusal: refusal(400, "INVALID_CLOUDEVENT", `not a CloudEvents batch: ${String((cause as Error)?.message).slice(0, 200)}`),
+    };
   }
-  if (!Array.isArray(raw)) return { ok: false, refusal: refusal(400, "INVALID_CLOUDEVENT", "not a CloudEvents batch: the body must be a JSON array of CloudEvents", "body") };
-  if (raw.length === 0) return { ok: false, refusal: refusal(400, "INVALID_CLOUDEVENT", "not a CloudEvents batch: the array is empty", "body") };
+  if (!Array.isArray(raw))
+    return {
+      ok: false,
+      refusal: refusal(400, "INVALID_CLOUDEVENT", "not a CloudEvents batch: the body must be a JSON array of CloudEvents", "body"),
+    };
+  if (raw.length === 0)
+    return { ok: false, refusal: refusal(400, "INVALID_CLOUDEVENT", "not a CloudEvents batch: the array is empty", "body") };
   if (raw.length > context.maxBatchEvents) {
-    return { ok: false, refusal: refusal(413, "BATCH_TOO_LARGE", `a batch holds at most ${context.maxBatchEvents} events (got ${raw.length})`) };
+    return {
+      ok: false,
+      refusal: refusal(413, "BATCH_TOO_LARGE", `a batch holds at most ${context.maxBatchEvents} events (got ${raw.length})`),
+    };
   }
   const results: BatchEventResult[] = new Array(raw.length);
   const accepted: Array<{ index: number; event: StoredEvent }> = [];
@@ -43,7 +59,10 @@ export async function answerBatch(body: string, context: EventCheckContext & { m
     if (checked.ok) accepted.push({ index, event: checked.event });
     else results[index] = refused(idOf(element), checked.refusal);
   });
-  const outcomes = await store.storeMany(q, accepted.map((a) => a.event));
+  const outcomes = await store.storeMany(
+    q,
+    accepted.map((a) => a.event),
+  );
   accepted.forEach(({ index, event }, n) => {
     const id = event.envelope.event_id;
     if (outcomes[n] !== "conflict") results[index] = { id, status: 202 };

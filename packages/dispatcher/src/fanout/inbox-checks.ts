@@ -57,7 +57,15 @@ export function checkEvent(raw: unknown, context: EventCheckContext): { ok: true
   try {
     parsed = fromCloudEvent(parseStructuredObject(raw));
   } catch (cause) {
-    return { ok: false, refusal: refusal(400, "INVALID_CLOUDEVENT", `not a structured Sguild CloudEvent: ${String((cause as Error)?.message).slice(0, 200)}`, errorField(cause)) };
+    return {
+      ok: false,
+      refusal: refusal(
+        400,
+        "INVALID_CLOUDEVENT",
+        `not a structured Sguild CloudEvent: ${String((cause as Error)?.message).slice(0, 200)}`,
+        errorField(cause),
+      ),
+    };
   }
   try {
     const found = validate(parsed, context);
@@ -76,7 +84,11 @@ function validate({ envelope, traceContext }: StoredEvent, { domain, validator, 
   }
   validator.assertEnvelope(envelope);
   if (registration.producer !== envelope.producer) {
-    return refusal(403, "PRODUCER_MISMATCH", `"${envelope.event_type}" is produced by "${registration.producer}" per the registry, not "${envelope.producer}"`);
+    return refusal(
+      403,
+      "PRODUCER_MISMATCH",
+      `"${envelope.event_type}" is produced by "${registration.producer}" per the registry, not "${envelope.producer}"`,
+    );
   }
   const keyProducer = settings.keyProducers[keyId];
   if (keyProducer !== undefined && keyProducer !== envelope.producer) {

@@ -29,7 +29,8 @@ export function resolveInboxOptions(options: {
   maxBodyBytes?: number;
   maxBatchEvents?: number;
 }): ResolvedInboxOptions {
-  if (!options?.keys || Object.keys(options.keys).length === 0) throw new DispatcherConfigError("createInbox needs at least one signing key", "keys");
+  if (!options?.keys || Object.keys(options.keys).length === 0)
+    throw new DispatcherConfigError("createInbox needs at least one signing key", "keys");
   const secrets: Record<string, string> = {};
   const keyProducers: Record<string, string> = {};
   for (const [id, key] of Object.entries(options.keys)) {
@@ -38,20 +39,35 @@ export function resolveInboxOptions(options: {
     secrets[id] = secret;
     const producer: unknown = typeof key === "string" ? undefined : key.producer;
     if (producer !== undefined) {
-      if (typeof producer !== "string" || producer === "") throw new DispatcherConfigError(`signing key "${id}": producer must be a domain name`, "keys");
+      if (typeof producer !== "string" || producer === "")
+        throw new DispatcherConfigError(`signing key "${id}": producer must be a domain name`, "keys");
       keyProducers[id] = producer;
     }
   }
   const fromEnv = process.env["DISPATCHER_TENANT_ID"];
   const tenants = options.tenants ?? (fromEnv ? [fromEnv] : []);
   if (!Array.isArray(tenants) || tenants.length === 0 || tenants.some((t) => typeof t !== "string" || t === "")) {
-    throw new DispatcherConfigError("createInbox needs tenants: the tenant ids whose events it accepts (default: [DISPATCHER_TENANT_ID] when that is set)", "tenants");
+    throw new DispatcherConfigError(
+      "createInbox needs tenants: the tenant ids whose events it accepts (default: [DISPATCHER_TENANT_ID] when that is set)",
+      "tenants",
+    );
   }
   const toleranceMs = options.toleranceMs ?? DEFAULTS.inbox.toleranceMs;
-  if (!Number.isFinite(toleranceMs) || toleranceMs <= 0) throw new DispatcherConfigError(`toleranceMs must be a positive number of milliseconds (got ${String(toleranceMs)})`, "toleranceMs");
+  if (!Number.isFinite(toleranceMs) || toleranceMs <= 0)
+    throw new DispatcherConfigError(`toleranceMs must be a positive number of milliseconds (got ${String(toleranceMs)})`, "toleranceMs");
   const maxBatchEvents = options.maxBatchEvents ?? INBOX_MAX_BATCH_EVENTS;
   if (!Number.isSafeInteger(maxBatchEvents) || maxBatchEvents < 1) {
-    throw new DispatcherConfigError(`createInbox maxBatchEvents must be a positive integer (got ${String(maxBatchEvents)})`, "maxBatchEvents");
+    throw new DispatcherConfigError(
+      `createInbox maxBatchEvents must be a positive integer (got ${String(maxBatchEvents)})`,
+      "maxBatchEvents",
+    );
   }
-  return { secrets, keyProducers, tenants: new Set(tenants), toleranceMs, maxBodyBytes: bodyLimit(options.maxBodyBytes, INBOX_MAX_BODY_BYTES, "createInbox"), maxBatchEvents };
+  return {
+    secrets,
+    keyProducers,
+    tenants: new Set(tenants),
+    toleranceMs,
+    maxBodyBytes: bodyLimit(options.maxBodyBytes, INBOX_MAX_BODY_BYTES, "createInbox"),
+    maxBatchEvents,
+  };
 }

@@ -7,7 +7,9 @@ import { eventRowsJson, insertEventsSql, sameContentManySql } from "./event-rows
 
 // What makes two sends "the same event": every stored column but the row id and the trace context
 // (a relay re-sending an event may carry another trace). jsonb and timestamptz compare by value.
-const sameContentSql = (t: Tables) => `SELECT (event_type, schema_version, tenant_id, producer, occurred_at, subject, actor, correlation_id, payload)
+const sameContentSql = (
+  t: Tables,
+) => `SELECT (event_type, schema_version, tenant_id, producer, occurred_at, subject, actor, correlation_id, payload)
   IS NOT DISTINCT FROM ($2::text, $3::int, $4::text, $5::text, $6::timestamptz, $7::text, $8::text, $9::text, $10::jsonb) AS same
   FROM ${t.event} WHERE event_id = $1`;
 

@@ -43,7 +43,12 @@ export class FanoutRelay {
       void this.pool?.end();
       throw error;
     }
-    const source: DispatcherConfig = { ...given, registry: resolved.registry, logger: resolved.logger, ...(this.pool ? { pool: this.pool, databaseUrl: url } : {}) };
+    const source: DispatcherConfig = {
+      ...given,
+      registry: resolved.registry,
+      logger: resolved.logger,
+      ...(this.pool ? { pool: this.pool, databaseUrl: url } : {}),
+    };
     const { registry, producer } = resolved;
     for (const [domain, config] of Object.entries(options.destinations)) {
       const types = registry.eventTypes.filter((t) => {
@@ -57,7 +62,11 @@ export class FanoutRelay {
         // The dataschema of each registered version, looked up once rather than per event.
         const schemaPaths = new Map(registry.getRegistration(type).schema_versions.map((v) => [v.version, v.payload_schema ?? undefined]));
         dispatcher.subscribe(uncataloged(type), (event, ctx) =>
-          destination.deliver(event, { traceContext: ctx.traceContext, payloadSchemaPath: schemaPaths.get(event.schema_version), beforeCommit: ctx.beforeCommit }),
+          destination.deliver(event, {
+            traceContext: ctx.traceContext,
+            payloadSchemaPath: schemaPaths.get(event.schema_version),
+            beforeCommit: ctx.beforeCommit,
+          }),
         );
       }
       this.destinations.set(domain, destination);
@@ -71,7 +80,11 @@ export class FanoutRelay {
 
   async start(): Promise<void> {
     for (const [domain, dispatcher] of this.dispatchers) {
-      await dispatcher.start({ retryDelaysMs: [...DEFAULTS.fanout.retryDelaysMs], ...this.options.consumerOptions, consumer: fanoutConsumerName(domain) });
+      await dispatcher.start({
+        retryDelaysMs: [...DEFAULTS.fanout.retryDelaysMs],
+        ...this.options.consumerOptions,
+        consumer: fanoutConsumerName(domain),
+      });
     }
   }
 

@@ -30,7 +30,12 @@ export interface SignatureHeaders {
  * Checks what can be checked without the body: the three headers are present and well-formed, the key
  * id is active and the timestamp is within the replay window. The inbox runs it before reading a byte.
  */
-export function checkSignatureHeaders(headers: Headers, keys: Readonly<Record<string, string>>, toleranceMs: number, now = Date.now()): SignatureHeaders | Extract<SignatureCheck, { ok: false }> {
+export function checkSignatureHeaders(
+  headers: Headers,
+  keys: Readonly<Record<string, string>>,
+  toleranceMs: number,
+  now = Date.now(),
+): SignatureHeaders | Extract<SignatureCheck, { ok: false }> {
   const keyId = headers.get(KEY_ID_HEADER);
   const timestamp = headers.get(TIMESTAMP_HEADER);
   const signature = headers.get(SIGNATURE_HEADER);
@@ -42,7 +47,8 @@ export function checkSignatureHeaders(headers: Headers, keys: Readonly<Record<st
   if (!/^\d{1,12}$/.test(timestamp) || Math.abs(now - Number(timestamp) * 1000) > toleranceMs) {
     return { ok: false, code: "STALE_TIMESTAMP", message: `timestamp is outside the ${Math.round(toleranceMs / 1000)} s window` };
   }
-  if (!SIGNATURE_FORMAT.test(signature)) return { ok: false, code: "BAD_SIGNATURE", message: `${SIGNATURE_HEADER} must be v1=<64 hex digits>` };
+  if (!SIGNATURE_FORMAT.test(signature))
+    return { ok: false, code: "BAD_SIGNATURE", message: `${SIGNATURE_HEADER} must be v1=<64 hex digits>` };
   return { ok: true, keyId, timestamp, signature, secret };
 }
 
@@ -57,7 +63,13 @@ export function verifyBodySignature(checked: SignatureHeaders, body: string): Si
 }
 
 /** Verifies a request's signature against the active keys and the replay window. */
-export function verifySignature(headers: Headers, body: string, keys: Readonly<Record<string, string>>, toleranceMs: number, now = Date.now()): SignatureCheck {
+export function verifySignature(
+  headers: Headers,
+  body: string,
+  keys: Readonly<Record<string, string>>,
+  toleranceMs: number,
+  now = Date.now(),
+): SignatureCheck {
   const checked = checkSignatureHeaders(headers, keys, toleranceMs, now);
   return checked.ok ? verifyBodySignature(checked, body) : checked;
 }

@@ -7,7 +7,8 @@ export const DLQ_MAX_BODY_BYTES = DEFAULTS.http.deadLetterRoutesMaxBodyBytes;
 
 export function bodyLimit(value: number | undefined, fallback: number, owner: string): number {
   if (value === undefined) return fallback;
-  if (!Number.isSafeInteger(value) || value < 1) throw new DispatcherConfigError(`${owner} maxBodyBytes must be a positive integer (got ${String(value)})`, "maxBodyBytes");
+  if (!Number.isSafeInteger(value) || value < 1)
+    throw new DispatcherConfigError(`${owner} maxBodyBytes must be a positive integer (got ${String(value)})`, "maxBodyBytes");
   return value;
 }
 

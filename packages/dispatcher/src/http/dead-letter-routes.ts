@@ -47,7 +47,10 @@ const STATUS_BY_CODE: Record<string, number> = {
  */
 export function createDeadLetterRoutes(options: DeadLetterRoutesOptions): (request: Request) => Promise<Response> {
   if (typeof options?.authorize !== "function") {
-    throw new DispatcherConfigError("createDeadLetterRoutes needs an authorize(request) hook: the routes are never served without one", "authorize");
+    throw new DispatcherConfigError(
+      "createDeadLetterRoutes needs an authorize(request) hook: the routes are never served without one",
+      "authorize",
+    );
   }
   const base = (options.basePath ?? "/api/dispatcher/v1/dlq").replace(/\/+$/, "");
   const maxBodyBytes = bodyLimit(options.maxBodyBytes, DLQ_MAX_BODY_BYTES, "createDeadLetterRoutes");
@@ -64,10 +67,13 @@ export function createDeadLetterRoutes(options: DeadLetterRoutesOptions): (reque
     try {
       if (parts.length === 0) return request.method === "GET" ? await list(target(), url, view) : notAllowed("GET");
       const [id, action] = parts;
-      if (parts.length === 1) return request.method === "GET" ? json(200, { dead_letter: view(await target().deadLetters.get(id!)) }) : notAllowed("GET");
-      if (parts.length !== 2 || (action !== "resolve" && action !== "replay")) return problem(404, "ROUTE_NOT_FOUND", `no route ${url.pathname}`);
+      if (parts.length === 1)
+        return request.method === "GET" ? json(200, { dead_letter: view(await target().deadLetters.get(id!)) }) : notAllowed("GET");
+      if (parts.length !== 2 || (action !== "resolve" && action !== "replay"))
+        return problem(404, "ROUTE_NOT_FOUND", `no route ${url.pathname}`);
       if (request.method !== "POST") return notAllowed("POST");
-      if (!hasMediaType(request, "application/json")) return problem(415, "UNSUPPORTED_MEDIA_TYPE", "POST bodies must be sent as content-type: application/json");
+      if (!hasMediaType(request, "application/json"))
+        return problem(415, "UNSUPPORTED_MEDIA_TYPE", "POST bodies must be sent as content-type: application/json");
       const body = jsonObject(await readLimitedText(request, maxBodyBytes));
       if (body instanceof Response) return body;
       return action === "resolve" ? await resolve(target(), id!, body, view) : await replay(target(), id!, body, view);
@@ -81,10 +87,11 @@ export function createDeadLetterRoutes(options: DeadLetterRoutesOptions): (reque
   };
 }
 
-const notAllowed = (allow: string) => new Response(JSON.stringify({ error: { code: "METHOD_NOT_ALLOWED", message: `use ${allow}` } }), {
-  status: 405,
-  headers: { allow, "content-type": "application/json; charset=utf-8" },
-});
+const notAllowed = (allow: string) =>
+  new Response(JSON.stringify({ error: { code: "METHOD_NOT_ALLOWED", message: `use ${allow}` } }), {
+    status: 405,
+    headers: { allow, "content-type": "application/json; charset=utf-8" },
+  });
 
 type View = (d: DeadLetter) => Record<string, unknown>;
 
@@ -96,8 +103,15 @@ async function list(d: Dispatcher, url: URL, view: View): Promise<Response> {
   if (query.group === "true") {
     const groups = await d.deadLetters.groups(query.consumer);
     return json(200, {
-      groups: groups.map((g) => ({ fingerprint: g.fingerprint, error_class: g.errorClass, sample_message: g.sampleMessage, event_types: g.eventTypes, count: g.count,
-        first_failed_at: g.firstFailedAt.toISOString(), last_failed_at: g.lastFailedAt.toISOString() })),
+      groups: groups.map((g) => ({
+        fingerprint: g.fingerprint,
+        error_class: g.errorClass,
+        sample_message: g.sampleMessage,
+        event_types: g.eventTypes,
+        count: g.count,
+        first_failed_at: g.firstFailedAt.toISOString(),
+        last_failed_at: g.lastFailedAt.toISOString(),
+      })),
     });
   }
   const rows = await d.deadLetters.list(query.consumer, { includeResolved: query.include_resolved === "true", limit: query.limit });

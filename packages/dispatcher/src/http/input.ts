@@ -32,7 +32,9 @@ export const listQuery = v.object(
   {
     consumer: name("consumer"),
     include_resolved: flag("include_resolved"),
-    limit: v.optional(v.pipe(v.string(LIMIT), v.regex(/^\d{1,4}$/, LIMIT), v.transform(Number), v.minValue(1, LIMIT), v.maxValue(1000, LIMIT))),
+    limit: v.optional(
+      v.pipe(v.string(LIMIT), v.regex(/^\d{1,4}$/, LIMIT), v.transform(Number), v.minValue(1, LIMIT), v.maxValue(1000, LIMIT)),
+    ),
     group: flag("group"),
   },
   keyMessage,

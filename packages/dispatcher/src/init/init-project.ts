@@ -3,7 +3,15 @@ import { dirname, join, relative, resolve, sep } from "node:path";
 import { DOMAINS, loadRegistry, type Domain } from "@sguild/contracts";
 import { mergeFragment, type MergeFragmentResult } from "@sguild/prisma-fragment";
 import { InvalidArgumentError } from "../errors/index.js";
-import { consumerSource, dispatcherSource, producerSource, sampleEvent, simulateSource, type ClientKind, type SampleContext } from "./samples.js";
+import {
+  consumerSource,
+  dispatcherSource,
+  producerSource,
+  sampleEvent,
+  simulateSource,
+  type ClientKind,
+  type SampleContext,
+} from "./samples.js";
 
 export interface InitOptions {
   /** The project folder. Default: the current directory. */
@@ -42,10 +50,14 @@ export function initProject(options: InitOptions): InitResult {
   if (!(DOMAINS as readonly string[]).includes(options?.domain)) {
     throw new InvalidArgumentError(`--domain must be one of ${DOMAINS.join(", ")} (got ${JSON.stringify(options?.domain)})`, "domain");
   }
-  if (!existsSync(join(cwd, "package.json"))) throw new InvalidArgumentError(`no package.json in ${cwd}: run init in your project's folder (npm init -y first)`, "cwd");
+  if (!existsSync(join(cwd, "package.json")))
+    throw new InvalidArgumentError(`no package.json in ${cwd}: run init in your project's folder (npm init -y first)`, "cwd");
   const schemaFile = resolve(cwd, options.schemaFile ?? "prisma/schema.prisma");
   if (existsSync(schemaFile) && statSync(schemaFile).isDirectory()) {
-    throw new InvalidArgumentError(`${relative(cwd, schemaFile)} is a folder: pass the .prisma file that holds the generator block (of a multi-file schema, its main file)`, "schemaFile");
+    throw new InvalidArgumentError(
+      `${relative(cwd, schemaFile)} is a folder: pass the .prisma file that holds the generator block (of a multi-file schema, its main file)`,
+      "schemaFile",
+    );
   }
   if (options.schemaFile !== undefined && !existsSync(schemaFile)) {
     throw new InvalidArgumentError(`no Prisma schema at ${relative(cwd, schemaFile)}`, "schemaFile");
@@ -58,12 +70,17 @@ export function initProject(options: InitOptions): InitResult {
     );
   }
   const client = options.client ?? (existsSync(schemaFile) ? "prisma" : "pg");
-  if (client !== "prisma" && client !== "pg") throw new InvalidArgumentError(`--client must be prisma or pg (got ${JSON.stringify(client)})`, "client");
+  if (client !== "prisma" && client !== "pg")
+    throw new InvalidArgumentError(`--client must be prisma or pg (got ${JSON.stringify(client)})`, "client");
   const dir = resolve(cwd, options.dir ?? "src/events");
   let merge: MergeFragmentResult | undefined;
   let prismaImport = "@prisma/client";
   if (client === "prisma") {
-    if (!existsSync(schemaFile)) throw new InvalidArgumentError(`no Prisma schema at ${relative(cwd, schemaFile)}: run npx prisma init, or pass --client pg`, "schemaFile");
+    if (!existsSync(schemaFile))
+      throw new InvalidArgumentError(
+        `no Prisma schema at ${relative(cwd, schemaFile)}: run npx prisma init, or pass --client pg`,
+        "schemaFile",
+      );
     merge = mergeFragment({ schemaFile, migrationsDir: resolve(cwd, options.migrationsDir ?? "prisma/migrations") });
     prismaImport = generatedClientImport(readFileSync(schemaFile, "utf8"), dirname(schemaFile), dir);
   }
@@ -106,6 +123,8 @@ function generatedClientImport(schema: string, schemaDir: string, samplesDir: st
   const provider = /provider\s*=\s*"([^"]+)"/.exec(generator)?.[1];
   const output = /output\s*=\s*"([^"]+)"/.exec(generator)?.[1];
   if (provider !== "prisma-client" || !output) return "@prisma/client";
-  const target = relative(samplesDir, join(resolve(schemaDir, output), "client.js")).split(sep).join("/");
+  const target = relative(samplesDir, join(resolve(schemaDir, output), "client.js"))
+    .split(sep)
+    .join("/");
   return target.startsWith(".") ? target : `./${target}`;
 }

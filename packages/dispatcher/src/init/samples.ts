@@ -11,11 +11,16 @@ export interface SampleContext {
   prismaImport: string;
 }
 
-const ID_VALUE = new RegExp(`^(${[...ID_PREFIXES].sort((a, b) => b.length - a.length).join("|")})_[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`);
+const ID_VALUE = new RegExp(
+  `^(${[...ID_PREFIXES].sort((a, b) => b.length - a.length).join("|")})_[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`,
+);
 const DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/;
 
 /** The first event type of the catalog that `pick` accepts and has a valid fixture, with that fixture's payload. */
-export function sampleEvent(registry: Registry, pick: (producer: string, consumers: string[]) => boolean): { eventType: string; payload: unknown } | undefined {
+export function sampleEvent(
+  registry: Registry,
+  pick: (producer: string, consumers: string[]) => boolean,
+): { eventType: string; payload: unknown } | undefined {
   for (const eventType of registry.eventTypes) {
     const registration = registry.getRegistration(eventType);
     if (!pick(registration.producer, registration.consumers as string[])) continue;
@@ -44,7 +49,9 @@ export function payloadSource(value: unknown, indent = "    "): string {
   if (Array.isArray(value)) return `[${value.map((v) => payloadSource(v, indent)).join(", ")}]`;
   if (value && typeof value === "object") {
     const inner = `${indent}  `;
-    const fields = Object.entries(value).map(([k, v]) => `${inner}${/^[a-z_][a-z0-9_]*$/i.test(k) ? k : JSON.stringify(k)}: ${payloadSource(v, inner)},`);
+    const fields = Object.entries(value).map(
+      ([k, v]) => `${inner}${/^[a-z_][a-z0-9_]*$/i.test(k) ? k : JSON.stringify(k)}: ${payloadSource(v, inner)},`,
+    );
     return `{\n${fields.join("\n")}\n${indent}}`;
   }
   return JSON.stringify(value);

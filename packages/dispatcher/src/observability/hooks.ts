@@ -5,7 +5,12 @@ export interface TracingHooks {
   /** The active trace context (W3C `traceparent`, `tracestate`) to store with an event published now, if any. */
   currentContext(): Record<string, string> | undefined;
   /** Runs `fn` in a consumer span linked to the context stored with the event. */
-  inConsumerSpan<T>(name: string, stored: Record<string, string> | null | undefined, attributes: Attributes, fn: () => Promise<T>): Promise<T>;
+  inConsumerSpan<T>(
+    name: string,
+    stored: Record<string, string> | null | undefined,
+    attributes: Attributes,
+    fn: () => Promise<T>,
+  ): Promise<T>;
 }
 
 /** Vendor-neutral hooks; the OpenTelemetry and prom-client adapters build these. */
@@ -46,7 +51,12 @@ export const tracing = {
       return undefined;
     }
   },
-  inConsumerSpan<T>(name: string, stored: Record<string, string> | null | undefined, attributes: Attributes, fn: () => Promise<T>): Promise<T> {
+  inConsumerSpan<T>(
+    name: string,
+    stored: Record<string, string> | null | undefined,
+    attributes: Attributes,
+    fn: () => Promise<T>,
+  ): Promise<T> {
     return hooks.tracing ? hooks.tracing.inConsumerSpan(name, stored, attributes, fn) : fn();
   },
 };

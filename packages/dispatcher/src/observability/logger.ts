@@ -40,7 +40,8 @@ export function formatLogLine(level: Exclude<LogLevel, "silent">, fields: Record
  * `configureDispatcher({ logger })` replaces it with any pino-compatible logger; `silentLogger` mutes it.
  */
 export function consoleLogger(level: LogLevel = "warn"): Logger {
-  if (!LEVELS.includes(level)) throw new InvalidArgumentError(`log level must be one of ${LEVELS.join(", ")} (got ${JSON.stringify(level)})`, "level");
+  if (!LEVELS.includes(level))
+    throw new InvalidArgumentError(`log level must be one of ${LEVELS.join(", ")} (got ${JSON.stringify(level)})`, "level");
   const at = LEVELS.indexOf(level);
   const make = (l: Exclude<LogLevel, "silent">, write: (line: string) => void) =>
     LEVELS.indexOf(l) >= at ? (fields: Record<string, unknown>, message: string) => write(formatLogLine(l, fields, message)) : noop;

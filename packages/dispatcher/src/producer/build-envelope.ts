@@ -1,7 +1,13 @@
 import { v7 as uuidv7 } from "uuid";
 import type { ContractValidator } from "@sguild/contracts";
 import type { EventEnvelope } from "../envelope/index.js";
-import { EnvelopeValidationError, InvalidArgumentError, PayloadValidationError, ProducerMismatchError, type ValidationIssue } from "../errors/index.js";
+import {
+  EnvelopeValidationError,
+  InvalidArgumentError,
+  PayloadValidationError,
+  ProducerMismatchError,
+  type ValidationIssue,
+} from "../errors/index.js";
 import { inheritedCorrelationId } from "./correlation.js";
 import { envelopeStorageIssues, payloadSchema, payloadStorageIssues } from "./storable.js";
 
@@ -40,7 +46,12 @@ export function buildEnvelope(emit: EmitInput, context: EnvelopeContext): EventE
   const schemaVersion = emit.schema_version ?? registry.resolveSchemaVersion(emit.event_type);
   registry.getSchemaVersion(emit.event_type, schemaVersion);
   const invalidDate = emit.occurred_at instanceof Date && Number.isNaN(emit.occurred_at.getTime());
-  const occurredAt = emit.occurred_at instanceof Date ? (invalidDate ? "Invalid Date" : emit.occurred_at.toISOString()) : (emit.occurred_at ?? new Date().toISOString());
+  const occurredAt =
+    emit.occurred_at instanceof Date
+      ? invalidDate
+        ? "Invalid Date"
+        : emit.occurred_at.toISOString()
+      : (emit.occurred_at ?? new Date().toISOString());
   const envelope: EventEnvelope = {
     event_id: `evt_${uuidv7()}`,
     event_type: emit.event_type,
@@ -54,8 +65,15 @@ export function buildEnvelope(emit: EmitInput, context: EnvelopeContext): EventE
   if (emit.subject !== undefined) envelope.subject = emit.subject;
   const correlationId = emit.correlation_id ?? inheritedCorrelationId();
   if (correlationId !== undefined) envelope.correlation_id = correlationId;
-  const envelopeIssues: ValidationIssue[] = context.validator.envelopeIssues(envelope).filter((i) => !(invalidDate && i.path === "/occurred_at"));
-  if (invalidDate) envelopeIssues.unshift({ path: "/occurred_at", keyword: "format", message: "must be a valid Date: this one is Invalid Date (its time value is NaN)" });
+  const envelopeIssues: ValidationIssue[] = context.validator
+    .envelopeIssues(envelope)
+    .filter((i) => !(invalidDate && i.path === "/occurred_at"));
+  if (invalidDate)
+    envelopeIssues.unshift({
+      path: "/occurred_at",
+      keyword: "format",
+      message: "must be a valid Date: this one is Invalid Date (its time value is NaN)",
+    });
   envelopeIssues.push(...envelopeStorageIssues(envelope));
   if (envelopeIssues.length > 0) throw new EnvelopeValidationError(envelopeIssues);
   const payloadIssues = [

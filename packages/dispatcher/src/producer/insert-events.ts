@@ -72,5 +72,16 @@ export class EventWriter {
 
 /** An envelope's columns as bound parameters $1..$10, in table order (event_id .. payload). */
 export function envelopeValues(e: EventEnvelope): unknown[] {
-  return [e.event_id, e.event_type, e.schema_version, e.tenant_id, e.producer, e.occurred_at, e.subject ?? null, e.actor ?? null, e.correlation_id ?? null, JSON.stringify(e.payload)];
+  return [
+    e.event_id,
+    e.event_type,
+    e.schema_version,
+    e.tenant_id,
+    e.producer,
+    e.occurred_at,
+    e.subject ?? null,
+    e.actor ?? null,
+    e.correlation_id ?? null,
+    JSON.stringify(e.payload),
+  ];
 }

@@ -20,11 +20,20 @@ export const pointer = (path: string, key: string | number) => `${path}/${String
 /** Why PostgreSQL cannot store this string, if it cannot. */
 export function textIssue(path: string, value: string): ValidationIssue | undefined {
   const nul = value.indexOf("\u0000");
-  if (nul >= 0) return { path, keyword: "noNulCharacter", message: `must not contain the NUL character \\u0000 (at index ${nul}): PostgreSQL cannot store it` };
+  if (nul >= 0)
+    return {
+      path,
+      keyword: "noNulCharacter",
+      message: `must not contain the NUL character \\u0000 (at index ${nul}): PostgreSQL cannot store it`,
+    };
   const surrogate = LONE_SURROGATE.exec(value);
   if (surrogate) {
     const code = surrogate[0].charCodeAt(0).toString(16);
-    return { path, keyword: "wellFormedUnicode", message: `must be well-formed Unicode: a lone surrogate \\u${code} at index ${surrogate.index}` };
+    return {
+      path,
+      keyword: "wellFormedUnicode",
+      message: `must be well-formed Unicode: a lone surrogate \\u${code} at index ${surrogate.index}`,
+    };
   }
   return undefined;
 }
@@ -36,7 +45,11 @@ export function timestampIssue(path: string, value: string, format: "date-time" 
   const offset = Number(match[2] ?? 0) * 60 + Number(match[3] ?? 0);
   if (match[1] !== "0000" && offset <= MAX_OFFSET_MINUTES) return undefined;
   const rule = format === "date" ? "a year from 0001 to 9999" : "a year from 0001 to 9999 and a UTC offset of at most ±15:59";
-  return { path, keyword: format === "date" ? "dateRange" : "timestampRange", message: `must be a ${format} PostgreSQL can store: ${rule} (got "${value}")` };
+  return {
+    path,
+    keyword: format === "date" ? "dateRange" : "timestampRange",
+    message: `must be a ${format} PostgreSQL can store: ${rule} (got "${value}")`,
+  };
 }
 
 /**
@@ -94,13 +107,19 @@ export function formatIssues(schema: unknown, value: unknown, path = "", issues:
   }
   if (Array.isArray(value)) {
     const prefix = Array.isArray(schema["prefixItems"]) ? (schema["prefixItems"] as unknown[]) : [];
-    value.forEach((item, index) => formatIssues(index < prefix.length ? prefix[index] : schema["items"], item, pointer(path, index), issues));
+    value.forEach((item, index) =>
+      formatIssues(index < prefix.length ? prefix[index] : schema["items"], item, pointer(path, index), issues),
+    );
   } else if (isSchema(value)) {
     const properties = isSchema(schema["properties"]) ? schema["properties"] : {};
     const patterns = isSchema(schema["patternProperties"]) ? Object.entries(schema["patternProperties"]) : [];
     for (const [key, item] of Object.entries(value)) {
       const matching = patterns.filter(([pattern]) => new RegExp(pattern, "u").test(key)).map(([, sub]) => sub);
-      const subschemas = Object.hasOwn(properties, key) ? [properties[key], ...matching] : matching.length ? matching : [schema["additionalProperties"]];
+      const subschemas = Object.hasOwn(properties, key)
+        ? [properties[key], ...matching]
+        : matching.length
+          ? matching
+          : [schema["additionalProperties"]];
       for (const sub of subschemas) formatIssues(sub, item, pointer(path, key), issues);
     }
   }
@@ -112,7 +131,10 @@ export function envelopeStorageIssues(envelope: EventEnvelope, traceContext?: Re
   const issues: ValidationIssue[] = [];
   for (const [field, value] of Object.entries(envelope)) {
     if (field === "payload" || typeof value !== "string") continue;
-    const issue = field === "occurred_at" ? (textIssue("/occurred_at", value) ?? timestampIssue("/occurred_at", value, "date-time")) : textIssue(pointer("", field), value);
+    const issue =
+      field === "occurred_at"
+        ? (textIssue("/occurred_at", value) ?? timestampIssue("/occurred_at", value, "date-time"))
+        : textIssue(pointer("", field), value);
     if (issue) issues.push(issue);
   }
   if (traceContext) textIssues(traceContext, "/trace_context", issues);
@@ -148,7 +170,9 @@ export function assertStorable(
   traceContext?: Record<string, string>,
   options: { registry?: Registry | undefined; envelopeChecked?: boolean } = {},
 ): void {
-  const envelopeIssues = options.envelopeChecked ? textIssues(traceContext ?? {}, "/trace_context") : envelopeStorageIssues(envelope, traceContext);
+  const envelopeIssues = options.envelopeChecked
+    ? textIssues(traceContext ?? {}, "/trace_context")
+    : envelopeStorageIssues(envelope, traceContext);
   if (envelopeIssues.length > 0) throw new EnvelopeValidationError(envelopeIssues);
   if (options.envelopeChecked) return;
   const schema = options.registry ? payloadSchema(options.registry, envelope.event_type, envelope.schema_version) : undefined;

@@ -4,7 +4,11 @@ const WHAT_TO_PASS =
   "pass the transaction client of prisma.$transaction(async (tx) => { ... }) as { tx }, or a pg client from pool.connect() after BEGIN; omit tx to publish on its own";
 
 const describe = (value: unknown) =>
-  value === null ? "null" : typeof value !== "object" ? typeof value : `an object (${value.constructor?.name ?? "no prototype"}) with no query method`;
+  value === null
+    ? "null"
+    : typeof value !== "object"
+      ? typeof value
+      : `an object (${value.constructor?.name ?? "no prototype"}) with no query method`;
 
 /**
  * Refuses, before any SQL, a `tx` that would not write in the caller's transaction: the root
@@ -14,20 +18,32 @@ const describe = (value: unknown) =>
  * A pg client whose transaction is already aborted is a TransactionAbortedError.
  */
 export function assertTransactionClient(tx: unknown): void {
-  if (typeof tx !== "object" || tx === null) throw new InvalidArgumentError(`tx must be a transaction client, got ${describe(tx)}; ${WHAT_TO_PASS}`, "tx");
+  if (typeof tx !== "object" || tx === null)
+    throw new InvalidArgumentError(`tx must be a transaction client, got ${describe(tx)}; ${WHAT_TO_PASS}`, "tx");
   const client = tx as Record<string, unknown>;
   if (typeof client["$queryRawUnsafe"] === "function") {
     if (typeof client["$disconnect"] === "function" || typeof client["$connect"] === "function") {
-      throw new InvalidArgumentError(`tx is the root PrismaClient, not a transaction: the event would commit on its own, outside your transaction; ${WHAT_TO_PASS}`, "tx");
+      throw new InvalidArgumentError(
+        `tx is the root PrismaClient, not a transaction: the event would commit on its own, outside your transaction; ${WHAT_TO_PASS}`,
+        "tx",
+      );
     }
     return;
   }
-  if (typeof client["query"] !== "function") throw new InvalidArgumentError(`tx must be a transaction client, got ${describe(tx)}; ${WHAT_TO_PASS}`, "tx");
+  if (typeof client["query"] !== "function")
+    throw new InvalidArgumentError(`tx must be a transaction client, got ${describe(tx)}; ${WHAT_TO_PASS}`, "tx");
   if (typeof client["connect"] === "function" && typeof client["totalCount"] === "number" && typeof client["idleCount"] === "number") {
-    throw new InvalidArgumentError(`tx is a pg.Pool, not a transaction: each query may run on another connection and commits on its own; ${WHAT_TO_PASS}`, "tx");
+    throw new InvalidArgumentError(
+      `tx is a pg.Pool, not a transaction: each query may run on another connection and commits on its own; ${WHAT_TO_PASS}`,
+      "tx",
+    );
   }
   const status = pgTransactionStatus(client);
-  if (status === "I") throw new InvalidArgumentError(`tx is a pg client outside a transaction (no BEGIN): the event would commit on its own; ${WHAT_TO_PASS}`, "tx");
+  if (status === "I")
+    throw new InvalidArgumentError(
+      `tx is a pg client outside a transaction (no BEGIN): the event would commit on its own; ${WHAT_TO_PASS}`,
+      "tx",
+    );
   if (status === "E") throw new TransactionAbortedError();
 }
 
@@ -50,7 +66,10 @@ function pgTransactionStatus(client: Record<string, unknown>): string | undefine
 
 /** PostgreSQL 25P02, as node-postgres and Prisma (P2010 through a driver adapter, or the query engine) report it. */
 export function isTransactionAborted(error: unknown): boolean {
-  const e = error as { code?: unknown; meta?: { code?: unknown; driverAdapterError?: { cause?: { originalCode?: unknown; code?: unknown } } } } | null;
+  const e = error as {
+    code?: unknown;
+    meta?: { code?: unknown; driverAdapterError?: { cause?: { originalCode?: unknown; code?: unknown } } };
+  } | null;
   if (typeof e !== "object" || e === null) return false;
   const cause = e.meta?.driverAdapterError?.cause;
   return e.code === "25P02" || e.meta?.code === "25P02" || cause?.originalCode === "25P02" || cause?.code === "25P02";

@@ -35,11 +35,16 @@ const eventsRule = (t: Tables) => `FROM ${t.event} e
 const dedupRule = (t: Tables) => `FROM ${t.dedup} d WHERE d.delivered_at < now() - ($1::float8 * interval '1 millisecond')`;
 const deadLettersRule = (t: Tables) => `FROM ${t.deadLetter} l WHERE l.resolved_at < now() - ($1::float8 * interval '1 millisecond')`;
 
-const rules = (t: Tables) => [
-  { key: "events", rule: eventsRule(t), remove: (ids: string) => `DELETE FROM ${t.event} WHERE id IN (SELECT e.id ${ids})` },
-  { key: "dedup", rule: dedupRule(t), remove: (ids: string) => `DELETE FROM ${t.dedup} WHERE ctid IN (SELECT d.ctid ${ids})` },
-  { key: "deadLetters", rule: deadLettersRule(t), remove: (ids: string) => `DELETE FROM ${t.deadLetter} WHERE id IN (SELECT l.id ${ids})` },
-] as const;
+const rules = (t: Tables) =>
+  [
+    { key: "events", rule: eventsRule(t), remove: (ids: string) => `DELETE FROM ${t.event} WHERE id IN (SELECT e.id ${ids})` },
+    { key: "dedup", rule: dedupRule(t), remove: (ids: string) => `DELETE FROM ${t.dedup} WHERE ctid IN (SELECT d.ctid ${ids})` },
+    {
+      key: "deadLetters",
+      rule: deadLettersRule(t),
+      remove: (ids: string) => `DELETE FROM ${t.deadLetter} WHERE id IN (SELECT l.id ${ids})`,
+    },
+  ] as const;
 
 /**
  * Deletes what retention allows, in bounded batches (each its own statement), and reports the counts.
@@ -49,10 +54,14 @@ export async function pruneTables(q: Queryable, tables: Tables, options: PruneOp
   const windows = {
     events: parseDuration(options.olderThan ?? PRUNE_DEFAULTS.olderThan, "olderThan"),
     dedup: parseDuration(options.dedupOlderThan ?? options.olderThan ?? PRUNE_DEFAULTS.olderThan, "dedupOlderThan"),
-    deadLetters: parseDuration(options.resolvedDeadLettersOlderThan ?? PRUNE_DEFAULTS.resolvedDeadLettersOlderThan, "resolvedDeadLettersOlderThan"),
+    deadLetters: parseDuration(
+      options.resolvedDeadLettersOlderThan ?? PRUNE_DEFAULTS.resolvedDeadLettersOlderThan,
+      "resolvedDeadLettersOlderThan",
+    ),
   };
   const batch = options.batchSize ?? PRUNE_DEFAULTS.batchSize;
-  if (!Number.isInteger(batch) || batch < 1) throw new InvalidArgumentError(`batchSize must be a positive integer (got ${batch})`, "batchSize");
+  if (!Number.isInteger(batch) || batch < 1)
+    throw new InvalidArgumentError(`batchSize must be a positive integer (got ${batch})`, "batchSize");
   const count = async (sql: string, values: unknown[]) => Number((await q.query<{ n: number }>(sql, values))[0]?.n ?? 0);
   const drain = async (table: keyof PruneResult, sql: string, ms: number) => {
     let total = 0;

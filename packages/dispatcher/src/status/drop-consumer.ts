@@ -46,7 +46,9 @@ export async function dropConsumer(database: Database, tables: Tables, options: 
   await assertKnownConsumer(database, tables, consumer);
   const running = await listeningSessions(database, consumer);
   if (running > 0) {
-    throw new DispatcherStateError(`consumer "${consumer}" is running (${running} LISTEN session${running === 1 ? "" : "s"} connected): stop it before dropping it`);
+    throw new DispatcherStateError(
+      `consumer "${consumer}" is running (${running} LISTEN session${running === 1 ? "" : "s"} connected): stop it before dropping it`,
+    );
   }
   const plan = async (q: Queryable, lock: boolean): Promise<DropConsumerResult> => {
     const cursors = await q.query<{ event_type: string; position: string }>(cursorsSql(tables, lock), [consumer]);

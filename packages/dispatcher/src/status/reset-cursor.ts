@@ -62,7 +62,9 @@ const planSql = (t: Tables) => `WITH target AS (
 const rewindSql = (t: Tables) => `UPDATE ${t.cursor} c SET last_position = p.position, ${CLEAR_RETRY_STATE}
   FROM (SELECT unnest($2::text[]) AS event_type, unnest($3::bigint[]) AS position) p
   WHERE c.consumer = $1 AND c.event_type = p.event_type AND p.position < c.last_position`;
-const forgetSql = (t: Tables) => `DELETE FROM ${t.dedup} d USING ${t.event} e, (SELECT unnest($2::text[]) AS event_type, unnest($3::bigint[]) AS position) p
+const forgetSql = (
+  t: Tables,
+) => `DELETE FROM ${t.dedup} d USING ${t.event} e, (SELECT unnest($2::text[]) AS event_type, unnest($3::bigint[]) AS position) p
   WHERE d.consumer = $1 AND e.event_id = d.event_id AND e.event_type = p.event_type AND e.position > p.position`;
 
 interface PlanRow {
@@ -77,7 +79,8 @@ interface PlanRow {
 function parseTarget(to: unknown): { eventId?: string; time?: Date } {
   if (typeof to === "string" && to.startsWith("evt_")) return { eventId: to };
   const time = to instanceof Date ? to : typeof to === "string" ? new Date(to) : undefined;
-  if (!time || Number.isNaN(time.getTime())) throw new InvalidArgumentError(`--to must be an event id (evt_...) or an ISO time (got ${JSON.stringify(to)})`, "to");
+  if (!time || Number.isNaN(time.getTime()))
+    throw new InvalidArgumentError(`--to must be an event id (evt_...) or an ISO time (got ${JSON.stringify(to)})`, "to");
   return { time };
 }
 
@@ -90,7 +93,8 @@ export async function resetCursor(database: Database, tables: Tables, options: R
   const { consumer, eventType } = options;
   const reprocess = options.reprocess === true;
   const dryRun = options.dryRun === true;
-  if (options.reprocess !== undefined && typeof options.reprocess !== "boolean") throw new InvalidArgumentError("reprocess must be a boolean", "reprocess");
+  if (options.reprocess !== undefined && typeof options.reprocess !== "boolean")
+    throw new InvalidArgumentError("reprocess must be a boolean", "reprocess");
   if (options.confirm !== undefined && !reprocess) throw new InvalidArgumentError("confirm is only read with reprocess: true", "confirm");
   if (reprocess && !dryRun && options.confirm !== consumer) throw new ReprocessNotConfirmedError(consumer);
   const target = parseTarget(options.to);
@@ -98,11 +102,16 @@ export async function resetCursor(database: Database, tables: Tables, options: R
     let position: number | null = null;
     if (target.eventId) {
       const [event] = await q.query<{ position: string }>(positionOfSql(tables), [target.eventId]);
-      if (!event) throw new InvalidArgumentError(`no delivered-order position for event ${target.eventId}: it does not exist or is not committed yet`, "to");
+      if (!event)
+        throw new InvalidArgumentError(
+          `no delivered-order position for event ${target.eventId}: it does not exist or is not committed yet`,
+          "to",
+        );
       position = Number(event.position);
     }
     const rows = await q.query<PlanRow>(planSql(tables), [consumer, eventType ?? null, position, target.time?.toISOString() ?? null]);
-    if (rows.length === 0) throw new InvalidArgumentError(`consumer "${consumer}" has no cursor${eventType ? ` for ${eventType}` : ""}`, "consumer");
+    if (rows.length === 0)
+      throw new InvalidArgumentError(`consumer "${consumer}" has no cursor${eventType ? ` for ${eventType}` : ""}`, "consumer");
     return rows;
   };
   const result = (rows: PlanRow[]): ResetCursorResult => {

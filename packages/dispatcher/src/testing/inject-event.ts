@@ -18,8 +18,14 @@ export interface Redelivery {
  * once. Its handlers run on the next delivery (`runOnce`, or a running consumer).
  */
 export async function injectEvent<T>(dispatcher: Dispatcher, emit: UncatalogedEmit<T> & Redelivery): Promise<EventEnvelope<T>>;
-export async function injectEvent<K extends CatalogEventType>(dispatcher: Dispatcher, emit: VersionedEmit<K> & Redelivery): Promise<EventEnvelope>;
-export async function injectEvent<K extends CatalogEventType>(dispatcher: Dispatcher, emit: DefaultEmit<K> & Redelivery): Promise<EventEnvelope<DefaultPayloadOf<K>>>;
+export async function injectEvent<K extends CatalogEventType>(
+  dispatcher: Dispatcher,
+  emit: VersionedEmit<K> & Redelivery,
+): Promise<EventEnvelope>;
+export async function injectEvent<K extends CatalogEventType>(
+  dispatcher: Dispatcher,
+  emit: DefaultEmit<K> & Redelivery,
+): Promise<EventEnvelope<DefaultPayloadOf<K>>>;
 export async function injectEvent(dispatcher: Dispatcher, emit: EmitInput & Redelivery): Promise<EventEnvelope> {
   const { config, validator } = dispatcher[DISPATCHER_INTERNALS]();
   const registration = validator.registry.getRegistration(emit?.event_type);

@@ -79,7 +79,8 @@ describe("resolveConsumerOptions", () => {
   it.each(["batchSize", "pollIntervalMs", "handlerTimeoutMs", "listenHeartbeatMs", "lagReportIntervalMs"])(
     "needs %s to be a positive integer",
     (setting) => {
-      for (const value of [0, -1, 1.5, Number.NaN, Number.POSITIVE_INFINITY, "10"]) expectConfigError({ consumer: "c", [setting]: value }, setting);
+      for (const value of [0, -1, 1.5, Number.NaN, Number.POSITIVE_INFINITY, "10"])
+        expectConfigError({ consumer: "c", [setting]: value }, setting);
       expect(resolveConsumerOptions({ consumer: "c", [setting]: 1 })[setting as "batchSize"]).toBe(1);
       expect(resolveConsumerOptions({ consumer: "c", [setting]: 2 ** 31 })[setting as "batchSize"]).toBe(2 ** 31);
     },

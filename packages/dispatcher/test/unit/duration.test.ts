@@ -68,9 +68,12 @@ describe("parseDuration", () => {
     expect(error.details).toEqual({ argument: "olderThan" });
   });
 
-  it.each([-1, -0.001, Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY])("refuses the number %d with INVALID_ARGUMENT", (value) => {
-    expect(failure(value).code).toBe("INVALID_ARGUMENT");
-  });
+  it.each([-1, -0.001, Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY])(
+    "refuses the number %d with INVALID_ARGUMENT",
+    (value) => {
+      expect(failure(value).code).toBe("INVALID_ARGUMENT");
+    },
+  );
 
   it.each([null, undefined, true, {}, ["5s"]])("refuses the non-duration %j with INVALID_ARGUMENT", (value) => {
     expect(failure(value).code).toBe("INVALID_ARGUMENT");

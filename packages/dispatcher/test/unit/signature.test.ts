@@ -45,7 +45,10 @@ describe("verifySignature", () => {
   });
 
   it.each(["k3", "K1", "__proto__", "toString", "constructor", "hasOwnProperty"])("answers UNKNOWN_KEY_ID for the key id %j", (keyId) => {
-    expect(verifySignature(withHeader(KEY_ID_HEADER, keyId), BODY, KEYS, TOLERANCE, T)).toMatchObject({ ok: false, code: "UNKNOWN_KEY_ID" });
+    expect(verifySignature(withHeader(KEY_ID_HEADER, keyId), BODY, KEYS, TOLERANCE, T)).toMatchObject({
+      ok: false,
+      code: "UNKNOWN_KEY_ID",
+    });
   });
 
   it("answers UNKNOWN_KEY_ID for a key with an empty secret and when no key is active", () => {
@@ -78,28 +81,50 @@ describe("verifySignature", () => {
     ["another version", `v2=${hmac("s3cret", `1700000000.${BODY}`)}`],
     ["no version", hmac("s3cret", `1700000000.${BODY}`)],
   ])("answers BAD_SIGNATURE for a signature with %s", (_, signature) => {
-    expect(verifySignature(withHeader(SIGNATURE_HEADER, signature), BODY, KEYS, TOLERANCE, T)).toMatchObject({ ok: false, code: "BAD_SIGNATURE" });
+    expect(verifySignature(withHeader(SIGNATURE_HEADER, signature), BODY, KEYS, TOLERANCE, T)).toMatchObject({
+      ok: false,
+      code: "BAD_SIGNATURE",
+    });
   });
 
   it("answers BAD_SIGNATURE when the body, the timestamp or the secret differs", () => {
-    expect(verifySignature(signed(), `{"a":2}`, KEYS, TOLERANCE, T)).toEqual({ ok: false, code: "BAD_SIGNATURE", message: "signature does not match the body" });
+    expect(verifySignature(signed(), `{"a":2}`, KEYS, TOLERANCE, T)).toEqual({
+      ok: false,
+      code: "BAD_SIGNATURE",
+      message: "signature does not match the body",
+    });
     expect(verifySignature(signed(), `${BODY} `, KEYS, TOLERANCE, T)).toMatchObject({ ok: false, code: "BAD_SIGNATURE" });
     expect(verifySignature(signed(), "", KEYS, TOLERANCE, T)).toMatchObject({ ok: false, code: "BAD_SIGNATURE" });
-    expect(verifySignature(withHeader(TIMESTAMP_HEADER, "1700000001"), BODY, KEYS, TOLERANCE, T)).toMatchObject({ ok: false, code: "BAD_SIGNATURE" });
-    expect(verifySignature(signed(BODY, { id: "k1", secret: "wrong" }), BODY, KEYS, TOLERANCE, T)).toMatchObject({ ok: false, code: "BAD_SIGNATURE" });
+    expect(verifySignature(withHeader(TIMESTAMP_HEADER, "1700000001"), BODY, KEYS, TOLERANCE, T)).toMatchObject({
+      ok: false,
+      code: "BAD_SIGNATURE",
+    });
+    expect(verifySignature(signed(BODY, { id: "k1", secret: "wrong" }), BODY, KEYS, TOLERANCE, T)).toMatchObject({
+      ok: false,
+      code: "BAD_SIGNATURE",
+    });
     // signed with k2's secret but naming k1
-    expect(verifySignature(signed(BODY, { id: "k1", secret: "rotated" }), BODY, KEYS, TOLERANCE, T)).toMatchObject({ ok: false, code: "BAD_SIGNATURE" });
+    expect(verifySignature(signed(BODY, { id: "k1", secret: "rotated" }), BODY, KEYS, TOLERANCE, T)).toMatchObject({
+      ok: false,
+      code: "BAD_SIGNATURE",
+    });
   });
 
   it("signs and verifies an empty body and a unicode body byte for byte", () => {
     expect(verifySignature(signed(""), "", KEYS, TOLERANCE, T)).toEqual({ ok: true, keyId: "k1" });
     const composed = "café ☕ 🎉"; // é as one code point (NFC)
     expect(verifySignature(signed(composed), composed, KEYS, TOLERANCE, T)).toEqual({ ok: true, keyId: "k1" });
-    expect(verifySignature(signed(composed), composed.normalize("NFD"), KEYS, TOLERANCE, T)).toMatchObject({ ok: false, code: "BAD_SIGNATURE" });
+    expect(verifySignature(signed(composed), composed.normalize("NFD"), KEYS, TOLERANCE, T)).toMatchObject({
+      ok: false,
+      code: "BAD_SIGNATURE",
+    });
   });
 
   it("checks the headers before the body: a stale request is refused as stale whatever its body", () => {
     expect(verifySignature(signed(), "tampered", KEYS, TOLERANCE, T + TOLERANCE + 1)).toMatchObject({ ok: false, code: "STALE_TIMESTAMP" });
-    expect(verifySignature(withHeader(KEY_ID_HEADER, "k9"), "tampered", KEYS, TOLERANCE, T + TOLERANCE + 1)).toMatchObject({ ok: false, code: "UNKNOWN_KEY_ID" });
+    expect(verifySignature(withHeader(KEY_ID_HEADER, "k9"), "tampered", KEYS, TOLERANCE, T + TOLERANCE + 1)).toMatchObject({
+      ok: false,
+      code: "UNKNOWN_KEY_ID",
+    });
   });
 });

@@ -30,7 +30,10 @@ export function devCommand(): Command {
     .option("--port <port>", "port on 127.0.0.1", parsePort, DEV_PORT)
     .option("--data-dir <path>", `data directory, kept between runs (default: ${DEV_DATA_DIR})`)
     .option("--database <name>", "database to create and migrate", DEV_DATABASE)
-    .option("--migrations-dir <path>", `Prisma migrations folder to apply (default: ${DEV_MIGRATIONS_DIR}; without one, the dispatcher tables)`)
+    .option(
+      "--migrations-dir <path>",
+      `Prisma migrations folder to apply (default: ${DEV_MIGRATIONS_DIR}; without one, the dispatcher tables)`,
+    )
     .option("--db-schema <name>", "Postgres schema for the dispatcher tables when there is no migrations folder", "public")
     .option("--write-env", "write DATABASE_URL into ./.env")
     .action(async (opts: DevOptions) => {
@@ -44,12 +47,17 @@ export function devCommand(): Command {
       });
       const { server, migrations } = db;
       const shown = (path: string) => (path.startsWith(cwd + "/") ? relative(cwd, path) : path);
-      console.log(`PostgreSQL ${server.version} (embedded) on 127.0.0.1:${server.port}${server.osUser === "postgres" ? ", running as the postgres user" : ""}`);
+      console.log(
+        `PostgreSQL ${server.version} (embedded) on 127.0.0.1:${server.port}${server.osUser === "postgres" ? ", running as the postgres user" : ""}`,
+      );
       console.log(`data: ${server.dataDir} (${server.initialised ? "created" : "reused"}; kept between runs)`);
       for (const note of db.notes) console.log(`note: ${note}`);
       const applied = `applied ${migrations.applied.join(", ") || "none"}; already applied ${migrations.alreadyApplied.join(", ") || "none"}`;
-      console.log(`migrations from ${migrations.from ? shown(migrations.from) : "the dispatcher fragment (no prisma/migrations)"}: ${applied}`);
-      if (!migrations.hasDispatcher) console.log(`note: ${shown(migrations.from!)} has no dispatcher migration: run \`sguild-prisma-fragment merge\` and start again`);
+      console.log(
+        `migrations from ${migrations.from ? shown(migrations.from) : "the dispatcher fragment (no prisma/migrations)"}: ${applied}`,
+      );
+      if (!migrations.hasDispatcher)
+        console.log(`note: ${shown(migrations.from!)} has no dispatcher migration: run \`sguild-prisma-fragment merge\` and start again`);
       console.log(`DATABASE_URL=${db.url}`);
       if (opts.writeEnv) console.log(`.env: DATABASE_URL ${writeEnvValue(join(cwd, ".env"), "DATABASE_URL", db.url)}`);
       const gitignore = join(cwd, ".gitignore");

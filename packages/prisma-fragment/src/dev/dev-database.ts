@@ -64,14 +64,20 @@ export async function startDevDatabase(options: DevDatabaseOptions = {}): Promis
   const port = options.port ?? DEV_PORT;
   const database = options.database ?? DEV_DATABASE;
   if (!/^[A-Za-z_][A-Za-z0-9_]{0,62}$/.test(database)) {
-    throw new DevDatabaseError("INVALID_DATABASE_NAME", `database name ${JSON.stringify(database)} is not a plain Postgres identifier (letters, digits, _; at most 63)`);
+    throw new DevDatabaseError(
+      "INVALID_DATABASE_NAME",
+      `database name ${JSON.stringify(database)} is not a plain Postgres identifier (letters, digits, _; at most 63)`,
+    );
   }
   const migrationsDir = resolve(cwd, options.migrationsDir ?? DEV_MIGRATIONS_DIR);
   if (options.migrationsDir !== undefined && !existsSync(migrationsDir)) {
     throw new DevDatabaseError("MIGRATIONS_DIR_NOT_FOUND", `the migrations folder ${migrationsDir} does not exist`);
   }
   if (!(await portIsFree(port))) {
-    throw new EmbeddedPostgresError("EMBEDDED_POSTGRES_PORT_IN_USE", `port ${port} on 127.0.0.1 is in use (a dev database already running?): stop it or pass --port <another>`);
+    throw new EmbeddedPostgresError(
+      "EMBEDDED_POSTGRES_PORT_IN_USE",
+      `port ${port} on 127.0.0.1 is in use (a dev database already running?): stop it or pass --port <another>`,
+    );
   }
   const { dataDir, notes } = options.dataDir !== undefined ? { dataDir: resolve(cwd, options.dataDir), notes: [] } : defaultDataDir(cwd);
   const server = await startEmbeddedPostgres({ dataDir, port });
@@ -125,7 +131,9 @@ function defaultDataDir(cwd: string): { dataDir: string; notes: string[] } {
   for (const base of ["/var/lib/sguild/dev-postgres", "/var/tmp/sguild-dev-postgres"]) {
     if (trustedSharedDir(base) && canEnter(as, base)) {
       const dataDir = join(base, name);
-      const notes = [`running as root, PostgreSQL runs as the ${as.user} user, who cannot enter ${blocked}: the data is kept in ${dataDir} instead of ${inProject}`];
+      const notes = [
+        `running as root, PostgreSQL runs as the ${as.user} user, who cannot enter ${blocked}: the data is kept in ${dataDir} instead of ${inProject}`,
+      ];
       const orphans = findOrphans(base);
       if (orphans.length) {
         notes.push(

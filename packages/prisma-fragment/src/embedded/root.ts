@@ -38,7 +38,8 @@ export function isRoot(): boolean {
 let account: RunAs | undefined;
 
 function lookupPostgresUser(): RunAs | undefined {
-  const id = (flag: string) => Number(execFileSync("id", [flag, POSTGRES_USER], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim());
+  const id = (flag: string) =>
+    Number(execFileSync("id", [flag, POSTGRES_USER], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim());
   try {
     const uid = id("-u");
     const gid = id("-g");
@@ -79,7 +80,12 @@ export function postgresAccount(): RunAs {
 
 /** Whether `as` can reach `dir` and enter it (the kernel's answer: a shell test run as that user). */
 export function canEnter(as: RunAs, dir: string): boolean {
-  const result = spawnSync("/bin/sh", ["-c", 'test -d "$1" && test -x "$1"', "sh", dir], { uid: as.uid, gid: as.gid, cwd: "/", stdio: "ignore" });
+  const result = spawnSync("/bin/sh", ["-c", 'test -d "$1" && test -x "$1"', "sh", dir], {
+    uid: as.uid,
+    gid: as.gid,
+    cwd: "/",
+    stdio: "ignore",
+  });
   return result.status === 0;
 }
 
@@ -134,7 +140,13 @@ export function sharedBases(): string[] {
 }
 
 function runsAs(as: RunAs, nativeDir: string): boolean {
-  const result = spawnSync(join(nativeDir, "bin", executable("postgres")), ["--version"], { uid: as.uid, gid: as.gid, cwd: "/", encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] });
+  const result = spawnSync(join(nativeDir, "bin", executable("postgres")), ["--version"], {
+    uid: as.uid,
+    gid: as.gid,
+    cwd: "/",
+    encoding: "utf8",
+    stdio: ["ignore", "pipe", "ignore"],
+  });
   return result.status === 0 && result.stdout.includes("PostgreSQL");
 }
 

@@ -77,7 +77,8 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions = {
         return server;
       } catch (error) {
         // A free port picked for us can be taken before the server binds it: pick another.
-        if (options.port === undefined && (error as EmbeddedPostgresError).code === "EMBEDDED_POSTGRES_PORT_IN_USE" && ++attempt < 5) continue;
+        if (options.port === undefined && (error as EmbeddedPostgresError).code === "EMBEDDED_POSTGRES_PORT_IN_USE" && ++attempt < 5)
+          continue;
         throw error;
       }
     }
@@ -111,7 +112,9 @@ function prepareDataDir(dataDir: string, as: RunAs | undefined, major: string): 
   const versionFile = join(dataDir, "PG_VERSION");
   if (!existsSync(versionFile)) {
     if (readdirSync(dataDir).length === 0) return true;
-    throw dataDirError(`${dataDir} is neither empty nor a PostgreSQL data directory (no PG_VERSION): empty it or choose another data directory`);
+    throw dataDirError(
+      `${dataDir} is neither empty nor a PostgreSQL data directory (no PG_VERSION): empty it or choose another data directory`,
+    );
   }
   const owner = as?.uid ?? process.getuid?.();
   if (owner !== undefined && stat.uid !== owner) {
@@ -121,7 +124,9 @@ function prepareDataDir(dataDir: string, as: RunAs | undefined, major: string): 
   }
   const written = readFileSync(versionFile, "utf8").trim();
   if (written !== major) {
-    throw dataDirError(`${dataDir} holds PostgreSQL ${written} data and this embedded PostgreSQL is ${major}: remove it to start afresh (its data is lost) or choose another data directory`);
+    throw dataDirError(
+      `${dataDir} holds PostgreSQL ${written} data and this embedded PostgreSQL is ${major}: remove it to start afresh (its data is lost) or choose another data directory`,
+    );
   }
   const pid = runningPostmaster(dataDir);
   if (pid) throw dataDirError(`a PostgreSQL (pid ${pid}) still runs on ${dataDir}: stop it (kill -INT ${pid}) and start again`);
@@ -177,10 +182,21 @@ function lines(child: ChildProcess, onLine: (line: string) => void): void {
 /** The line of PostgreSQL's output that says what went wrong. */
 function reason(log: string[]): string {
   const line = [...log].reverse().find((l) => /\b(FATAL|ERROR|PANIC):|^initdb: error:/.test(l)) ?? log[log.length - 1] ?? "no output";
-  return line.replace(/^.*?\b(FATAL|ERROR|PANIC):\s*/, "").replace(/^initdb: error:\s*/, "").trim();
+  return line
+    .replace(/^.*?\b(FATAL|ERROR|PANIC):\s*/, "")
+    .replace(/^initdb: error:\s*/, "")
+    .trim();
 }
 
-async function initdb(o: { binDir: string; dataDir: string; password: string; as: RunAs | undefined; workBase: string; durable: boolean; onLog: (l: string) => void }): Promise<void> {
+async function initdb(o: {
+  binDir: string;
+  dataDir: string;
+  password: string;
+  as: RunAs | undefined;
+  workBase: string;
+  durable: boolean;
+  onLog: (l: string) => void;
+}): Promise<void> {
   // The password file must be readable by the user initdb runs as: next to the staged binaries when root.
   const pwDir = mkdtempSync(join(o.workBase, o.as ? "init-" : "sguild-pg-init-"));
   const pwFile = join(pwDir, "pw");
@@ -205,18 +221,31 @@ async function initdb(o: { binDir: string; dataDir: string; password: string; as
   const log: string[] = [];
   try {
     await new Promise<void>((resolvePromise, reject) => {
-      const child = spawn(join(o.binDir, executable("initdb")), args, { ...ids(o.as), cwd: o.binDir, env: childEnv(), stdio: ["ignore", "pipe", "pipe"] });
+      const child = spawn(join(o.binDir, executable("initdb")), args, {
+        ...ids(o.as),
+        cwd: o.binDir,
+        env: childEnv(),
+        stdio: ["ignore", "pipe", "pipe"],
+      });
       lines(child, (line) => {
         log.push(line);
         o.onLog(line);
       });
       child.once("error", (cause) =>
-        reject(new EmbeddedPostgresError("EMBEDDED_POSTGRES_INIT_FAILED", `cannot run initdb (${join(o.binDir, "initdb")}): ${cause.message}`, { cause })),
+        reject(
+          new EmbeddedPostgresError("EMBEDDED_POSTGRES_INIT_FAILED", `cannot run initdb (${join(o.binDir, "initdb")}): ${cause.message}`, {
+            cause,
+          }),
+        ),
       );
       child.once("close", (code) =>
         code === 0
           ? resolvePromise()
-          : reject(new EmbeddedPostgresError("EMBEDDED_POSTGRES_INIT_FAILED", `initdb failed for ${o.dataDir}: ${reason(log)}`, { details: { log } })),
+          : reject(
+              new EmbeddedPostgresError("EMBEDDED_POSTGRES_INIT_FAILED", `initdb failed for ${o.dataDir}: ${reason(log)}`, {
+                details: { log },
+              }),
+            ),
       );
     });
   } finally {
@@ -232,7 +261,14 @@ interface Launched {
   version: string;
 }
 
-async function launch(o: { binDir: string; dataDir: string; port: number; flags: string[]; as: RunAs | undefined; onLog: (l: string) => void }): Promise<Launched> {
+async function launch(o: {
+  binDir: string;
+  dataDir: string;
+  port: number;
+  flags: string[];
+  as: RunAs | undefined;
+  onLog: (l: string) => void;
+}): Promise<Launched> {
   const child = spawn(join(o.binDir, executable("postgres")), ["-D", o.dataDir, "-p", String(o.port), ...o.flags], {
     ...ids(o.as),
     cwd: o.binDir,
@@ -246,7 +282,13 @@ async function launch(o: { binDir: string; dataDir: string; port: number; flags:
     let ready = false;
     const timer = setTimeout(() => {
       child.kill("SIGKILL");
-      reject(new EmbeddedPostgresError("EMBEDDED_POSTGRES_START_FAILED", `PostgreSQL did not become ready within ${START_TIMEOUT_MS / 1000} s: ${reason(log)}`, { details: { log } }));
+      reject(
+        new EmbeddedPostgresError(
+          "EMBEDDED_POSTGRES_START_FAILED",
+          `PostgreSQL did not become ready within ${START_TIMEOUT_MS / 1000} s: ${reason(log)}`,
+          { details: { log } },
+        ),
+      );
     }, START_TIMEOUT_MS);
     lines(child, (line) => {
       o.onLog(line);
@@ -261,18 +303,36 @@ async function launch(o: { binDir: string; dataDir: string; port: number; flags:
     });
     child.once("error", (cause) => {
       clearTimeout(timer);
-      reject(new EmbeddedPostgresError("EMBEDDED_POSTGRES_START_FAILED", `cannot run postgres (${join(o.binDir, "postgres")}): ${cause.message}`, { cause }));
+      reject(
+        new EmbeddedPostgresError(
+          "EMBEDDED_POSTGRES_START_FAILED",
+          `cannot run postgres (${join(o.binDir, "postgres")}): ${cause.message}`,
+          { cause },
+        ),
+      );
     });
     void exited.then((code) => {
       if (ready) return;
       clearTimeout(timer);
       const text = log.join("\n");
       if (/Address already in use/i.test(text)) {
-        reject(new EmbeddedPostgresError("EMBEDDED_POSTGRES_PORT_IN_USE", `port ${o.port} on 127.0.0.1 is in use: choose another port or stop what listens there`, { details: { log } }));
+        reject(
+          new EmbeddedPostgresError(
+            "EMBEDDED_POSTGRES_PORT_IN_USE",
+            `port ${o.port} on 127.0.0.1 is in use: choose another port or stop what listens there`,
+            { details: { log } },
+          ),
+        );
       } else if (/lock file "postmaster\.pid" already exists/.test(text)) {
         reject(dataDirError(`another PostgreSQL runs on ${o.dataDir}: stop it and start again`));
       } else {
-        reject(new EmbeddedPostgresError("EMBEDDED_POSTGRES_START_FAILED", `PostgreSQL exited (code ${code}) before it was ready: ${reason(log)}`, { details: { log } }));
+        reject(
+          new EmbeddedPostgresError(
+            "EMBEDDED_POSTGRES_START_FAILED",
+            `PostgreSQL exited (code ${code}) before it was ready: ${reason(log)}`,
+            { details: { log } },
+          ),
+        );
       }
     });
   });
@@ -311,7 +371,17 @@ function unhook(): void {
   for (const signal of SIGNALS) process.removeListener(signal, onSignal);
 }
 
-function handle(o: Launched & { port: number; password: string; dataDir: string; binDir: string; persistent: boolean; as: RunAs | undefined; initialised: boolean }): EmbeddedPostgres {
+function handle(
+  o: Launched & {
+    port: number;
+    password: string;
+    dataDir: string;
+    binDir: string;
+    persistent: boolean;
+    as: RunAs | undefined;
+    initialised: boolean;
+  },
+): EmbeddedPostgres {
   let stopping: Promise<void> | undefined;
   const server: EmbeddedPostgres & { child: ChildProcess } = {
     child: o.child,
@@ -328,7 +398,11 @@ function handle(o: Launched & { port: number; password: string; dataDir: string;
         const alive = () => o.child.exitCode === null && o.child.signalCode === null;
         const within = (ms: number) => Promise.race([o.exited, new Promise((r) => setTimeout(r, ms).unref())]);
         // SIGINT: fast shutdown (clean, no recovery on the next start); then immediate; then kill.
-        for (const [signal, ms] of [["SIGINT", 30_000], ["SIGQUIT", 5_000], ["SIGKILL", 5_000]] as const) {
+        for (const [signal, ms] of [
+          ["SIGINT", 30_000],
+          ["SIGQUIT", 5_000],
+          ["SIGKILL", 5_000],
+        ] as const) {
           if (!alive()) break;
           o.child.kill(signal);
           await within(ms);

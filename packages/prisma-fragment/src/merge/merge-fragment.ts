@@ -43,7 +43,10 @@ const FRAGMENT_END = "// <<< @sguild/prisma-fragment";
 
 /** Fields each model gained since the first fragment, newest last: a model without them is upgraded in place. */
 const FIELDS_ADDED: Record<string, string[][]> = {
-  DispatcherCursor: [["startFrom", "startPosition"], ["pausedAt", "pausedBy"]],
+  DispatcherCursor: [
+    ["startFrom", "startPosition"],
+    ["pausedAt", "pausedBy"],
+  ],
 };
 
 /** The shapes a model had in earlier fragment versions (each step drops the fields added after it). */
@@ -58,7 +61,8 @@ function earlierShapes(model: { name: string; shape: string }): string[] {
   return shapes;
 }
 
-const CREATES_TABLE = /CREATE\s+TABLE\s+(?:IF\s+NOT\s+EXISTS\s+)?(?:"?\w+"?\.)?"?(dispatcher_(?:event|cursor|dedup|dead_letter|consumer_instance))"?\s*\(/gi;
+const CREATES_TABLE =
+  /CREATE\s+TABLE\s+(?:IF\s+NOT\s+EXISTS\s+)?(?:"?\w+"?\.)?"?(dispatcher_(?:event|cursor|dedup|dead_letter|consumer_instance))"?\s*\(/gi;
 
 /**
  * Merges the dispatcher models into a domain's schema.prisma and copies the migration
@@ -109,7 +113,10 @@ export function mergeFragment(options: MergeFragmentOptions): MergeFragmentResul
     // A model added by a later fragment goes inside the block merged earlier, before its end marker.
     const models = missing.map((m) => m.text).join("\n\n");
     const end = merged.lastIndexOf(FRAGMENT_END);
-    merged = end >= 0 ? `${merged.slice(0, end).replace(/\s*$/, "")}\n\n${models}\n${merged.slice(end)}` : `${merged.replace(/\s*$/, "")}\n\n${models}\n`;
+    merged =
+      end >= 0
+        ? `${merged.slice(0, end).replace(/\s*$/, "")}\n\n${models}\n${merged.slice(end)}`
+        : `${merged.replace(/\s*$/, "")}\n\n${models}\n`;
   }
   if (merged !== source) writeFileSync(options.schemaFile, merged);
   for (const migration of toWrite) {
@@ -120,5 +127,10 @@ export function mergeFragment(options: MergeFragmentOptions): MergeFragmentResul
     schema !== "public" && !new RegExp(`schemas\\s*=\\s*\\[[^\\]]*"${schema}"`).test(source)
       ? [`the models carry @@schema("${schema}"): list "${schema}" in your datasource's schemas = [...]`]
       : [];
-  return { addedModels: missing.map((m) => m.name), upgradedModels: upgrades.map((u) => u.name), addedMigrations: toWrite.map((m) => m.name), notes };
+  return {
+    addedModels: missing.map((m) => m.name),
+    upgradedModels: upgrades.map((u) => u.name),
+    addedMigrations: toWrite.map((m) => m.name),
+    notes,
+  };
 }

@@ -4,7 +4,12 @@ import { quoteSchema } from "../schema/identifier.js";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { checksumOf, dispatcherMigrations, type DispatcherMigration } from "./migrations.js";
-import { MigrationChecksumMismatchError, MigrationFailedEarlierError, MigrationFailedError, MissingDatabaseUrlError } from "./migration-errors.js";
+import {
+  MigrationChecksumMismatchError,
+  MigrationFailedEarlierError,
+  MigrationFailedError,
+  MissingDatabaseUrlError,
+} from "./migration-errors.js";
 
 export interface ApplyMigrationsOptions {
   /** Postgres URL; used when no `client` is given. Default: DATABASE_URL. */
@@ -55,7 +60,9 @@ export async function applyDispatcherMigrations(options: ApplyMigrationsOptions 
  * each as `prisma migrate deploy` does: for a domain's whole Prisma migrations folder (its own
  * tables plus the merged dispatcher migration) where Prisma's engine is not available.
  */
-export async function applyPrismaMigrations(options: Omit<ApplyMigrationsOptions, "schema"> & { migrationsDir: string }): Promise<ApplyMigrationsResult> {
+export async function applyPrismaMigrations(
+  options: Omit<ApplyMigrationsOptions, "schema"> & { migrationsDir: string },
+): Promise<ApplyMigrationsResult> {
   const migrations = readdirSync(options.migrationsDir, { withFileTypes: true })
     .filter((entry) => entry.isDirectory() && existsSync(join(options.migrationsDir, entry.name, "migration.sql")))
     .map((entry) => entry.name)
@@ -67,7 +74,10 @@ export async function applyPrismaMigrations(options: Omit<ApplyMigrationsOptions
   return applyMigrations(migrations, options);
 }
 
-async function applyMigrations(migrations: DispatcherMigration[], options: Omit<ApplyMigrationsOptions, "schema">): Promise<ApplyMigrationsResult> {
+async function applyMigrations(
+  migrations: DispatcherMigration[],
+  options: Omit<ApplyMigrationsOptions, "schema">,
+): Promise<ApplyMigrationsResult> {
   const table = `${quoteSchema(options.migrationsTableSchema ?? "public")}."_prisma_migrations"`;
   const connectionString = options.connectionString ?? process.env["DATABASE_URL"];
   if (!options.client && !connectionString) {

@@ -1,4 +1,9 @@
-export { applyDispatcherMigrations, applyPrismaMigrations, type ApplyMigrationsOptions, type ApplyMigrationsResult } from "./apply-migrations.js";
+export {
+  applyDispatcherMigrations,
+  applyPrismaMigrations,
+  type ApplyMigrationsOptions,
+  type ApplyMigrationsResult,
+} from "./apply-migrations.js";
 export {
   MigrationError,
   MissingDatabaseUrlError,

@@ -32,7 +32,11 @@ const migrationChecksumMismatchErrorBrand = Symbol.for("sguild.error.MigrationCh
 export class MigrationChecksumMismatchError extends MigrationError {
   private readonly [migrationChecksumMismatchErrorBrand] = true;
 
-  constructor(readonly migration: string, readonly appliedChecksum: string, readonly fileChecksum: string) {
+  constructor(
+    readonly migration: string,
+    readonly appliedChecksum: string,
+    readonly fileChecksum: string,
+  ) {
     super("MIGRATION_CHECKSUM_MISMATCH", `${migration} was applied with checksum ${appliedChecksum}, the file now has ${fileChecksum}`, {
       details: { migration, appliedChecksum, fileChecksum },
     });
@@ -64,7 +68,10 @@ const migrationFailedErrorBrand = Symbol.for("sguild.error.MigrationFailedError"
 export class MigrationFailedError extends MigrationError {
   private readonly [migrationFailedErrorBrand] = true;
 
-  constructor(readonly migration: string, cause: unknown) {
+  constructor(
+    readonly migration: string,
+    cause: unknown,
+  ) {
     super("MIGRATION_FAILED", `${migration} failed: ${(cause as Error).message}`, { cause, details: { migration } });
   }
 

@@ -7,7 +7,10 @@ export class InvalidSchemaNameError extends SguildError {
   private readonly [invalidSchemaNameErrorBrand] = true;
 
   constructor(readonly schema: string) {
-    super("INVALID_SCHEMA_NAME", `schema name ${JSON.stringify(schema)} is not a plain Postgres identifier (letters, digits, _; at most 63)`);
+    super(
+      "INVALID_SCHEMA_NAME",
+      `schema name ${JSON.stringify(schema)} is not a plain Postgres identifier (letters, digits, _; at most 63)`,
+    );
   }
 
   static override isInstance(value: unknown): value is InvalidSchemaNameError {

@@ -48,7 +48,9 @@ export function openTelemetryTracing(api: typeof OpenTelemetryApi, tracerName = 
     },
     inConsumerSpan(name, stored, attributes: Attributes, fn) {
       const match = stored?.["traceparent"] ? TRACEPARENT.exec(stored["traceparent"]) : null;
-      const links = match ? [{ context: { traceId: match[1]!, spanId: match[2]!, traceFlags: parseInt(match[3]!, 16), isRemote: true } }] : [];
+      const links = match
+        ? [{ context: { traceId: match[1]!, spanId: match[2]!, traceFlags: parseInt(match[3]!, 16), isRemote: true } }]
+        : [];
       return api.trace.getTracer(tracerName).startActiveSpan(name, { kind: api.SpanKind.CONSUMER, links, attributes }, async (span) => {
         try {
           return await fn();

@@ -21,9 +21,18 @@ export function prometheusMetrics(prom: typeof PromClient, options: PrometheusOp
   function get<T>(kind: "counter" | "histogram" | "gauge", name: string, attributes: Attributes): T {
     let metric = made.get(name);
     if (!metric) {
-      const config = { name: metricName(name), help: `Sguild dispatcher ${name}`, labelNames: Object.keys(attributes).sort(), ...(registers ? { registers } : {}) };
+      const config = {
+        name: metricName(name),
+        help: `Sguild dispatcher ${name}`,
+        labelNames: Object.keys(attributes).sort(),
+        ...(registers ? { registers } : {}),
+      };
       metric =
-        kind === "counter" ? new prom.Counter(config) : kind === "gauge" ? new prom.Gauge(config) : new prom.Histogram({ ...config, buckets: options.buckets ?? DEFAULT_BUCKETS });
+        kind === "counter"
+          ? new prom.Counter(config)
+          : kind === "gauge"
+            ? new prom.Gauge(config)
+            : new prom.Histogram({ ...config, buckets: options.buckets ?? DEFAULT_BUCKETS });
       made.set(name, metric);
     }
     return metric as T;
