@@ -25,9 +25,9 @@ const rawText: Plugin = {
 };
 
 export default defineConfig({
-  entry: ["src/index.ts", "src/testing/index.ts", "src/cli/main.ts"],
+  entry: ["src/index.ts", "src/testing/index.ts", "src/jetstream/index.ts", "src/cli/main.ts"],
   format: ["esm", "cjs"],
-  dts: { entry: ["src/index.ts", "src/testing/index.ts"] },
+  dts: { entry: ["src/index.ts", "src/testing/index.ts", "src/jetstream/index.ts"] },
   shims: true,
   clean: true,
   target: "node20",

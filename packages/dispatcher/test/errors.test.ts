@@ -12,6 +12,8 @@ import {
   EventIdConflictError,
   HandlerTimeoutError,
   InvalidArgumentError,
+  JetStreamTransportError,
+  NatsClientMissingError,
   NoHandlerError,
   NotAConsumerError,
   PayloadTooLargeError,
@@ -63,6 +65,8 @@ const samples: Record<string, DispatcherError> = {
   NotAConsumerError: new NotAConsumerError("credit.locked", "coaching", ["revenue"]),
   WaitForEventTimeoutError: new WaitForEventTimeoutError("credit.locked", 100, 0),
   SchemaOutdatedError: new SchemaOutdatedError("0003_events_after", "dispatcher_events_after"),
+  NatsClientMissingError: new NatsClientMissingError("@nats-io/jetstream"),
+  JetStreamTransportError: new JetStreamTransportError("stream", "refused"),
 };
 
 // The union, spelled out: a code missing here or not in DispatcherErrorCode does not compile.
@@ -95,6 +99,8 @@ const CODES = {
   NOT_A_CONSUMER: true,
   WAIT_FOR_EVENT_TIMEOUT: true,
   SCHEMA_OUTDATED: true,
+  NATS_CLIENT_MISSING: true,
+  JETSTREAM_FAILED: true,
 } satisfies Record<DispatcherErrorCode, true>;
 
 const exportedErrorClasses = Object.entries(api)

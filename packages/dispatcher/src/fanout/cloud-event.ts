@@ -64,7 +64,8 @@ export const STRUCTURED_CONTENT_TYPE = "application/cloudevents+json";
 /** Batched mode: a JSON array of structured CloudEvents as the body. */
 export const BATCH_CONTENT_TYPE = "application/cloudevents-batch+json";
 
-const dataschemaOf = (path: string | undefined) => (path ? ID_BASE + path.replace(/^contracts\//, "") : undefined);
+/** The CloudEvent `dataschema` of a payload schema path in the registry (`contracts/...`). */
+export const dataschemaOf = (path: string | undefined) => (path ? ID_BASE + path.replace(/^contracts\//, "") : undefined);
 
 /** An envelope with what its CloudEvent carries besides: the W3C trace context and the payload schema's path in the registry. */
 export interface CloudEventSource {
