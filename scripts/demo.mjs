@@ -144,7 +144,8 @@ try {
     const want = truth.find((l) => l.lesson_id === lesson)?.held_slots ?? 0;
     const got = byLesson.get(lesson) ?? 0;
     console.log(
-      `  ${names[lesson].padEnd(10)} ${rs.padEnd(52)} ${String(got).padStart(2)} held ${got === want ? "✓" : `✗ (Revenue implies ${want})`}`,
+      `  ${names[lesson].padEnd(10)} ${rs.padEnd(52)} ${String(got).padStart(2)} held ` +
+        `${got === want ? "✓" : `✗ (Revenue implies ${want})`}`,
     );
   }
   const relayLag = relay.reduce((n, r) => n + r.lagEvents, 0);
@@ -167,7 +168,17 @@ try {
       { name: "coaching", producer: "coaching", databaseUrl: coachingDb.url },
     ]);
     console.log(
-      `\n--keep: services are running.\n  revenue  ${revenueUrl}/reservations\n  coaching ${coachingUrl}/availability\n  coaching ${coachingUrl}/status\n  DLQ      ${coachingUrl}/api/dispatcher/v1/dlq?consumer=coaching-availability  (Authorization: Bearer demo)\n  console  ${consoles.url}/revenue/   (Revenue's database: the fanout relay, what Revenue published)\n  console  ${consoles.url}/coaching/  (Coaching's database: the availability projection)\n           the consoles' authorize hook allows everything, on loopback only (listening on 127.0.0.1; a request naming another host is refused 403)\n  database ${server.adminUrl}\nCtrl-C to stop.`,
+      `\n--keep: services are running.\n` +
+        `  revenue  ${revenueUrl}/reservations\n` +
+        `  coaching ${coachingUrl}/availability\n` +
+        `  coaching ${coachingUrl}/status\n` +
+        `  DLQ      ${coachingUrl}/api/dispatcher/v1/dlq?consumer=coaching-availability  (Authorization: Bearer demo)\n` +
+        `  console  ${consoles.url}/revenue/   (Revenue's database: the fanout relay, what Revenue published)\n` +
+        `  console  ${consoles.url}/coaching/  (Coaching's database: the availability projection)\n` +
+        `           the consoles' authorize hook allows everything, on loopback only ` +
+        `(listening on 127.0.0.1; a request naming another host is refused 403)\n` +
+        `  database ${server.adminUrl}\n` +
+        `Ctrl-C to stop.`,
     );
     await new Promise((resolve) => {
       process.once("SIGINT", resolve);

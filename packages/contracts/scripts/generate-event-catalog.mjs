@@ -47,7 +47,10 @@ const mermaid = (m) =>
     "flowchart LR",
     ...m.flows.map(([k, types]) => {
       const [from, to] = k.split(" -> ");
-      return `  ${from.replace(/-/g, "_")}[${from}] -- ${types.length} event type${types.length > 1 ? "s" : ""} --> ${to.replace(/-/g, "_")}[${to}]`;
+      return (
+        `  ${from.replace(/-/g, "_")}[${from}] -- ${types.length} event type${types.length > 1 ? "s" : ""} ` +
+        `--> ${to.replace(/-/g, "_")}[${to}]`
+      );
     }),
   ].join("\n");
 
@@ -55,7 +58,8 @@ export function renderMarkdown(m = model()) {
   const lines = [
     `# Sguild event catalog`,
     "",
-    `Generated from \`contracts/event-types-registry.json\` (registry ${m.version}) by \`scripts/generate-event-catalog.mjs\`; do not edit.`,
+    `Generated from \`contracts/event-types-registry.json\` (registry ${m.version}) ` +
+      `by \`scripts/generate-event-catalog.mjs\`; do not edit.`,
     "",
     "## Who sends what to whom",
     "",
@@ -70,7 +74,8 @@ export function renderMarkdown(m = model()) {
   lines.push("", "## Event types", "", "| event type | producer | consumers | versions |", "| --- | --- | --- | --- |");
   for (const e of m.events)
     lines.push(
-      `| [${e.type}](#${e.type.replace(/\./g, "")}) | ${e.producer} | ${e.consumers.join(", ") || "-"} | ${e.versions.map((v) => `v${v.version} ${v.status}${v.schema ? "" : " (no schema)"}`).join(", ")} |`,
+      `| [${e.type}](#${e.type.replace(/\./g, "")}) | ${e.producer} | ${e.consumers.join(", ") || "-"} | ` +
+        `${e.versions.map((v) => `v${v.version} ${v.status}${v.schema ? "" : " (no schema)"}`).join(", ")} |`,
     );
   for (const e of m.events) {
     lines.push("", `### ${e.type}`, "", `Producer **${e.producer}**; consumers ${e.consumers.join(", ") || "none yet"}.`);
@@ -90,32 +95,43 @@ export function renderMarkdown(m = model()) {
 
 const esc = (s) => String(s).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
 
+const STYLE =
+  "body{font-family:system-ui,sans-serif;max-width:70rem;margin:2rem auto;padding:0 1rem}" +
+  "table{border-collapse:collapse;margin:.5rem 0}" +
+  "th,td{border:1px solid #ccc;padding:.25rem .5rem;text-align:left;vertical-align:top;font-size:.9rem}" +
+  "code{font-size:.85rem}";
+
 export function renderHtml(m = model()) {
   const domains = [...new Set(m.events.flatMap((e) => [e.producer, ...e.consumers]))].sort();
   const cell = (from, to) => m.flows.find(([k]) => k === `${from} -> ${to}`)?.[1] ?? [];
   const matrix = `<table><thead><tr><th>from \\ to</th>${domains.map((d) => `<th>${esc(d)}</th>`).join("")}</tr></thead><tbody>${domains
     .map((from) => `<tr><th>${esc(from)}</th>${domains.map((to) => `<td>${cell(from, to).map(esc).join("<br>")}</td>`).join("")}</tr>`)
     .join("")}</tbody></table>`;
+  const fieldRow = (f) =>
+    `<tr><td><code>${esc(f.name)}</code></td><td>${esc(f.type)}</td><td>${f.required ? "yes" : "no"}</td><td>${esc(f.rule)}</td></tr>`;
+  const fieldTable = (fields) =>
+    "<table><thead><tr><th>field</th><th>type</th><th>required</th><th>rule</th></tr></thead>" +
+    `<tbody>${fields.map((f) => fieldRow(f)).join("")}</tbody></table>`;
+  const version = (v) =>
+    `<h4>v${v.version}: ${esc(v.status)}, from ${esc(v.activeFrom)}</h4>` +
+    (v.fields ? fieldTable(v.fields) : "<p>No payload schema yet.</p>");
   const sections = m.events.map(
     (e) =>
-      `<section id="${esc(e.type)}"><h3>${esc(e.type)}</h3><p>Producer <b>${esc(e.producer)}</b>; consumers ${esc(e.consumers.join(", ") || "none yet")}.</p>${e.versions
-        .map(
-          (v) =>
-            `<h4>v${v.version}: ${esc(v.status)}, from ${esc(v.activeFrom)}</h4>${v.fields ? `<table><thead><tr><th>field</th><th>type</th><th>required</th><th>rule</th></tr></thead><tbody>${v.fields.map((f) => `<tr><td><code>${esc(f.name)}</code></td><td>${esc(f.type)}</td><td>${f.required ? "yes" : "no"}</td><td>${esc(f.rule)}</td></tr>`).join("")}</tbody></table>` : "<p>No payload schema yet.</p>"}`,
-        )
-        .join("")}</section>`,
+      `<section id="${esc(e.type)}"><h3>${esc(e.type)}</h3>` +
+      `<p>Producer <b>${esc(e.producer)}</b>; consumers ${esc(e.consumers.join(", ") || "none yet")}.</p>` +
+      `${e.versions.map((v) => version(v)).join("")}</section>`,
   );
+  const eventRow = (e) =>
+    `<tr><td><a href="#${esc(e.type)}">${esc(e.type)}</a></td><td>${esc(e.producer)}</td><td>${esc(e.consumers.join(", ") || "-")}</td>` +
+    `<td>${e.versions.map((v) => `v${v.version} ${esc(v.status)}`).join(", ")}</td></tr>`;
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Sguild event catalog</title>
-<style>body{font-family:system-ui,sans-serif;max-width:70rem;margin:2rem auto;padding:0 1rem}table{border-collapse:collapse;margin:.5rem 0}th,td{border:1px solid #ccc;padding:.25rem .5rem;text-align:left;vertical-align:top;font-size:.9rem}code{font-size:.85rem}</style></head>
+<style>${STYLE}</style></head>
 <body><h1>Sguild event catalog</h1><p>Generated from the event-type registry ${esc(m.version)}; do not edit.</p>
 <h2>Who sends what to whom</h2>${matrix}
 <pre class="mermaid">${esc(mermaid(m))}</pre>
 <h2>Event types</h2><table><thead><tr><th>event type</th><th>producer</th><th>consumers</th><th>versions</th></tr></thead><tbody>${m.events
-    .map(
-      (e) =>
-        `<tr><td><a href="#${esc(e.type)}">${esc(e.type)}</a></td><td>${esc(e.producer)}</td><td>${esc(e.consumers.join(", ") || "-")}</td><td>${e.versions.map((v) => `v${v.version} ${esc(v.status)}`).join(", ")}</td></tr>`,
-    )
+    .map((e) => eventRow(e))
     .join("")}</tbody></table>
 ${sections.join("\n")}
 </body></html>

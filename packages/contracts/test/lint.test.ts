@@ -38,10 +38,14 @@ describe("the bundled contracts", () => {
     const validate = ajv.compile(registry.readSchema(schema));
     for (const file of readdirSync(join(root, "fixtures", name))) {
       const fixture = JSON.parse(readFileSync(join(root, "fixtures", name, file), "utf8"));
-      it(`${name}/${file} is ${fixture.valid ? "accepted" : `refused for ${fixture.expect.keyword} at "${fixture.expect.instancePath}"`}`, () => {
-        expect(checkFixture(fixture, validate)).toBeNull();
-        expect(validate(fixture.payload)).toBe(fixture.valid);
-      });
+      it(
+        `${name}/${file} is ` +
+          `${fixture.valid ? "accepted" : `refused for ${fixture.expect.keyword} at "${fixture.expect.instancePath}"`}`,
+        () => {
+          expect(checkFixture(fixture, validate)).toBeNull();
+          expect(validate(fixture.payload)).toBe(fixture.valid);
+        },
+      );
     }
   }
 });

@@ -145,7 +145,8 @@ const naiveConsumer = async (onEvent) => {
 };
 
 console.log(
-  `consume benchmark (${db.source} PostgreSQL with fsync on; producers commit durably, the consumer with its default synchronousCommit: false; 2 cores)`,
+  `consume benchmark (${db.source} PostgreSQL with fsync on; ` +
+    `producers commit durably, the consumer with its default synchronousCommit: false; 2 cores)`,
 );
 const naiveDrain = await drainNaive();
 const drainDefault = await drainDispatcher(50);
@@ -154,7 +155,8 @@ console.log(`drain of a ${fmt(BACKLOG)}-event backlog through a no-op handler`);
 console.log(`  naive id > cursor reader (baseline)   ${fmt(naiveDrain)} events/s`);
 console.log(`  dispatcher, batchSize 50 (default)    ${fmt(drainDefault)} events/s`);
 console.log(
-  `  dispatcher, batchSize 500             ${fmt(drainLarge)} events/s  (target >= 15,000: ${Math.max(drainDefault, drainLarge) >= 15_000 ? "met" : "NOT met"})`,
+  `  dispatcher, batchSize 500             ${fmt(drainLarge)} events/s  ` +
+    `(target >= 15,000: ${Math.max(drainDefault, drainLarge) >= 15_000 ? "met" : "NOT met"})`,
 );
 const naive = await steadyLatency(naiveConsumer);
 const ours = await steadyLatency(dispatcherConsumer());
@@ -162,17 +164,22 @@ const fanIn = await steadyLatency(dispatcherConsumer({ extraTypes: 24 }));
 const durable = await steadyLatency(dispatcherConsumer({ synchronousCommit: true }));
 console.log(`end-to-end latency, commit -> handler entry, steady ${RATE} events/s for ${LATENCY_SECONDS} s`);
 console.log(
-  `  naive id > cursor reader + LISTEN     p50 ${fmt(naive.p50, 2)} ms  p95 ${fmt(naive.p95, 2)} ms  p99 ${fmt(naive.p99, 2)} ms  (${naive.n} events)`,
+  `  naive id > cursor reader + LISTEN     p50 ${fmt(naive.p50, 2)} ms  p95 ${fmt(naive.p95, 2)} ms  ` +
+    `p99 ${fmt(naive.p99, 2)} ms  (${naive.n} events)`,
 );
 console.log(
-  `  dispatcher                            p50 ${fmt(ours.p50, 2)} ms  p95 ${fmt(ours.p95, 2)} ms  p99 ${fmt(ours.p99, 2)} ms  (${ours.n} events; target p99 <= 5 ms: ${ours.p99 <= 5 ? "met" : "NOT met"})`,
+  `  dispatcher                            p50 ${fmt(ours.p50, 2)} ms  p95 ${fmt(ours.p95, 2)} ms  ` +
+    `p99 ${fmt(ours.p99, 2)} ms  (${ours.n} events; target p99 <= 5 ms: ${ours.p99 <= 5 ? "met" : "NOT met"})`,
 );
 console.log(
-  `  dispatcher, synchronousCommit: true   p50 ${fmt(durable.p50, 2)} ms  p95 ${fmt(durable.p95, 2)} ms  p99 ${fmt(durable.p99, 2)} ms  (${durable.n} events)`,
+  `  dispatcher, synchronousCommit: true   p50 ${fmt(durable.p50, 2)} ms  p95 ${fmt(durable.p95, 2)} ms  ` +
+    `p99 ${fmt(durable.p99, 2)} ms  (${durable.n} events)`,
 );
 console.log(`type fan-in: the same consumer subscribed to 25 types, traffic on one`);
 console.log(
-  `  dispatcher, 25 types                  p50 ${fmt(fanIn.p50, 2)} ms  p95 ${fmt(fanIn.p95, 2)} ms  p99 ${fmt(fanIn.p99, 2)} ms  (${fanIn.n} events; p99 ${fmt(fanIn.p99 / ours.p99, 2)}x of one type, target <= 1.25x: ${fanIn.p99 <= ours.p99 * 1.25 ? "met" : "NOT met"})`,
+  `  dispatcher, 25 types                  p50 ${fmt(fanIn.p50, 2)} ms  p95 ${fmt(fanIn.p95, 2)} ms  ` +
+    `p99 ${fmt(fanIn.p99, 2)} ms  (${fanIn.n} events; p99 ${fmt(fanIn.p99 / ours.p99, 2)}x of one type, ` +
+    `target <= 1.25x: ${fanIn.p99 <= ours.p99 * 1.25 ? "met" : "NOT met"})`,
 );
 await producer.close();
 await db.close();

@@ -96,12 +96,15 @@ async function run(kind) {
 }
 
 console.log(
-  `fanout benchmark (${server.source} PostgreSQL, fsync on; relay batchSize 100). Throughput: a backlog of ${TOTAL} credit.reserved events relayed and handled in Coaching. Latency: ${RATE} events/s for 5 s, one per transaction, producer commit -> Coaching handler entry.`,
+  `fanout benchmark (${server.source} PostgreSQL, fsync on; relay batchSize 100). ` +
+    `Throughput: a backlog of ${TOTAL} credit.reserved events relayed and handled in Coaching. ` +
+    `Latency: ${RATE} events/s for 5 s, one per transaction, producer commit -> Coaching handler entry.`,
 );
 for (const kind of ["database", "http"]) {
   const r = await run(kind);
   console.log(
-    `  ${kind === "database" ? "database -> database" : "HTTP on loopback    "}  ${fmt(r.rate)} events/s   latency p50 ${fmt(r.p50, 1)} ms  p95 ${fmt(r.p95, 1)} ms  p99 ${fmt(r.p99, 1)} ms`,
+    `  ${kind === "database" ? "database -> database" : "HTTP on loopback    "}  ${fmt(r.rate)} events/s   ` +
+      `latency p50 ${fmt(r.p50, 1)} ms  p95 ${fmt(r.p95, 1)} ms  p99 ${fmt(r.p99, 1)} ms`,
   );
 }
 await server.stop();

@@ -24,8 +24,10 @@ async function seed(db, n) {
   for (let from = 1; from <= n; from += 100_000) {
     const to = Math.min(n, from + 99_999);
     await db.pool.query(
-      `INSERT INTO dispatcher_event (event_id, event_type, schema_version, tenant_id, producer, occurred_at, actor, payload, position, sequenced_at)
-       SELECT 'evt_h' || g, 'credit.locked', 1, 'tnt_sguild', 'revenue', now(), 'system:revenue', $3::jsonb, g, now() FROM generate_series($1::bigint, $2::bigint) g`,
+      `INSERT INTO dispatcher_event
+         (event_id, event_type, schema_version, tenant_id, producer, occurred_at, actor, payload, position, sequenced_at)
+       SELECT 'evt_h' || g, 'credit.locked', 1, 'tnt_sguild', 'revenue', now(), 'system:revenue', $3::jsonb, g, now()
+       FROM generate_series($1::bigint, $2::bigint) g`,
       [from, to, JSON.stringify(payload())],
     );
     await db.pool.query(
@@ -87,7 +89,8 @@ async function latency(db, producer) {
 }
 
 console.log(
-  `history benchmark (durable embedded PostgreSQL, 2 cores): drain of ${fmt(BACKLOG)} events and latency at ${RATE}/s for ${SECONDS} s, with delivered history`,
+  `history benchmark (durable embedded PostgreSQL, 2 cores): ` +
+    `drain of ${fmt(BACKLOG)} events and latency at ${RATE}/s for ${SECONDS} s, with delivered history`,
 );
 const rows = [];
 for (const size of SIZES) {
@@ -100,7 +103,8 @@ for (const size of SIZES) {
   const lat = await latency(db, producer);
   rows.push({ size, rate, ...lat });
   console.log(
-    `  ${fmt(size).padStart(9)} delivered events  drain ${fmt(rate).padStart(7)} events/s  p50 ${fmt(lat.p50, 2)} ms  p95 ${fmt(lat.p95, 2)} ms  p99 ${fmt(lat.p99, 2)} ms  (seeded in ${fmt(seeded, 1)} s)`,
+    `  ${fmt(size).padStart(9)} delivered events  drain ${fmt(rate).padStart(7)} events/s  ` +
+      `p50 ${fmt(lat.p50, 2)} ms  p95 ${fmt(lat.p95, 2)} ms  p99 ${fmt(lat.p99, 2)} ms  (seeded in ${fmt(seeded, 1)} s)`,
   );
   await producer.close();
   await db.close();
@@ -110,6 +114,7 @@ for (const row of rows.slice(1)) {
   const drainRatio = base.rate / row.rate;
   const p99Ratio = row.p99 / base.p99;
   console.log(
-    `  ${fmt(row.size)}: drain ${fmt(drainRatio, 2)}x slower, p99 ${fmt(p99Ratio, 2)}x of ${fmt(base.size)} (target <= 1.2x: ${drainRatio <= 1.2 && p99Ratio <= 1.2 ? "met" : "NOT met"})`,
+    `  ${fmt(row.size)}: drain ${fmt(drainRatio, 2)}x slower, p99 ${fmt(p99Ratio, 2)}x of ${fmt(base.size)} ` +
+      `(target <= 1.2x: ${drainRatio <= 1.2 && p99Ratio <= 1.2 ? "met" : "NOT met"})`,
   );
 }

@@ -16,7 +16,8 @@ const payload = JSON.stringify({
 for (let from = 1; from <= N; from += 100_000) {
   await db.pool.query(
     `INSERT INTO dispatcher_event (event_id, event_type, schema_version, tenant_id, producer, occurred_at, actor, payload)
-     SELECT 'evt_m' || g, 'credit.locked', 1, 'tnt_sguild', 'revenue', now(), 'system:revenue', $3::jsonb FROM generate_series($1::bigint, $2::bigint) g`,
+     SELECT 'evt_m' || g, 'credit.locked', 1, 'tnt_sguild', 'revenue', now(), 'system:revenue', $3::jsonb
+     FROM generate_series($1::bigint, $2::bigint) g`,
     [from, Math.min(N, from + 99_999), payload],
   );
 }
@@ -43,5 +44,6 @@ const high = Math.max(...steady.map((s) => s.rss));
 console.log(`memory benchmark: ${fmt(N)} events drained in ${fmt(seconds, 1)} s (${fmt(N / seconds)} events/s)`);
 console.log(`  RSS at each 10%: ${samples.map((s) => `${mb(s.rss)} MB`).join(", ")}`);
 console.log(
-  `  after warm-up: ${mb(low)} to ${mb(high)} MB, ${fmt((high / low - 1) * 100, 1)}% apart (target <= 20%: ${high <= low * 1.2 ? "met" : "NOT met"})`,
+  `  after warm-up: ${mb(low)} to ${mb(high)} MB, ${fmt((high / low - 1) * 100, 1)}% apart ` +
+    `(target <= 20%: ${high <= low * 1.2 ? "met" : "NOT met"})`,
 );

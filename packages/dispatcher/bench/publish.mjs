@@ -16,7 +16,8 @@ const payload = () => ({
   locked_credits: 6,
   locked_at: new Date().toISOString(),
 });
-const RAW = `INSERT INTO dispatcher_event (event_id, event_type, schema_version, tenant_id, producer, occurred_at, subject, actor, correlation_id, payload, trace_context)
+const RAW = `INSERT INTO dispatcher_event
+    (event_id, event_type, schema_version, tenant_id, producer, occurred_at, subject, actor, correlation_id, payload, trace_context)
   VALUES ($1, $2, $3::int, $4, $5, $6::timestamptz, $7, $8, $9, $10::jsonb, $11::jsonb)`;
 
 async function round(kind, client) {

@@ -59,7 +59,8 @@ if (process.argv[2] === "replica") {
     );
     const total = handled.reduce((a, b) => a + b, 0);
     console.log(
-      `  ${replicas} replica${replicas > 1 ? "s" : " "}  ${fmt(N / seconds).padStart(7)} events/s  (handled per replica: ${handled.map((h) => fmt(h)).join(", ")}; ${total === N ? "each event once" : `TOTAL ${total} != ${N}`})`,
+      `  ${replicas} replica${replicas > 1 ? "s" : " "}  ${fmt(N / seconds).padStart(7)} events/s  ` +
+        `(handled per replica: ${handled.map((h) => fmt(h)).join(", ")}; ${total === N ? "each event once" : `TOTAL ${total} != ${N}`})`,
     );
     await producer.close();
     await db.close();

@@ -35,7 +35,8 @@ async function plansOf(sql: string, params: unknown[] = []): Promise<string[]> {
   try {
     await client.query("LOAD 'auto_explain'");
     await client.query(
-      "SET auto_explain.log_min_duration = 0; SET auto_explain.log_nested_statements = on; SET auto_explain.log_level = notice; SET auto_explain.log_analyze = on",
+      "SET auto_explain.log_min_duration = 0; SET auto_explain.log_nested_statements = on; " +
+        "SET auto_explain.log_level = notice; SET auto_explain.log_analyze = on",
     );
     await client.query(sql, params);
     return plans;
@@ -67,7 +68,8 @@ describe("reads of a backlog analyzed before it was numbered", () => {
       expect(nodesOf(inner!)).toEqual(["Index Scan using dispatcher_event_type_position"]);
       expect(inner).toMatch(
         new RegExp(
-          `Index Scan using dispatcher_event_type_position on dispatcher_event .*actual time=[\\d.]+ rows=${Math.min(50, BACKLOG - after)}\\.00`,
+          `Index Scan using dispatcher_event_type_position on dispatcher_event ` +
+            `.*actual time=[\\d.]+ rows=${Math.min(50, BACKLOG - after)}\\.00`,
         ),
       );
     }

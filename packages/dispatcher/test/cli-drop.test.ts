@@ -63,71 +63,78 @@ afterAll(async () => {
 });
 
 describe("sguild-dispatcher cursor drop", () => {
-  it("refuses without --yes, an unknown consumer and a running one; --dry-run changes nothing; --yes deletes its cursors, dedup rows and dead letters", async () => {
-    const prune = ["prune", "--older-than", "0s", "--dry-run"];
-    expect(run(...prune).stdout).toBe("dry run, nothing deleted: would delete 2 events, 9 dedup rows, 0 resolved dead letters\n");
-    const before = { coaching: { cursors: 1, dedup: 5, dead_letters: 0 }, scratch: { cursors: 1, dedup: 4, dead_letters: 1 } };
-    const state = async () => ({ coaching: await rows("coaching"), scratch: await rows("scratch") });
-    expect(await state()).toEqual(before);
+  it(
+    "refuses without --yes, an unknown consumer and a running one; --dry-run changes nothing; " +
+      "--yes deletes its cursors, dedup rows and dead letters",
+    async () => {
+      const prune = ["prune", "--older-than", "0s", "--dry-run"];
+      expect(run(...prune).stdout).toBe("dry run, nothing deleted: would delete 2 events, 9 dedup rows, 0 resolved dead letters\n");
+      const before = { coaching: { cursors: 1, dedup: 5, dead_letters: 0 }, scratch: { cursors: 1, dedup: 4, dead_letters: 1 } };
+      const state = async () => ({ coaching: await rows("coaching"), scratch: await rows("scratch") });
+      expect(await state()).toEqual(before);
 
-    expect(run("cursor", "drop", "--consumer", "scratch")).toEqual({
-      code: 2,
-      stdout: "",
-      stderr:
-        'sguild-dispatcher: cursor drop deletes the cursors, dedup rows and dead letters of "scratch": pass --yes to do it, or --dry-run to see what it would do\n',
-    });
-    expect(run("cursor", "drop", "--consumer", "scratc", "--yes")).toEqual({
-      code: 2,
-      stdout: "",
-      stderr: 'sguild-dispatcher: unknown consumer "scratc": no cursor or dead letter has that name (known: coaching, scratch)\n',
-    });
-    const listening = () =>
-      db.count("SELECT count(*) AS n FROM pg_stat_activity WHERE application_name = 'sguild-dispatcher-listen:scratch'");
-    const running = await consume("scratch");
-    try {
-      await until(async () => (await listening()) === 1);
-      expect(await runAsync("cursor", "drop", "--consumer", "scratch", "--yes")).toEqual({
+      expect(run("cursor", "drop", "--consumer", "scratch")).toEqual({
         code: 2,
         stdout: "",
-        stderr: 'sguild-dispatcher: consumer "scratch" is running (1 LISTEN session connected): stop it before dropping it\n',
+        stderr:
+          'sguild-dispatcher: cursor drop deletes the cursors, dedup rows and dead letters of "scratch": ' +
+          "pass --yes to do it, or --dry-run to see what it would do\n",
       });
-    } finally {
-      await running.close();
-    }
-    await until(async () => (await listening()) === 0, 10_000, "the LISTEN session to end");
-    await db.pool.query("UPDATE dispatcher_cursor SET last_position = 2 WHERE consumer = 'scratch'");
-    expect(await state()).toEqual(before);
+      expect(run("cursor", "drop", "--consumer", "scratc", "--yes")).toEqual({
+        code: 2,
+        stdout: "",
+        stderr: 'sguild-dispatcher: unknown consumer "scratc": no cursor or dead letter has that name (known: coaching, scratch)\n',
+      });
+      const listening = () =>
+        db.count("SELECT count(*) AS n FROM pg_stat_activity WHERE application_name = 'sguild-dispatcher-listen:scratch'");
+      const running = await consume("scratch");
+      try {
+        await until(async () => (await listening()) === 1);
+        expect(await runAsync("cursor", "drop", "--consumer", "scratch", "--yes")).toEqual({
+          code: 2,
+          stdout: "",
+          stderr: 'sguild-dispatcher: consumer "scratch" is running (1 LISTEN session connected): stop it before dropping it\n',
+        });
+      } finally {
+        await running.close();
+      }
+      await until(async () => (await listening()) === 0, 10_000, "the LISTEN session to end");
+      await db.pool.query("UPDATE dispatcher_cursor SET last_position = 2 WHERE consumer = 'scratch'");
+      expect(await state()).toEqual(before);
 
-    const table = ["EVENT TYPE     POSITION", "credit.locked  2"];
-    expect(run("cursor", "drop", "--consumer", "scratch", "--dry-run")).toEqual({
-      code: 0,
-      stdout: [...table, 'dry run, nothing changed: would delete 1 cursors, 4 dedup rows, 1 dead letters (1 active) of "scratch"', ""].join(
-        "\n",
-      ),
-      stderr: "",
-    });
-    expect(JSON.parse(run("--json", "cursor", "drop", "--consumer", "scratch", "--dry-run").stdout)).toEqual({
-      consumer: "scratch",
-      dryRun: true,
-      cursors: [{ eventType: "credit.locked", position: 2 }],
-      dedup: 4,
-      deadLetters: 1,
-      activeDeadLetters: 1,
-    });
-    expect(await state()).toEqual(before);
+      const table = ["EVENT TYPE     POSITION", "credit.locked  2"];
+      expect(run("cursor", "drop", "--consumer", "scratch", "--dry-run")).toEqual({
+        code: 0,
+        stdout: [
+          ...table,
+          'dry run, nothing changed: would delete 1 cursors, 4 dedup rows, 1 dead letters (1 active) of "scratch"',
+          "",
+        ].join("\n"),
+        stderr: "",
+      });
+      expect(JSON.parse(run("--json", "cursor", "drop", "--consumer", "scratch", "--dry-run").stdout)).toEqual({
+        consumer: "scratch",
+        dryRun: true,
+        cursors: [{ eventType: "credit.locked", position: 2 }],
+        dedup: 4,
+        deadLetters: 1,
+        activeDeadLetters: 1,
+      });
+      expect(await state()).toEqual(before);
 
-    expect(run("cursor", "drop", "--consumer", "scratch", "--yes")).toEqual({
-      code: 0,
-      stdout: [...table, 'deleted 1 cursors, 4 dedup rows, 1 dead letters (1 active) of "scratch"', ""].join("\n"),
-      stderr: "",
-    });
-    expect(await state()).toEqual({ ...before, scratch: { cursors: 0, dedup: 0, dead_letters: 0 } });
-    // nothing pins the events any more
-    expect(run(...prune).stdout).toBe("dry run, nothing deleted: would delete 5 events, 5 dedup rows, 0 resolved dead letters\n");
-    const unknown = 'sguild-dispatcher: unknown consumer "scratch": no cursor or dead letter has that name (known: coaching)\n';
-    expect(run("cursor", "drop", "--consumer", "scratch", "--yes")).toEqual({ code: 2, stdout: "", stderr: unknown });
-    expect(run("status", "--consumer", "scratch")).toEqual({ code: 2, stdout: "", stderr: unknown });
-  });
+      expect(run("cursor", "drop", "--consumer", "scratch", "--yes")).toEqual({
+        code: 0,
+        stdout: [...table, 'deleted 1 cursors, 4 dedup rows, 1 dead letters (1 active) of "scratch"', ""].join("\n"),
+        stderr: "",
+      });
+      expect(await state()).toEqual({ ...before, scratch: { cursors: 0, dedup: 0, dead_letters: 0 } });
+      // nothing pins the events any more
+      expect(run(...prune).stdout).toBe("dry run, nothing deleted: would delete 5 events, 5 dedup rows, 0 resolved dead letters\n");
+      const unknown = 'sguild-dispatcher: unknown consumer "scratch": no cursor or dead letter has that name (known: coaching)\n';
+      expect(run("cursor", "drop", "--consumer", "scratch", "--yes")).toEqual({ code: 2, stdout: "", stderr: unknown });
+      expect(run("status", "--consumer", "scratch")).toEqual({ code: 2, stdout: "", stderr: unknown });
+    },
+  );
 });
 
 describe("progress lines", () => {

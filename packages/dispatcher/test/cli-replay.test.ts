@@ -73,7 +73,8 @@ describe("sguild-dispatcher dlq replay", () => {
     );
     expect(await run("dlq", "replay", ids[1]!, "--by", "per_ops", "--wait", "--timeout", "soon")).toEqual(
       usage(
-        '--timeout must be a number with a unit ms, s, m, h or d (500ms, 45s, 90m, 12h, 30d, 1.5h) or a plain number of milliseconds (got "soon")',
+        "--timeout must be a number with a unit ms, s, m, h or d (500ms, 45s, 90m, 12h, 30d, 1.5h) " +
+          'or a plain number of milliseconds (got "soon")',
       ),
     );
     expect(await db.count("SELECT count(*) AS n FROM dispatcher_dead_letter WHERE replay_requested_at IS NOT NULL")).toBe(0);
@@ -142,7 +143,9 @@ describe("sguild-dispatcher dlq replay", () => {
       expect([out.code, out.stdout]).toEqual([
         1,
         [
-          `ID                                        CONSUMER  EVENT TYPE     OUTCOME   ATTEMPTS  ${"ERROR".padEnd(error.length)}`.trimEnd(),
+          (
+            `ID                                        CONSUMER  EVENT TYPE     ` + `OUTCOME   ATTEMPTS  ${"ERROR".padEnd(error.length)}`
+          ).trimEnd(),
           ...group.slice(0, 3).map((id) => `${id}  coaching  credit.locked  replayed  1         -`),
           `${ids[6]}  coaching  credit.locked  failed    2         ${error}`,
           `group ${lessonGroup}: 3 replayed, 1 failed`,
@@ -170,21 +173,26 @@ describe("sguild-dispatcher dlq replay", () => {
     }
   });
 
-  it("--wait --timeout: with no consumer running it says so and exits 1; the request stays and the consumer performs it once it runs", async () => {
-    const out = await run("dlq", "replay", ids[6]!, "--by", "per_ops", "--wait", "--timeout", "1s");
-    expect(out).toEqual({
-      code: 1,
-      stdout: `replay of ${ids[6]} requested; consumer "coaching" replays it on its next cycle (see: dlq show ${ids[6]})\n`,
-      stderr: `sguild-dispatcher: replay of ${ids[6]} was not performed within 1s: is consumer "coaching" running? The request stays: the consumer replays it once it runs\n`,
-    });
-    broken.delete(events[6]!.event_id);
-    const consumer = await startConsumer();
-    try {
-      await until(async () => (await letter(ids[6]!)).resolvedAt !== null, 10_000, "the replay that stayed requested");
-      expect((await letter(ids[6]!)).resolutionNote).toBe("replayed");
-    } finally {
-      await consumer.close();
-    }
-    expect(await run("dlq", "list")).toEqual({ code: 0, stdout: "no active dead letters\n", stderr: "" });
-  });
+  it(
+    "--wait --timeout: with no consumer running it says so and exits 1; " + "the request stays and the consumer performs it once it runs",
+    async () => {
+      const out = await run("dlq", "replay", ids[6]!, "--by", "per_ops", "--wait", "--timeout", "1s");
+      expect(out).toEqual({
+        code: 1,
+        stdout: `replay of ${ids[6]} requested; consumer "coaching" replays it on its next cycle (see: dlq show ${ids[6]})\n`,
+        stderr:
+          `sguild-dispatcher: replay of ${ids[6]} was not performed within 1s: is consumer "coaching" running? ` +
+          `The request stays: the consumer replays it once it runs\n`,
+      });
+      broken.delete(events[6]!.event_id);
+      const consumer = await startConsumer();
+      try {
+        await until(async () => (await letter(ids[6]!)).resolvedAt !== null, 10_000, "the replay that stayed requested");
+        expect((await letter(ids[6]!)).resolutionNote).toBe("replayed");
+      } finally {
+        await consumer.close();
+      }
+      expect(await run("dlq", "list")).toEqual({ code: 0, stdout: "no active dead letters\n", stderr: "" });
+    },
+  );
 });

@@ -45,7 +45,10 @@ describe("sguild-dispatcher", () => {
     const text = run("status");
     expect(text.code).toBe(0);
     expect(text.stdout.split("\n")[0]).toMatch(
-      /^CONSUMER\s+EVENT TYPE\s+POSITION\s+STARTED\s+LAG \(EVENTS\)\s+LAG \(S\)\s+LAST DELIVERY\s+RETRYING\s+DEAD LETTERS\s+EARLIEST RETAINED$/,
+      new RegExp(
+        "^CONSUMER\\s+EVENT TYPE\\s+POSITION\\s+STARTED\\s+LAG \\(EVENTS\\)\\s+LAG \\(S\\)\\s+" +
+          "LAST DELIVERY\\s+RETRYING\\s+DEAD LETTERS\\s+EARLIEST RETAINED$",
+      ),
     );
     expect(text.stdout.split("\n")[1]).toMatch(/^coaching\s+credit\.locked\s+5\s+earliest at 0\s+0\s+0\.0\s+\S+Z\s+-\s+1\s+1 \(\S+Z\)$/);
     const json = JSON.parse(run("status", "--json").stdout);
@@ -63,107 +66,112 @@ describe("sguild-dispatcher", () => {
     ]);
   });
 
-  it("dlq list (every consumer's, or one's; an unknown consumer is said unknown), show with labels, replay request, resolve; camelCase JSON", async () => {
-    const letter = await deadLetterRow(deadLetterId);
-    const s = (d: Date | null) => (d ? d.toISOString().replace(/\.\d{3}Z$/, "Z") : "-");
-    const row = `${deadLetterId}  coaching  credit.locked  Error: cannot place lesson  1         ${s(letter.lastFailedAt)}  -`;
-    const header =
-      "ID                                        CONSUMER  EVENT TYPE     ERROR                       ATTEMPTS  LAST FAILED           RESOLVED";
-    expect(run("dlq", "list")).toEqual({ code: 0, stdout: `${header}\n${row}\n`, stderr: "" });
-    expect(run("dlq", "list", "--consumer", "coaching").stdout).toBe(`${header}\n${row}\n`);
-    expect(JSON.parse(run("--json", "dlq", "list").stdout)).toEqual([json(letter)]);
-    const unknown = run("dlq", "list", "--consumer", "coachin");
-    expect(unknown).toEqual({
-      code: 2,
-      stdout: "",
-      stderr: 'sguild-dispatcher: unknown consumer "coachin": no cursor or dead letter has that name (known: coaching)\n',
-    });
-    expect(run("dlq", "list", "--consumer", "coachin", "--group").stderr).toBe(unknown.stderr);
-    expect(run("status", "--consumer", "coachin").stderr).toBe(unknown.stderr);
-    expect(JSON.parse(run("--json", "dlq", "list", "--group").stdout)).toEqual([
-      {
-        consumer: "coaching",
-        fingerprint: letter.fingerprint,
-        errorClass: "Error",
-        sampleMessage: "cannot place lesson",
-        eventTypes: ["credit.locked"],
-        count: 1,
-        firstFailedAt: letter.firstFailedAt.toISOString(),
-        lastFailedAt: letter.lastFailedAt.toISOString(),
-      },
-    ]);
-    const show = run("dlq", "show", deadLetterId);
-    expect(show).toEqual({
-      code: 0,
-      stderr: "",
-      stdout: [
-        `id: ${deadLetterId}`,
-        "consumer: coaching",
-        "event type: credit.locked",
-        `event id: ${events[4]!.event_id}`,
-        "error: Error: cannot place lesson",
-        `fingerprint: ${letter.fingerprint}`,
-        "attempts: 1",
-        `first failed: ${s(letter.firstFailedAt)}`,
-        `last failed: ${s(letter.lastFailedAt)}`,
-        "resolved: no",
-        "replay requested: no",
-        "stack:",
-        letter.errorStack!.replace(/^/gm, "  "),
-        "envelope:",
-        JSON.stringify(letter.envelope, null, 2).replace(/^/gm, "  "),
-        "",
-      ].join("\n"),
-    });
-    expect(JSON.parse(run("--json", "dlq", "show", deadLetterId).stdout)).toEqual(json(letter));
-    const replay = run("dlq", "replay", deadLetterId, "--by", "per_ops");
-    expect(replay.stdout).toBe(
-      `replay of ${deadLetterId} requested; consumer "coaching" replays it on its next cycle (see: dlq show ${deadLetterId})\n`,
-    );
-    const requested = await deadLetterRow(deadLetterId);
-    expect(requested.replayRequestedBy).toBe("per_ops");
-    const replayJson = JSON.parse(run("--json", "dlq", "replay", deadLetterId, "--by", "per_ops").stdout);
-    expect(replayJson).toEqual({ outcome: "requested", deadLetter: json(await deadLetterRow(deadLetterId)) });
-    expect(Object.keys(replayJson.deadLetter)).toEqual([
-      "id",
-      "consumer",
-      "eventId",
-      "eventType",
-      "envelope",
-      "errorClass",
-      "errorMessage",
-      "errorStack",
-      "fingerprint",
-      "attempts",
-      "firstFailedAt",
-      "lastFailedAt",
-      "createdAt",
-      "resolvedAt",
-      "resolvedBy",
-      "resolutionNote",
-      "replayRequestedAt",
-      "replayRequestedBy",
-    ]);
-    expect(run("dlq", "show", deadLetterId).stdout).toContain(
-      `\nreplay requested: ${s((await deadLetterRow(deadLetterId)).replayRequestedAt)} by per_ops\n`,
-    );
-    expect(run("dlq", "resolve", deadLetterId, "--by", "per_ops", "--note", "lesson cancelled").stdout).toBe(
-      `resolved ${deadLetterId} by per_ops\n`,
-    );
-    const resolved = await deadLetterRow(deadLetterId);
-    expect(run("dlq", "show", deadLetterId).stdout).toContain(
-      `\nresolved: ${s(resolved.resolvedAt)} by per_ops (lesson cancelled)\nreplay requested: no\n`,
-    );
-    expect(JSON.parse(run("--json", "dlq", "show", deadLetterId).stdout)).toEqual(json(resolved));
-    const again = run("dlq", "resolve", deadLetterId, "--by", "per_ops");
-    expect([again.code, again.stderr]).toEqual([
-      2,
-      expect.stringMatching(/^sguild-dispatcher: dead letter dlq_.* was already resolved at .* by per_ops\n$/),
-    ]);
-    expect(run("dlq", "list", "--consumer", "coaching").stdout).toBe("no active dead letters for coaching\n");
-    expect(run("dlq", "list").stdout).toBe("no active dead letters\n");
-    expect(JSON.parse(run("--json", "dlq", "list", "--include-resolved").stdout)).toEqual([json(resolved)]);
-  });
+  it(
+    "dlq list (every consumer's, or one's; an unknown consumer is said unknown), " +
+      "show with labels, replay request, resolve; camelCase JSON",
+    async () => {
+      const letter = await deadLetterRow(deadLetterId);
+      const s = (d: Date | null) => (d ? d.toISOString().replace(/\.\d{3}Z$/, "Z") : "-");
+      const row = `${deadLetterId}  coaching  credit.locked  Error: cannot place lesson  1         ${s(letter.lastFailedAt)}  -`;
+      const header =
+        "ID                                        CONSUMER  EVENT TYPE     " +
+        "ERROR                       ATTEMPTS  LAST FAILED           RESOLVED";
+      expect(run("dlq", "list")).toEqual({ code: 0, stdout: `${header}\n${row}\n`, stderr: "" });
+      expect(run("dlq", "list", "--consumer", "coaching").stdout).toBe(`${header}\n${row}\n`);
+      expect(JSON.parse(run("--json", "dlq", "list").stdout)).toEqual([json(letter)]);
+      const unknown = run("dlq", "list", "--consumer", "coachin");
+      expect(unknown).toEqual({
+        code: 2,
+        stdout: "",
+        stderr: 'sguild-dispatcher: unknown consumer "coachin": no cursor or dead letter has that name (known: coaching)\n',
+      });
+      expect(run("dlq", "list", "--consumer", "coachin", "--group").stderr).toBe(unknown.stderr);
+      expect(run("status", "--consumer", "coachin").stderr).toBe(unknown.stderr);
+      expect(JSON.parse(run("--json", "dlq", "list", "--group").stdout)).toEqual([
+        {
+          consumer: "coaching",
+          fingerprint: letter.fingerprint,
+          errorClass: "Error",
+          sampleMessage: "cannot place lesson",
+          eventTypes: ["credit.locked"],
+          count: 1,
+          firstFailedAt: letter.firstFailedAt.toISOString(),
+          lastFailedAt: letter.lastFailedAt.toISOString(),
+        },
+      ]);
+      const show = run("dlq", "show", deadLetterId);
+      expect(show).toEqual({
+        code: 0,
+        stderr: "",
+        stdout: [
+          `id: ${deadLetterId}`,
+          "consumer: coaching",
+          "event type: credit.locked",
+          `event id: ${events[4]!.event_id}`,
+          "error: Error: cannot place lesson",
+          `fingerprint: ${letter.fingerprint}`,
+          "attempts: 1",
+          `first failed: ${s(letter.firstFailedAt)}`,
+          `last failed: ${s(letter.lastFailedAt)}`,
+          "resolved: no",
+          "replay requested: no",
+          "stack:",
+          letter.errorStack!.replace(/^/gm, "  "),
+          "envelope:",
+          JSON.stringify(letter.envelope, null, 2).replace(/^/gm, "  "),
+          "",
+        ].join("\n"),
+      });
+      expect(JSON.parse(run("--json", "dlq", "show", deadLetterId).stdout)).toEqual(json(letter));
+      const replay = run("dlq", "replay", deadLetterId, "--by", "per_ops");
+      expect(replay.stdout).toBe(
+        `replay of ${deadLetterId} requested; consumer "coaching" replays it on its next cycle (see: dlq show ${deadLetterId})\n`,
+      );
+      const requested = await deadLetterRow(deadLetterId);
+      expect(requested.replayRequestedBy).toBe("per_ops");
+      const replayJson = JSON.parse(run("--json", "dlq", "replay", deadLetterId, "--by", "per_ops").stdout);
+      expect(replayJson).toEqual({ outcome: "requested", deadLetter: json(await deadLetterRow(deadLetterId)) });
+      expect(Object.keys(replayJson.deadLetter)).toEqual([
+        "id",
+        "consumer",
+        "eventId",
+        "eventType",
+        "envelope",
+        "errorClass",
+        "errorMessage",
+        "errorStack",
+        "fingerprint",
+        "attempts",
+        "firstFailedAt",
+        "lastFailedAt",
+        "createdAt",
+        "resolvedAt",
+        "resolvedBy",
+        "resolutionNote",
+        "replayRequestedAt",
+        "replayRequestedBy",
+      ]);
+      expect(run("dlq", "show", deadLetterId).stdout).toContain(
+        `\nreplay requested: ${s((await deadLetterRow(deadLetterId)).replayRequestedAt)} by per_ops\n`,
+      );
+      expect(run("dlq", "resolve", deadLetterId, "--by", "per_ops", "--note", "lesson cancelled").stdout).toBe(
+        `resolved ${deadLetterId} by per_ops\n`,
+      );
+      const resolved = await deadLetterRow(deadLetterId);
+      expect(run("dlq", "show", deadLetterId).stdout).toContain(
+        `\nresolved: ${s(resolved.resolvedAt)} by per_ops (lesson cancelled)\nreplay requested: no\n`,
+      );
+      expect(JSON.parse(run("--json", "dlq", "show", deadLetterId).stdout)).toEqual(json(resolved));
+      const again = run("dlq", "resolve", deadLetterId, "--by", "per_ops");
+      expect([again.code, again.stderr]).toEqual([
+        2,
+        expect.stringMatching(/^sguild-dispatcher: dead letter dlq_.* was already resolved at .* by per_ops\n$/),
+      ]);
+      expect(run("dlq", "list", "--consumer", "coaching").stdout).toBe("no active dead letters for coaching\n");
+      expect(run("dlq", "list").stdout).toBe("no active dead letters\n");
+      expect(JSON.parse(run("--json", "dlq", "list", "--include-resolved").stdout)).toEqual([json(resolved)]);
+    },
+  );
 
   const state = async () =>
     (
@@ -173,60 +181,64 @@ describe("sguild-dispatcher", () => {
     ).rows[0];
   const refusal = (what: string) => `sguild-dispatcher: ${what}: pass --yes to do it, or --dry-run to see what it would do\n`;
 
-  it("cursor reset refuses without --yes and --dry-run writes nothing; by default a rewind keeps the dedup rows, --reprocess deletes them", async () => {
-    const to = ["cursor", "reset", "--consumer", "coaching", "--to", events[2]!.event_id];
-    const before = { cursor: 5, dedup: 4, events: 5, dead_letters: 1 };
-    expect(await state()).toEqual(before);
-    const refused = run(...to);
-    expect([refused.code, refused.stdout, refused.stderr]).toEqual([2, "", refusal('cursor reset rewinds "coaching"')]);
-    const refusedReprocess = run(...to, "--reprocess");
-    expect([refusedReprocess.code, refusedReprocess.stderr]).toEqual([
-      2,
-      refusal('cursor reset --reprocess rewinds "coaching" and applies those events again'),
-    ]);
-    const both = run(...to, "--yes", "--dry-run");
-    expect([both.code, both.stderr]).toEqual([2, "error: option '--dry-run' cannot be used with option '--yes'\n"]);
-    const dry = run(...to, "--dry-run");
-    expect([dry.code, dry.stdout]).toEqual([
-      0,
-      [
-        "EVENT TYPE     FROM  TO  EVENTS REWOUND  TO APPLY  DEDUP ROWS DELETED",
-        "credit.locked  5     2   3               1         0",
-        "dry run, nothing changed: would rewind 3 events, 1 of them to be applied",
-        "",
-      ].join("\n"),
-    ]);
-    expect(JSON.parse(run("--json", ...to, "--reprocess", "--dry-run").stdout)).toEqual({
-      reprocess: true,
-      dryRun: true,
-      cursors: [{ eventType: "credit.locked", from: 5, position: 2, events: 3, willApply: 3, forgotten: 2 }],
-      forgotten: 2,
-    });
-    expect(await state()).toEqual(before);
+  it(
+    "cursor reset refuses without --yes and --dry-run writes nothing; " +
+      "by default a rewind keeps the dedup rows, --reprocess deletes them",
+    async () => {
+      const to = ["cursor", "reset", "--consumer", "coaching", "--to", events[2]!.event_id];
+      const before = { cursor: 5, dedup: 4, events: 5, dead_letters: 1 };
+      expect(await state()).toEqual(before);
+      const refused = run(...to);
+      expect([refused.code, refused.stdout, refused.stderr]).toEqual([2, "", refusal('cursor reset rewinds "coaching"')]);
+      const refusedReprocess = run(...to, "--reprocess");
+      expect([refusedReprocess.code, refusedReprocess.stderr]).toEqual([
+        2,
+        refusal('cursor reset --reprocess rewinds "coaching" and applies those events again'),
+      ]);
+      const both = run(...to, "--yes", "--dry-run");
+      expect([both.code, both.stderr]).toEqual([2, "error: option '--dry-run' cannot be used with option '--yes'\n"]);
+      const dry = run(...to, "--dry-run");
+      expect([dry.code, dry.stdout]).toEqual([
+        0,
+        [
+          "EVENT TYPE     FROM  TO  EVENTS REWOUND  TO APPLY  DEDUP ROWS DELETED",
+          "credit.locked  5     2   3               1         0",
+          "dry run, nothing changed: would rewind 3 events, 1 of them to be applied",
+          "",
+        ].join("\n"),
+      ]);
+      expect(JSON.parse(run("--json", ...to, "--reprocess", "--dry-run").stdout)).toEqual({
+        reprocess: true,
+        dryRun: true,
+        cursors: [{ eventType: "credit.locked", from: 5, position: 2, events: 3, willApply: 3, forgotten: 2 }],
+        forgotten: 2,
+      });
+      expect(await state()).toEqual(before);
 
-    // events[4] was dead-lettered, never applied: it is the one event a plain rewind applies
-    const done = run(...to, "--yes");
-    expect([done.code, done.stdout]).toEqual([
-      0,
-      [
-        "EVENT TYPE     FROM  TO  EVENTS REWOUND  TO APPLY  DEDUP ROWS DELETED",
-        "credit.locked  5     2   3               1         0",
-        "rewound 3 events, 1 of them to be applied; the others were applied already and are skipped (--reprocess applies them again)",
-        "",
-      ].join("\n"),
-    ]);
-    expect(await state()).toEqual({ ...before, cursor: 2 });
-    const byTime = JSON.parse(
-      run("--json", "cursor", "reset", "--consumer", "coaching", "--to", "2000-01-01T00:00:00Z", "--reprocess", "--yes").stdout,
-    );
-    expect(byTime).toEqual({
-      reprocess: true,
-      dryRun: false,
-      cursors: [{ eventType: "credit.locked", from: 2, position: 0, events: 2, willApply: 2, forgotten: 4 }],
-      forgotten: 4,
-    });
-    expect(await state()).toEqual({ ...before, cursor: 0, dedup: 0 });
-  });
+      // events[4] was dead-lettered, never applied: it is the one event a plain rewind applies
+      const done = run(...to, "--yes");
+      expect([done.code, done.stdout]).toEqual([
+        0,
+        [
+          "EVENT TYPE     FROM  TO  EVENTS REWOUND  TO APPLY  DEDUP ROWS DELETED",
+          "credit.locked  5     2   3               1         0",
+          "rewound 3 events, 1 of them to be applied; the others were applied already and are skipped (--reprocess applies them again)",
+          "",
+        ].join("\n"),
+      ]);
+      expect(await state()).toEqual({ ...before, cursor: 2 });
+      const byTime = JSON.parse(
+        run("--json", "cursor", "reset", "--consumer", "coaching", "--to", "2000-01-01T00:00:00Z", "--reprocess", "--yes").stdout,
+      );
+      expect(byTime).toEqual({
+        reprocess: true,
+        dryRun: false,
+        cursors: [{ eventType: "credit.locked", from: 2, position: 0, events: 2, willApply: 2, forgotten: 4 }],
+        forgotten: 4,
+      });
+      expect(await state()).toEqual({ ...before, cursor: 0, dedup: 0 });
+    },
+  );
 
   it("prune refuses without --yes, --dry-run counts what would go and deletes nothing, --yes deletes exactly that", async () => {
     await db.pool.query("UPDATE dispatcher_cursor SET last_position = 3");
@@ -253,7 +265,8 @@ describe("sguild-dispatcher", () => {
 
   it("prune --older-than and the other windows accept every form the message names, and refuse others with that message", async () => {
     await db.pool.query(
-      "INSERT INTO dispatcher_dedup (consumer, event_id, delivered_at) VALUES ('coaching', 'evt_ten_minutes_old', now() - interval '10 minutes')",
+      "INSERT INTO dispatcher_dedup (consumer, event_id, delivered_at) " +
+        "VALUES ('coaching', 'evt_ten_minutes_old', now() - interval '10 minutes')",
     );
     // one dedup row, 10 minutes old: a window shorter than that takes it, a longer one does not
     const dedupWithin = (form: string) => {
@@ -286,7 +299,8 @@ describe("sguild-dispatcher", () => {
     };
     expect(Object.fromEntries(Object.keys(forms).map((form) => [form, dedupWithin(form)]))).toEqual(forms);
     const message = (flag: string, got: string) =>
-      `sguild-dispatcher: ${flag} must be a number with a unit ms, s, m, h or d (500ms, 45s, 90m, 12h, 30d, 1.5h) or a plain number of milliseconds (got ${JSON.stringify(got)})\n`;
+      `sguild-dispatcher: ${flag} must be a number with a unit ms, s, m, h or d (500ms, 45s, 90m, 12h, 30d, 1.5h) ` +
+      `or a plain number of milliseconds (got ${JSON.stringify(got)})\n`;
     for (const bad of ["30 days", "1w", "-1d", "1e3", ""]) {
       expect(run("prune", "--older-than", bad, "--dry-run")).toEqual({ code: 2, stdout: "", stderr: message("--older-than", bad) });
     }

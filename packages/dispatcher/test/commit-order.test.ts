@@ -91,56 +91,60 @@ const unnumbered = (database: TestDb, eventIds: string[]) =>
   );
 
 describe("delivery order per event type", () => {
-  it("committed-before-inserted is delivered first; one transaction in publish order; overlapping ones in one position order for every consumer", async () => {
-    await db.pool.query("TRUNCATE dispatcher_event, dispatcher_cursor, dispatcher_dedup");
-    // No consumer runs yet: the sequencer runs exactly where the timeline says.
-    const { published, committedAt, byName, positionOrder, idOrder, names } = await timeline(db, producer, async () => {
-      await db.pool.query("SELECT dispatcher_sequence(1000)");
-    });
-    // The out-of-order commit really happened: a1 has the lowest id and comes after all of B.
-    expect(idOrder).toEqual(["a1", "b1", "b2", "b3", "c1", "d1"]);
-    expect(positionOrder).toEqual(["b1", "b2", "b3", "a1", "c1", "d1"]);
+  it(
+    "committed-before-inserted is delivered first; one transaction in publish order; " +
+      "overlapping ones in one position order for every consumer",
+    async () => {
+      await db.pool.query("TRUNCATE dispatcher_event, dispatcher_cursor, dispatcher_dedup");
+      // No consumer runs yet: the sequencer runs exactly where the timeline says.
+      const { published, committedAt, byName, positionOrder, idOrder, names } = await timeline(db, producer, async () => {
+        await db.pool.query("SELECT dispatcher_sequence(1000)");
+      });
+      // The out-of-order commit really happened: a1 has the lowest id and comes after all of B.
+      expect(idOrder).toEqual(["a1", "b1", "b2", "b3", "c1", "d1"]);
+      expect(positionOrder).toEqual(["b1", "b2", "b3", "a1", "c1", "d1"]);
 
-    // Two consumers, different batch sizes, each delivers the same order.
-    const deliveries = await Promise.all(
-      [
-        ["first", 1],
-        ["second", 50],
-      ].map(async ([consumer, batchSize]) => {
-        const seen: string[] = [];
-        const c = createDispatcher({ producer: "coaching", tenantId: "tnt_sguild", pool: db.pool, databaseUrl: db.url });
-        running.push(c);
-        c.subscribe("credit.locked", (event) => void seen.push(event.event_id));
-        await c.start({ consumer: consumer as string, batchSize: batchSize as number, pollIntervalMs: 50 });
-        await until(() => seen.length === published.length, 10_000, `consumer ${consumer}`);
-        return seen;
-      }),
-    );
-    await new Promise((r) => setTimeout(r, 200)); // nothing more, nothing twice
-    for (const seen of deliveries) expect(seen.map((eventId) => names.get(eventId))).toEqual(positionOrder);
+      // Two consumers, different batch sizes, each delivers the same order.
+      const deliveries = await Promise.all(
+        [
+          ["first", 1],
+          ["second", 50],
+        ].map(async ([consumer, batchSize]) => {
+          const seen: string[] = [];
+          const c = createDispatcher({ producer: "coaching", tenantId: "tnt_sguild", pool: db.pool, databaseUrl: db.url });
+          running.push(c);
+          c.subscribe("credit.locked", (event) => void seen.push(event.event_id));
+          await c.start({ consumer: consumer as string, batchSize: batchSize as number, pollIntervalMs: 50 });
+          await until(() => seen.length === published.length, 10_000, `consumer ${consumer}`);
+          return seen;
+        }),
+      );
+      await new Promise((r) => setTimeout(r, 200)); // nothing more, nothing twice
+      for (const seen of deliveries) expect(seen.map((eventId) => names.get(eventId))).toEqual(positionOrder);
 
-    const delivered = deliveries[0]!.map((eventId) => names.get(eventId)!);
-    const at = (name: string) => delivered.indexOf(name);
-    // 1. committed before the other inserted: delivered first (every such pair; A -> d1 is one).
-    let pairs = 0;
-    for (const e of byName.values()) {
-      for (const f of byName.values()) {
-        if (committedAt.get(e.tx)! < f.insertedAt) {
-          pairs += 1;
-          expect(
-            at(e.name),
-            `${e.name} (committed at ${committedAt.get(e.tx)}) before ${f.name} (inserted at ${f.insertedAt})`,
-          ).toBeLessThan(at(f.name));
+      const delivered = deliveries[0]!.map((eventId) => names.get(eventId)!);
+      const at = (name: string) => delivered.indexOf(name);
+      // 1. committed before the other inserted: delivered first (every such pair; A -> d1 is one).
+      let pairs = 0;
+      for (const e of byName.values()) {
+        for (const f of byName.values()) {
+          if (committedAt.get(e.tx)! < f.insertedAt) {
+            pairs += 1;
+            expect(
+              at(e.name),
+              `${e.name} (committed at ${committedAt.get(e.tx)}) before ${f.name} (inserted at ${f.insertedAt})`,
+            ).toBeLessThan(at(f.name));
+          }
         }
       }
-    }
-    expect(pairs).toBe(7); // b1..b3 before c1 and d1 (B committed before C and D inserted), a1 before d1
-    // 2. one transaction's events in publish order.
-    expect(delivered.filter((n) => n.startsWith("b"))).toEqual(["b1", "b2", "b3"]);
-    // Not promised, and what happens: D committed before C, yet c1 (lower id, same sequencer run) comes first.
-    expect(committedAt.get("D")!).toBeLessThan(committedAt.get("C")!);
-    expect(at("c1")).toBeLessThan(at("d1"));
-  });
+      expect(pairs).toBe(7); // b1..b3 before c1 and d1 (B committed before C and D inserted), a1 before d1
+      // 2. one transaction's events in publish order.
+      expect(delivered.filter((n) => n.startsWith("b"))).toEqual(["b1", "b2", "b3"]);
+      // Not promised, and what happens: D committed before C, yet c1 (lower id, same sequencer run) comes first.
+      expect(committedAt.get("D")!).toBeLessThan(committedAt.get("C")!);
+      expect(at("c1")).toBeLessThan(at("d1"));
+    },
+  );
 
   it("through the fanout relay, the destination's consumers see the source's position order", async () => {
     const source = await testDb();

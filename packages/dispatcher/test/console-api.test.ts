@@ -14,7 +14,8 @@ let db: TestDb;
 let producer: Dispatcher;
 let consumer: Dispatcher;
 const CSP =
-  "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+  "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; " +
+  "base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
 beforeAll(async () => {
   db = await testDb();
@@ -125,34 +126,38 @@ describe("cross-site requests cannot operate: 403 CROSS_SITE_REQUEST before auth
     expect(await pausedCursors()).toBe(0);
   });
 
-  it("the request's own origin may: its URL's, or its Host header's (toNodeHandler's URLs are http://localhost); allowedOrigins replaces that", async () => {
-    const resume = (client: ReturnType<typeof consoleClient>, origin: string, url = `${ORIGIN}${BASE}`, host?: string) =>
-      client.send(
-        new Request(`${url}/api/consumers/coaching/resume`, {
+  it(
+    "the request's own origin may: its URL's, or its Host header's (toNodeHandler's URLs are http://localhost); " +
+      "allowedOrigins replaces that",
+    async () => {
+      const resume = (client: ReturnType<typeof consoleClient>, origin: string, url = `${ORIGIN}${BASE}`, host?: string) =>
+        client.send(
+          new Request(`${url}/api/consumers/coaching/resume`, {
+            method: "POST",
+            headers: { ...json, authorization: "Bearer ops", origin, ...(host ? { host } : {}) },
+            body: JSON.stringify({ by: "per_ops" }),
+          }),
+        );
+      const own = consoleClient(consumer);
+      expect((await resume(own, ORIGIN)).body).toEqual({ consumer: "coaching", resumed: [] });
+      expect((await resume(own, ORIGIN, `http://localhost${BASE}`, "admin.example")).status).toBe(200);
+      expect((await resume(own, ORIGIN, `http://localhost${BASE}`, "other.example")).status).toBe(403);
+      expect((await resume(own, "http://localhost:8080", `http://localhost:8080${BASE}`)).status).toBe(200);
+      const listed = consoleClient(consumer, { allowedOrigins: ["https://ops.example", "https://ADMIN.example:443/"] });
+      expect((await resume(listed, "https://ops.example", `http://localhost${BASE}`)).status).toBe(200);
+      expect((await resume(listed, ORIGIN)).status).toBe(200);
+      expect((await resume(listed, "http://localhost", `http://localhost${BASE}`)).status).toBe(403);
+      // No Origin (a client that is not a browser): the header and the content type are enough.
+      const noOrigin = await own.send(
+        new Request(`${ORIGIN}${BASE}/api/consumers/coaching/resume`, {
           method: "POST",
-          headers: { ...json, authorization: "Bearer ops", origin, ...(host ? { host } : {}) },
+          headers: { ...json, authorization: "Bearer ops" },
           body: JSON.stringify({ by: "per_ops" }),
         }),
       );
-    const own = consoleClient(consumer);
-    expect((await resume(own, ORIGIN)).body).toEqual({ consumer: "coaching", resumed: [] });
-    expect((await resume(own, ORIGIN, `http://localhost${BASE}`, "admin.example")).status).toBe(200);
-    expect((await resume(own, ORIGIN, `http://localhost${BASE}`, "other.example")).status).toBe(403);
-    expect((await resume(own, "http://localhost:8080", `http://localhost:8080${BASE}`)).status).toBe(200);
-    const listed = consoleClient(consumer, { allowedOrigins: ["https://ops.example", "https://ADMIN.example:443/"] });
-    expect((await resume(listed, "https://ops.example", `http://localhost${BASE}`)).status).toBe(200);
-    expect((await resume(listed, ORIGIN)).status).toBe(200);
-    expect((await resume(listed, "http://localhost", `http://localhost${BASE}`)).status).toBe(403);
-    // No Origin (a client that is not a browser): the header and the content type are enough.
-    const noOrigin = await own.send(
-      new Request(`${ORIGIN}${BASE}/api/consumers/coaching/resume`, {
-        method: "POST",
-        headers: { ...json, authorization: "Bearer ops" },
-        body: JSON.stringify({ by: "per_ops" }),
-      }),
-    );
-    expect(noOrigin.status).toBe(200);
-  });
+      expect(noOrigin.status).toBe(200);
+    },
+  );
 });
 
 describe("served by Node's http through toNodeHandler", () => {

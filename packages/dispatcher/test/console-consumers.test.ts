@@ -66,7 +66,8 @@ function coaching(): Dispatcher {
 const row = async (sql: string, values: unknown[] = []) => (await db.pool.query(sql, values)).rows[0];
 const cursor = (consumer: string, eventType: string) =>
   row(
-    "SELECT last_position::int AS position, last_delivered_at, paused_at, paused_by FROM dispatcher_cursor WHERE consumer = $1 AND event_type = $2",
+    "SELECT last_position::int AS position, last_delivered_at, paused_at, paused_by " +
+      "FROM dispatcher_cursor WHERE consumer = $1 AND event_type = $2",
     [consumer, eventType],
   );
 const positions = async (ids: string[]) =>
@@ -270,8 +271,10 @@ describe("replicas: their heartbeats", () => {
     const d = coaching();
     await d.start({ consumer: "coaching", pollIntervalMs: 50, lagReportIntervalMs: 100, listen: false });
     await db.pool.query(
-      `INSERT INTO dispatcher_consumer_instance (instance_id, consumer, host, pid, version, event_types, heartbeat_interval_ms, started_at, last_seen_at)
-       VALUES ('ins_silent', 'audit', 'old-host', 7, '2.0.0', '{credit.locked}', 1000, now() - interval '10 minutes', now() - interval '4 seconds')`,
+      `INSERT INTO dispatcher_consumer_instance
+         (instance_id, consumer, host, pid, version, event_types, heartbeat_interval_ms, started_at, last_seen_at)
+       VALUES ('ins_silent', 'audit', 'old-host', 7, '2.0.0', '{credit.locked}', 1000,
+         now() - interval '10 minutes', now() - interval '4 seconds')`,
     );
     const client = consoleClient(d);
     const instanceId = d.consumerLoop!.heartbeat.instanceId;
@@ -356,7 +359,8 @@ describe("rewind and drop", () => {
     failing.add(events[1]!.event_id);
     await runOnce(d, { consumer: "coaching", retryDelaysMs: [] });
     await db.pool.query(
-      `INSERT INTO dispatcher_consumer_instance (instance_id, consumer, host, pid, version, event_types, heartbeat_interval_ms, last_seen_at)
+      `INSERT INTO dispatcher_consumer_instance
+         (instance_id, consumer, host, pid, version, event_types, heartbeat_interval_ms, last_seen_at)
        VALUES ('ins_gone', 'coaching', 'old-host', 7, '2.0.0', '{credit.locked}', 1000, now() - interval '1 hour')`,
     );
     const client = consoleClient(d);
@@ -376,7 +380,8 @@ describe("rewind and drop", () => {
     });
     const left =
       await row(`SELECT (SELECT count(*) FROM dispatcher_cursor)::int AS cursors, (SELECT count(*) FROM dispatcher_dedup)::int AS dedup,
-      (SELECT count(*) FROM dispatcher_dead_letter)::int AS dead_letters, (SELECT count(*) FROM dispatcher_consumer_instance)::int AS instances`);
+      (SELECT count(*) FROM dispatcher_dead_letter)::int AS dead_letters,
+      (SELECT count(*) FROM dispatcher_consumer_instance)::int AS instances`);
     expect(left).toEqual({ cursors: 0, dedup: 0, dead_letters: 0, instances: 0 });
     expect((await client.get("consumers/coaching")).status).toBe(404);
     expect(asJson((await client.get("overview")).body.consumers)).toEqual([]);

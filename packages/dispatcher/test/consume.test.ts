@@ -68,90 +68,94 @@ describe("no event is ever skipped", () => {
     expect(seen).not.toContain(rolledBack.event_id);
   });
 
-  it("concurrent producers with overlapping transactions: every event exactly once, in position order per type, out-of-order commits included", async () => {
-    const seen = new Map<string, string[]>([
-      ["credit.locked", []],
-      ["credit.reserved", []],
-    ]);
-    const record = (event: EventEnvelope) => void seen.get(event.event_type)!.push(event.event_id);
-    const c = consumer();
-    c.subscribe("credit.locked", record);
-    c.subscribe("credit.reserved", record);
-    await c.start({ consumer: "coaching", pollIntervalMs: 100, batchSize: 100 });
-    // a second consumer with a small batch sees the same stream independently
-    const warehouseSeen: string[] = [];
-    const w = consumer();
-    w.subscribe("credit.locked", (event) => void warehouseSeen.push(event.event_id));
-    w.subscribe("credit.reserved", (event) => void warehouseSeen.push(event.event_id));
-    await w.start({ consumer: "warehouse", pollIntervalMs: 100, batchSize: 7 });
-    // One transaction inserts first (the lowest ids) and commits after every producer: an
-    // out-of-order commit whatever the scheduling below does.
-    const late = await db.pool.connect();
-    await late.query("BEGIN");
-    const lateEvents = [
-      {
-        id: (await producer.publish({ event_type: "credit.locked", payload: lockedPayload() }, { tx: late })).event_id,
-        type: "credit.locked",
-      },
-      { id: (await producer.publish(reserved(), { tx: late })).event_id, type: "credit.reserved" },
-    ];
-    // Each producer commits its transactions one after another, so its own events have a known commit order.
-    const perProducer = await Promise.all(
-      Array.from({ length: 8 }, async () => {
-        const committed: Array<{ id: string; type: string }> = [];
-        for (let t = 0; t < 25; t += 1) {
-          const client = await db.pool.connect();
-          await client.query("BEGIN");
-          const batch: Array<{ id: string; type: string }> = [];
-          for (let i = 0; i < 10; i += 1) {
-            const emit = Math.random() < 0.5 ? { event_type: "credit.locked" as const, payload: lockedPayload() } : reserved();
-            batch.push({ id: (await producer.publish(emit, { tx: client })).event_id, type: emit.event_type });
-            if (Math.random() < 0.2) await new Promise((r) => setTimeout(r, Math.random() * 15));
+  it(
+    "concurrent producers with overlapping transactions: " +
+      "every event exactly once, in position order per type, out-of-order commits included",
+    async () => {
+      const seen = new Map<string, string[]>([
+        ["credit.locked", []],
+        ["credit.reserved", []],
+      ]);
+      const record = (event: EventEnvelope) => void seen.get(event.event_type)!.push(event.event_id);
+      const c = consumer();
+      c.subscribe("credit.locked", record);
+      c.subscribe("credit.reserved", record);
+      await c.start({ consumer: "coaching", pollIntervalMs: 100, batchSize: 100 });
+      // a second consumer with a small batch sees the same stream independently
+      const warehouseSeen: string[] = [];
+      const w = consumer();
+      w.subscribe("credit.locked", (event) => void warehouseSeen.push(event.event_id));
+      w.subscribe("credit.reserved", (event) => void warehouseSeen.push(event.event_id));
+      await w.start({ consumer: "warehouse", pollIntervalMs: 100, batchSize: 7 });
+      // One transaction inserts first (the lowest ids) and commits after every producer: an
+      // out-of-order commit whatever the scheduling below does.
+      const late = await db.pool.connect();
+      await late.query("BEGIN");
+      const lateEvents = [
+        {
+          id: (await producer.publish({ event_type: "credit.locked", payload: lockedPayload() }, { tx: late })).event_id,
+          type: "credit.locked",
+        },
+        { id: (await producer.publish(reserved(), { tx: late })).event_id, type: "credit.reserved" },
+      ];
+      // Each producer commits its transactions one after another, so its own events have a known commit order.
+      const perProducer = await Promise.all(
+        Array.from({ length: 8 }, async () => {
+          const committed: Array<{ id: string; type: string }> = [];
+          for (let t = 0; t < 25; t += 1) {
+            const client = await db.pool.connect();
+            await client.query("BEGIN");
+            const batch: Array<{ id: string; type: string }> = [];
+            for (let i = 0; i < 10; i += 1) {
+              const emit = Math.random() < 0.5 ? { event_type: "credit.locked" as const, payload: lockedPayload() } : reserved();
+              batch.push({ id: (await producer.publish(emit, { tx: client })).event_id, type: emit.event_type });
+              if (Math.random() < 0.2) await new Promise((r) => setTimeout(r, Math.random() * 15));
+            }
+            await client.query("COMMIT");
+            client.release();
+            committed.push(...batch);
           }
-          await client.query("COMMIT");
-          client.release();
-          committed.push(...batch);
+          return committed;
+        }),
+      );
+      // Every committed event is numbered (the consumers run the sequencer) before the late one commits.
+      await until(
+        async () => (await db.count("SELECT count(*) AS n FROM dispatcher_event WHERE position IS NULL")) === 0,
+        30_000,
+        "the producers' events to be numbered",
+      );
+      await late.query("COMMIT");
+      late.release();
+      const all = [...lateEvents, ...perProducer.flat()];
+      await until(() => seen.get("credit.locked")!.length + seen.get("credit.reserved")!.length >= all.length, 60_000, "all events");
+      await until(() => warehouseSeen.length >= all.length, 60_000, "the second consumer");
+      await new Promise((r) => setTimeout(r, 300));
+      const stored = (
+        await db.pool.query("SELECT event_id, event_type, id::bigint AS id, position::bigint AS position FROM dispatcher_event")
+      ).rows;
+      const warehouseSet = new Set(warehouseSeen);
+      expect(warehouseSet.size).toBe(warehouseSeen.length);
+      for (const type of ["credit.locked", "credit.reserved"]) {
+        const rows = stored.filter((r) => r.event_type === type);
+        const positionOrder = [...rows].sort((x, y) => Number(x.position) - Number(y.position)).map((r) => r.event_id);
+        const idOrder = [...rows].sort((x, y) => Number(x.id) - Number(y.id)).map((r) => r.event_id);
+        expect(positionOrder).toHaveLength(all.filter((e) => e.type === type).length);
+        // The out-of-order commit really happened: the late event has the lowest id of its type and the last position.
+        const lateId = lateEvents.find((e) => e.type === type)!.id;
+        expect([idOrder[0], positionOrder.at(-1)]).toEqual([lateId, lateId]);
+        // Every consumer delivers exactly the position order: each event once, the late one after everything committed before it.
+        expect(seen.get(type)).toEqual(positionOrder);
+        expect(warehouseSeen.filter((eventId) => rows.some((r) => r.event_id === eventId))).toEqual(positionOrder);
+        // A producer's next transaction inserts after its previous one committed: delivered after it.
+        const order = new Map(positionOrder.map((eventId, index) => [eventId, index]));
+        for (const producerEvents of perProducer) {
+          const mine = producerEvents.filter((e) => e.type === type).map((e) => order.get(e.id)!);
+          expect(mine).toEqual([...mine].sort((x, y) => x - y));
         }
-        return committed;
-      }),
-    );
-    // Every committed event is numbered (the consumers run the sequencer) before the late one commits.
-    await until(
-      async () => (await db.count("SELECT count(*) AS n FROM dispatcher_event WHERE position IS NULL")) === 0,
-      30_000,
-      "the producers' events to be numbered",
-    );
-    await late.query("COMMIT");
-    late.release();
-    const all = [...lateEvents, ...perProducer.flat()];
-    await until(() => seen.get("credit.locked")!.length + seen.get("credit.reserved")!.length >= all.length, 60_000, "all events");
-    await until(() => warehouseSeen.length >= all.length, 60_000, "the second consumer");
-    await new Promise((r) => setTimeout(r, 300));
-    const stored = (
-      await db.pool.query("SELECT event_id, event_type, id::bigint AS id, position::bigint AS position FROM dispatcher_event")
-    ).rows;
-    const warehouseSet = new Set(warehouseSeen);
-    expect(warehouseSet.size).toBe(warehouseSeen.length);
-    for (const type of ["credit.locked", "credit.reserved"]) {
-      const rows = stored.filter((r) => r.event_type === type);
-      const positionOrder = [...rows].sort((x, y) => Number(x.position) - Number(y.position)).map((r) => r.event_id);
-      const idOrder = [...rows].sort((x, y) => Number(x.id) - Number(y.id)).map((r) => r.event_id);
-      expect(positionOrder).toHaveLength(all.filter((e) => e.type === type).length);
-      // The out-of-order commit really happened: the late event has the lowest id of its type and the last position.
-      const lateId = lateEvents.find((e) => e.type === type)!.id;
-      expect([idOrder[0], positionOrder.at(-1)]).toEqual([lateId, lateId]);
-      // Every consumer delivers exactly the position order: each event once, the late one after everything committed before it.
-      expect(seen.get(type)).toEqual(positionOrder);
-      expect(warehouseSeen.filter((eventId) => rows.some((r) => r.event_id === eventId))).toEqual(positionOrder);
-      // A producer's next transaction inserts after its previous one committed: delivered after it.
-      const order = new Map(positionOrder.map((eventId, index) => [eventId, index]));
-      for (const producerEvents of perProducer) {
-        const mine = producerEvents.filter((e) => e.type === type).map((e) => order.get(e.id)!);
-        expect(mine).toEqual([...mine].sort((x, y) => x - y));
       }
-    }
-    expect(all).toHaveLength(2002);
-  });
+      expect(all).toHaveLength(2002);
+    },
+  );
 });
 
 describe("once per consumer", () => {

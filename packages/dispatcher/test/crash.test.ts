@@ -23,7 +23,8 @@ beforeAll(async () => {
 });
 beforeEach(async () => {
   await db.pool.query(
-    "TRUNCATE dispatcher_event, dispatcher_cursor, dispatcher_dedup, dispatcher_dead_letter, applied_log, produced, chaos_fault, chaos_poison",
+    "TRUNCATE dispatcher_event, dispatcher_cursor, dispatcher_dedup, dispatcher_dead_letter, " +
+      "applied_log, produced, chaos_fault, chaos_poison",
   );
 });
 afterAll(async () => {
@@ -97,7 +98,8 @@ describe("crashes", () => {
   });
 
   it(
-    "chaos: kills, handler timeouts, lock waits, dropped connections, commit failures and racing replays: zero lost, zero applied twice, zero stuck",
+    "chaos: kills, handler timeouts, lock waits, dropped connections, commit failures and racing replays: " +
+      "zero lost, zero applied twice, zero stuck",
     async () => {
       const producers = await Promise.all([0, 1, 2].map(() => spawnChild("producer-child.mjs", [])));
       const consumers = await Promise.all([0, 1].map(() => spawnChild("chaos-consumer-child.mjs", ["coaching"])));
@@ -124,7 +126,8 @@ describe("crashes", () => {
           await sleep(700 + Math.random() * 1500);
           // A delivery connection cut mid-transaction (server side), or an idle one of the pool.
           counts.terminated += await db.count(`SELECT count(*) AS n FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity
-            WHERE application_name = 'chaos-consumer' ORDER BY (state = 'idle in transaction' OR state = 'active') DESC, random() LIMIT 1) t`);
+            WHERE application_name = 'chaos-consumer'
+            ORDER BY (state = 'idle in transaction' OR state = 'active') DESC, random() LIMIT 1) t`);
         }
       };
       const locker = async () => {
@@ -184,13 +187,15 @@ describe("crashes", () => {
         console.log(
           "active letters",
           await state(
-            "SELECT id, event_id, event_position, attempts, error_message, replay_requested_at FROM dispatcher_dead_letter WHERE resolved_at IS NULL",
+            "SELECT id, event_id, event_position, attempts, error_message, replay_requested_at " +
+              "FROM dispatcher_dead_letter WHERE resolved_at IS NULL",
           ),
         );
         console.log(
           "activity",
           await state(
-            "SELECT pid, application_name, state, wait_event_type, left(query, 80) AS q FROM pg_stat_activity WHERE datname = current_database()",
+            "SELECT pid, application_name, state, wait_event_type, left(query, 80) AS q " +
+              "FROM pg_stat_activity WHERE datname = current_database()",
           ),
         );
         throw error;

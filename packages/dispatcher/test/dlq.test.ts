@@ -167,7 +167,8 @@ describe("retention", () => {
     await consumer.stop();
     // a second consumer of credit.locked that is 10 events behind
     await db.pool.query(
-      "INSERT INTO dispatcher_cursor (consumer, event_type, last_position) SELECT 'warehouse', 'credit.locked', position FROM dispatcher_event WHERE event_id = $1",
+      "INSERT INTO dispatcher_cursor (consumer, event_type, last_position) " +
+        "SELECT 'warehouse', 'credit.locked', position FROM dispatcher_event WHERE event_id = $1",
       [events[19]!.event_id],
     );
     await db.pool.query("UPDATE dispatcher_event SET created_at = now() - interval '40 days'");

@@ -166,29 +166,33 @@ describe("HTTP batches", () => {
     expect([...handled].sort()).toEqual([...ids(reservations), ...ids(locks)].sort());
   });
 
-  it("an event refused inside a batch fails the batch; delivered again one by one, it alone is dead-lettered at once and the rest stored once, in order", async () => {
-    const before = await revenue.publishMany(Array.from({ length: 10 }, reserved));
-    const [refused] = await other.publishMany([reserved()]); // tnt_other: not a tenant of this inbox
-    const after = await revenue.publishMany(Array.from({ length: 10 }, reserved));
-    const all = [...before, refused!, ...after];
-    const inbox = await inboxServer();
-    const r = relay(inbox.url);
-    await r.start();
-    await until(async () => (await deadLetters()).length === 1, 20_000, "the refusal to be parked");
-    await settled(r);
-    expect(await stored()).toEqual(ids([...before, ...after]));
-    expect(await r.pending()).toEqual([{ domain: "coaching", lagEvents: 0, deadLetters: 1, retrying: 0 }]);
-    const [dead] = await deadLetters();
-    expect([dead.event_id, dead.error_class, dead.attempts]).toEqual([refused!.event_id, "PermanentFailureError", 1]);
-    expect(dead.error_message).toContain("inbox refused " + refused!.event_id + ' with 403: {"error":{"code":"TENANT_NOT_ALLOWED"');
-    // The first attempt: the first event alone, the other 20 in a batch whose answer refuses one.
-    // Nothing committed, so the consumer delivered the 21 again one per transaction, each alone.
-    expect(inbox.posts.map((p) => [p.mode, p.ids, p.status])).toEqual([
-      ["single", ids(all.slice(0, 1)), 202],
-      ["batch", ids(all.slice(1)), 207],
-      ...all.map((e) => ["single", [e.event_id], e === refused ? 403 : 202]),
-    ]);
-  });
+  it(
+    "an event refused inside a batch fails the batch; " +
+      "delivered again one by one, it alone is dead-lettered at once and the rest stored once, in order",
+    async () => {
+      const before = await revenue.publishMany(Array.from({ length: 10 }, reserved));
+      const [refused] = await other.publishMany([reserved()]); // tnt_other: not a tenant of this inbox
+      const after = await revenue.publishMany(Array.from({ length: 10 }, reserved));
+      const all = [...before, refused!, ...after];
+      const inbox = await inboxServer();
+      const r = relay(inbox.url);
+      await r.start();
+      await until(async () => (await deadLetters()).length === 1, 20_000, "the refusal to be parked");
+      await settled(r);
+      expect(await stored()).toEqual(ids([...before, ...after]));
+      expect(await r.pending()).toEqual([{ domain: "coaching", lagEvents: 0, deadLetters: 1, retrying: 0 }]);
+      const [dead] = await deadLetters();
+      expect([dead.event_id, dead.error_class, dead.attempts]).toEqual([refused!.event_id, "PermanentFailureError", 1]);
+      expect(dead.error_message).toContain("inbox refused " + refused!.event_id + ' with 403: {"error":{"code":"TENANT_NOT_ALLOWED"');
+      // The first attempt: the first event alone, the other 20 in a batch whose answer refuses one.
+      // Nothing committed, so the consumer delivered the 21 again one per transaction, each alone.
+      expect(inbox.posts.map((p) => [p.mode, p.ids, p.status])).toEqual([
+        ["single", ids(all.slice(0, 1)), 202],
+        ["batch", ids(all.slice(1)), 207],
+        ...all.map((e) => ["single", [e.event_id], e === refused ? 403 : 202]),
+      ]);
+    },
+  );
 
   it("kill -9 of the relay after the inbox stored a batch, then a new relay: nothing lost, nothing stored twice, order kept", async () => {
     const published = await revenue.publishMany(Array.from({ length: 250 }, reserved));
@@ -308,24 +312,27 @@ describe("database destination", () => {
     };
   }
 
-  it("a destination database that is down is retried past the retry delays, never parked; then everything arrives once, in order", async () => {
-    const link = await proxy();
-    await link.down();
-    const r = createFanoutRelay({ ...relayOptions(""), destinations: { coaching: { kind: "database", databaseUrl: link.url } } });
-    closers.push(() => r.close());
-    const published = await revenue.publishMany(Array.from({ length: 30 }, reserved));
-    await r.start();
-    await until(
-      async () =>
-        (await revenuePool.query("SELECT failed_attempts FROM dispatcher_cursor WHERE event_type = 'credit.reserved'")).rows[0]
-          .failed_attempts > 4,
-      20_000,
-      "attempts past the 2 retry delays",
-    );
-    expect([await stored(), await deadLetters(), (await r.pending())[0]!.retrying]).toEqual([[], [], 1]);
-    await link.up();
-    await settled(r);
-    expect(await stored()).toEqual(ids(published));
-    expect(await deadLetters()).toEqual([]);
-  });
+  it(
+    "a destination database that is down is retried past the retry delays, never parked; " + "then everything arrives once, in order",
+    async () => {
+      const link = await proxy();
+      await link.down();
+      const r = createFanoutRelay({ ...relayOptions(""), destinations: { coaching: { kind: "database", databaseUrl: link.url } } });
+      closers.push(() => r.close());
+      const published = await revenue.publishMany(Array.from({ length: 30 }, reserved));
+      await r.start();
+      await until(
+        async () =>
+          (await revenuePool.query("SELECT failed_attempts FROM dispatcher_cursor WHERE event_type = 'credit.reserved'")).rows[0]
+            .failed_attempts > 4,
+        20_000,
+        "attempts past the 2 retry delays",
+      );
+      expect([await stored(), await deadLetters(), (await r.pending())[0]!.retrying]).toEqual([[], [], 1]);
+      await link.up();
+      await settled(r);
+      expect(await stored()).toEqual(ids(published));
+      expect(await deadLetters()).toEqual([]);
+    },
+  );
 });

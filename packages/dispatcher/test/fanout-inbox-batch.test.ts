@@ -131,23 +131,27 @@ describe("inbox batched mode", () => {
     ]);
   });
 
-  it("an id twice with different content (in the batch, or already stored): 409 EVENT_ID_CONFLICT, the first content kept; the same content again is 202", async () => {
-    const stored = locked();
-    expect((await post(inboxWith(), signedBatch([ce(stored)]))).status).toBe(207);
-    const fresh = locked();
-    const freshOther = { ...fresh, payload: lockedPayload() };
-    const storedOther = { ...stored, payload: lockedPayload() };
-    const conflict = (e: EventEnvelope) =>
-      refused(e.event_id, 409, "EVENT_ID_CONFLICT", `event ${e.event_id} is already stored with different content`);
-    expect(await post(inboxWith(), signedBatch([fresh, freshOther, fresh, storedOther, stored].map(ce)))).toEqual({
-      status: 207,
-      body: { results: [accepted(fresh), conflict(fresh), accepted(fresh), conflict(stored), accepted(stored)] },
-    });
-    expect((await rows()).map((r) => [r.event_id, r.payload])).toEqual([
-      [stored.event_id, stored.payload],
-      [fresh.event_id, fresh.payload],
-    ]);
-  });
+  it(
+    "an id twice with different content (in the batch, or already stored): " +
+      "409 EVENT_ID_CONFLICT, the first content kept; the same content again is 202",
+    async () => {
+      const stored = locked();
+      expect((await post(inboxWith(), signedBatch([ce(stored)]))).status).toBe(207);
+      const fresh = locked();
+      const freshOther = { ...fresh, payload: lockedPayload() };
+      const storedOther = { ...stored, payload: lockedPayload() };
+      const conflict = (e: EventEnvelope) =>
+        refused(e.event_id, 409, "EVENT_ID_CONFLICT", `event ${e.event_id} is already stored with different content`);
+      expect(await post(inboxWith(), signedBatch([fresh, freshOther, fresh, storedOther, stored].map(ce)))).toEqual({
+        status: 207,
+        body: { results: [accepted(fresh), conflict(fresh), accepted(fresh), conflict(stored), accepted(stored)] },
+      });
+      expect((await rows()).map((r) => [r.event_id, r.payload])).toEqual([
+        [stored.event_id, stored.payload],
+        [fresh.event_id, fresh.payload],
+      ]);
+    },
+  );
 
   it("malformed or invalid events get their own typed answer and are not stored; the valid one is", async () => {
     const valid = locked();

@@ -209,7 +209,8 @@ describe.each<Client>(["pg", "prisma"])("commit-time failures are failed attempt
             "touch",
             async () => void (await sql(ctx, "UPDATE credit_reservation SET state = 'locked' WHERE id = 'crr_locked'")),
           );
-        else await sql(ctx, `INSERT INTO deferred_ref (id, reservation) VALUES ('${event.event_id}', 'crr_locked')`); // its key check waits at COMMIT
+        // its key check waits at COMMIT
+        else await sql(ctx, `INSERT INTO deferred_ref (id, reservation) VALUES ('${event.event_id}', 'crr_locked')`);
         returned += 1;
       });
       c.subscribe("credit.forfeited", (event) => void others.push(event.event_id));
@@ -264,7 +265,10 @@ describe.each<Client>(["pg", "prisma"])("commit-time failures are failed attempt
       client === "pg"
         ? "the transaction was rolled back at COMMIT: a statement in it had failed"
         : expect.stringMatching(
-            /^the delivery transaction did not commit: .*current transaction is aborted, commands ignored until end of transaction block`?$/,
+            new RegExp(
+              "^the delivery transaction did not commit: .*" +
+                "current transaction is aborted, commands ignored until end of transaction block`?$",
+            ),
           );
     expect(letters).toEqual([{ event_id: bad, attempts: 3, error_class: "CommitFailedError", error_message: message }]);
     for (const e of [first, ...after]) expect(await applied(e)).toBe(1);
@@ -401,7 +405,8 @@ describe("dead-letter replay", () => {
         calls += 1;
         await sleep(300); // both transactions in flight at once
         await ctx.tx.query(
-          "INSERT INTO applied (consumer, event_id, value) VALUES ($1, $2, 1) ON CONFLICT (consumer, event_id) DO UPDATE SET value = applied.value + 1",
+          "INSERT INTO applied (consumer, event_id, value) VALUES ($1, $2, 1) " +
+            "ON CONFLICT (consumer, event_id) DO UPDATE SET value = applied.value + 1",
           [ctx.consumer, event.event_id],
         );
       });

@@ -117,7 +117,8 @@ describe("DLQ route bodies are bounded", () => {
       declareLength,
     });
     console.log(
-      `DLQ 30 MB (${how}): ${result.status}, ${(result.sentBytes / MB).toFixed(1)} MB sent at the answer, RSS +${(result.rssGrowth / MB).toFixed(1)} MB`,
+      `DLQ 30 MB (${how}): ${result.status}, ${(result.sentBytes / MB).toFixed(1)} MB sent at the answer, ` +
+        `RSS +${(result.rssGrowth / MB).toFixed(1)} MB`,
     );
     expect([result.status, result.body, result.connection]).toEqual([
       413,

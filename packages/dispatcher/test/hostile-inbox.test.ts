@@ -67,7 +67,8 @@ describe("inbox bodies are bounded and read only after the signature headers pas
       declareLength,
     });
     console.log(
-      `unsigned 200 MB (${_how}): ${result.status}, ${(result.sentBytes / MB).toFixed(1)} MB sent at the answer, RSS +${(result.rssGrowth / MB).toFixed(1)} MB`,
+      `unsigned 200 MB (${_how}): ${result.status}, ${(result.sentBytes / MB).toFixed(1)} MB sent at the answer, ` +
+        `RSS +${(result.rssGrowth / MB).toFixed(1)} MB`,
     );
     expect([result.status, result.body]).toEqual([
       401,
@@ -89,7 +90,8 @@ describe("inbox bodies are bounded and read only after the signature headers pas
       const headers = { "content-type": "application/cloudevents+json", ...signBody("whatever", KEY) };
       const result = await streamUpload(url, { headers, totalBytes: 200 * MB, declareLength });
       console.log(
-        `signed 200 MB (${_how}): ${result.status}, ${(result.sentBytes / MB).toFixed(1)} MB sent at the answer, RSS +${(result.rssGrowth / MB).toFixed(1)} MB`,
+        `signed 200 MB (${_how}): ${result.status}, ${(result.sentBytes / MB).toFixed(1)} MB sent at the answer, ` +
+          `RSS +${(result.rssGrowth / MB).toFixed(1)} MB`,
       );
       expect([result.status, result.body]).toEqual([
         413,
@@ -115,70 +117,78 @@ describe("inbox bodies are bounded and read only after the signature headers pas
     await pool.query("TRUNCATE dispatcher_event");
   });
 
-  it("headers alone decide missing, malformed, unknown-key and stale signatures, binary mode and a Content-Length over the limit (the body is never read)", async () => {
-    const inbox = inboxWith();
-    const neverRead = () =>
-      new ReadableStream({
-        pull: () => {
-          throw new Error("the body was read");
-        },
-      });
-    const send = async (headers: Record<string, string>) => {
-      const request = new Request("http://x/inbox", {
-        method: "POST",
-        body: neverRead(),
-        headers: { "content-type": "application/cloudevents+json", ...headers },
-        duplex: "half",
-      } as RequestInit);
-      const response = await inbox(request);
-      return [response.status, ((await response.json()) as any).error.code];
-    };
-    const good = signBody("x", KEY);
-    expect(await send({ ...good, "x-sguild-signature": "v1=not-hex" })).toEqual([401, "BAD_SIGNATURE"]);
-    expect(await send({ ...good, "x-sguild-key-id": "k1999" })).toEqual([401, "UNKNOWN_KEY_ID"]);
-    expect(await send(signBody("x", KEY, Date.now() - 6 * 60_000))).toEqual([401, "STALE_TIMESTAMP"]);
-    expect(await send({})).toEqual([401, "MISSING_SIGNATURE"]);
-    expect(await send({ ...good, "content-type": "application/json" })).toEqual([415, "UNSUPPORTED_MEDIA_TYPE"]);
-    expect(await send({ ...good, "content-length": String(MB + 1) })).toEqual([413, "PAYLOAD_TOO_LARGE"]);
-  });
+  it(
+    "headers alone decide missing, malformed, unknown-key and stale signatures, " +
+      "binary mode and a Content-Length over the limit (the body is never read)",
+    async () => {
+      const inbox = inboxWith();
+      const neverRead = () =>
+        new ReadableStream({
+          pull: () => {
+            throw new Error("the body was read");
+          },
+        });
+      const send = async (headers: Record<string, string>) => {
+        const request = new Request("http://x/inbox", {
+          method: "POST",
+          body: neverRead(),
+          headers: { "content-type": "application/cloudevents+json", ...headers },
+          duplex: "half",
+        } as RequestInit);
+        const response = await inbox(request);
+        return [response.status, ((await response.json()) as any).error.code];
+      };
+      const good = signBody("x", KEY);
+      expect(await send({ ...good, "x-sguild-signature": "v1=not-hex" })).toEqual([401, "BAD_SIGNATURE"]);
+      expect(await send({ ...good, "x-sguild-key-id": "k1999" })).toEqual([401, "UNKNOWN_KEY_ID"]);
+      expect(await send(signBody("x", KEY, Date.now() - 6 * 60_000))).toEqual([401, "STALE_TIMESTAMP"]);
+      expect(await send({})).toEqual([401, "MISSING_SIGNATURE"]);
+      expect(await send({ ...good, "content-type": "application/json" })).toEqual([415, "UNSUPPORTED_MEDIA_TYPE"]);
+      expect(await send({ ...good, "content-length": String(MB + 1) })).toEqual([413, "PAYLOAD_TOO_LARGE"]);
+    },
+  );
 
-  it("over HTTP, repeated header lines are all seen: two signatures are not one valid signature (401), two content types not the structured one (415)", async () => {
-    const url = await serve(inboxWith());
-    const e = signed(locked());
-    const lines = (headers: Record<string, string>) => Object.entries(headers).map(([name, value]) => `${name}: ${value}`);
-    const send = (extra: string[]) =>
-      rawRequest(
-        url,
-        [
-          "POST /inbox HTTP/1.1",
-          "Host: 127.0.0.1",
-          ...lines(e.headers),
-          ...extra,
-          `Content-Length: ${Buffer.byteLength(e.body)}`,
-          "Connection: close",
-        ],
-        e.body,
-      );
-    const twice = await send([`x-sguild-signature: ${signBody(e.body, KEY)["x-sguild-signature"]}`]);
-    expect([twice.status, JSON.parse(twice.body)]).toEqual([
-      401,
-      { error: { code: "BAD_SIGNATURE", message: "x-sguild-signature must be v1=<64 hex digits>" } },
-    ]);
-    const types = await send(["Content-Type: text/plain"]);
-    expect([types.status, JSON.parse(types.body)]).toEqual([
-      415,
-      {
-        error: {
-          code: "UNSUPPORTED_MEDIA_TYPE",
-          message: "send a structured-mode CloudEvent (content-type: application/cloudevents+json)",
+  it(
+    "over HTTP, repeated header lines are all seen: two signatures are not one valid signature (401), " +
+      "two content types not the structured one (415)",
+    async () => {
+      const url = await serve(inboxWith());
+      const e = signed(locked());
+      const lines = (headers: Record<string, string>) => Object.entries(headers).map(([name, value]) => `${name}: ${value}`);
+      const send = (extra: string[]) =>
+        rawRequest(
+          url,
+          [
+            "POST /inbox HTTP/1.1",
+            "Host: 127.0.0.1",
+            ...lines(e.headers),
+            ...extra,
+            `Content-Length: ${Buffer.byteLength(e.body)}`,
+            "Connection: close",
+          ],
+          e.body,
+        );
+      const twice = await send([`x-sguild-signature: ${signBody(e.body, KEY)["x-sguild-signature"]}`]);
+      expect([twice.status, JSON.parse(twice.body)]).toEqual([
+        401,
+        { error: { code: "BAD_SIGNATURE", message: "x-sguild-signature must be v1=<64 hex digits>" } },
+      ]);
+      const types = await send(["Content-Type: text/plain"]);
+      expect([types.status, JSON.parse(types.body)]).toEqual([
+        415,
+        {
+          error: {
+            code: "UNSUPPORTED_MEDIA_TYPE",
+            message: "send a structured-mode CloudEvent (content-type: application/cloudevents+json)",
+          },
         },
-      },
-    ]);
-    expect(await rows()).toBe(0);
-    const once = await send([]);
-    expect([once.status, JSON.parse(once.body)]).toEqual([202, { accepted: JSON.parse(e.body).id }]);
-    await pool.query("TRUNCATE dispatcher_event");
-  });
+      ]);
+      expect(await rows()).toBe(0);
+      const once = await send([]);
+      expect([once.status, JSON.parse(once.body)]).toEqual([202, { accepted: JSON.parse(e.body).id }]);
+      await pool.query("TRUNCATE dispatcher_event");
+    },
+  );
 
   it("maxBodyBytes must be a positive integer", async () => {
     const error = await caught(() => inboxWith({ maxBodyBytes: 0 }));
@@ -211,26 +221,29 @@ describe("inbox refuses forged, conflicting and foreign events", () => {
     await pool.query("TRUNCATE dispatcher_event");
   });
 
-  it("an event id already stored with other content: 409 EVENT_ID_CONFLICT and the row is unchanged; the same content again is 202", async () => {
-    const inbox = inboxWith();
-    const original = locked();
-    const first = signed(original);
-    expect(await post(inbox, first.body, first.headers)).toEqual({ status: 202, body: { accepted: original.event_id } });
-    const tampered = signed({ ...original, payload: lockedPayload() });
-    expect(await post(inbox, tampered.body, tampered.headers)).toEqual({
-      status: 409,
-      body: { error: { code: "EVENT_ID_CONFLICT", message: `event ${original.event_id} is already stored with different content` } },
-    });
-    const otherTenant = signed({ ...original, tenant_id: "tnt_other" });
-    expect((await post(inboxWith({ tenants: ["tnt_sguild", "tnt_other"] }), otherTenant.body, otherTenant.headers)).body.error.code).toBe(
-      "EVENT_ID_CONFLICT",
-    );
-    const again = signed(original, KEY, { traceparent: "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01" });
-    expect(await post(inbox, again.body, again.headers)).toEqual({ status: 202, body: { accepted: original.event_id } });
-    const stored = (await pool.query("SELECT event_id, tenant_id, payload FROM dispatcher_event")).rows;
-    expect(stored).toEqual([{ event_id: original.event_id, tenant_id: "tnt_sguild", payload: original.payload }]);
-    await pool.query("TRUNCATE dispatcher_event");
-  });
+  it(
+    "an event id already stored with other content: 409 EVENT_ID_CONFLICT and the row is unchanged; " + "the same content again is 202",
+    async () => {
+      const inbox = inboxWith();
+      const original = locked();
+      const first = signed(original);
+      expect(await post(inbox, first.body, first.headers)).toEqual({ status: 202, body: { accepted: original.event_id } });
+      const tampered = signed({ ...original, payload: lockedPayload() });
+      expect(await post(inbox, tampered.body, tampered.headers)).toEqual({
+        status: 409,
+        body: { error: { code: "EVENT_ID_CONFLICT", message: `event ${original.event_id} is already stored with different content` } },
+      });
+      const otherTenant = signed({ ...original, tenant_id: "tnt_other" });
+      expect((await post(inboxWith({ tenants: ["tnt_sguild", "tnt_other"] }), otherTenant.body, otherTenant.headers)).body.error.code).toBe(
+        "EVENT_ID_CONFLICT",
+      );
+      const again = signed(original, KEY, { traceparent: "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01" });
+      expect(await post(inbox, again.body, again.headers)).toEqual({ status: 202, body: { accepted: original.event_id } });
+      const stored = (await pool.query("SELECT event_id, tenant_id, payload FROM dispatcher_event")).rows;
+      expect(stored).toEqual([{ event_id: original.event_id, tenant_id: "tnt_sguild", payload: original.payload }]);
+      await pool.query("TRUNCATE dispatcher_event");
+    },
+  );
 
   it("a tenant outside the configured set: 403 TENANT_NOT_ALLOWED, nothing stored", async () => {
     const foreign = signed(locked({ tenant_id: "tnt_elsewhere" }));

@@ -117,30 +117,33 @@ describe("responses", () => {
     expect([response.text, logged.mock.calls]).toEqual(["", []]);
   });
 
-  it("a body that fails midway: the status and the bytes already sent, then the connection is cut (no final chunk), nothing logged", async () => {
-    const logged = vi.spyOn(console, "error");
-    let pulls = 0;
-    const url = await serve(
-      async () =>
-        new Response(
-          new ReadableStream({
-            async pull(controller) {
-              pulls += 1;
-              if (pulls === 1) return controller.enqueue(new TextEncoder().encode("partial"));
-              await new Promise((r) => setTimeout(r, 50));
-              throw new Error("secret at /srv/app/report.ts:9");
-            },
-          }),
-        ),
-    );
-    const response = await rawRequest(url, ["GET / HTTP/1.1", "Host: 127.0.0.1", "Connection: close"]);
-    expect([response.status, response.headerLines.includes("transfer-encoding: chunked"), response.body, logged.mock.calls]).toEqual([
-      200,
-      true,
-      "7\r\npartial\r\n",
-      [],
-    ]);
-  });
+  it(
+    "a body that fails midway: the status and the bytes already sent, " + "then the connection is cut (no final chunk), nothing logged",
+    async () => {
+      const logged = vi.spyOn(console, "error");
+      let pulls = 0;
+      const url = await serve(
+        async () =>
+          new Response(
+            new ReadableStream({
+              async pull(controller) {
+                pulls += 1;
+                if (pulls === 1) return controller.enqueue(new TextEncoder().encode("partial"));
+                await new Promise((r) => setTimeout(r, 50));
+                throw new Error("secret at /srv/app/report.ts:9");
+              },
+            }),
+          ),
+      );
+      const response = await rawRequest(url, ["GET / HTTP/1.1", "Host: 127.0.0.1", "Connection: close"]);
+      expect([response.status, response.headerLines.includes("transfer-encoding: chunked"), response.body, logged.mock.calls]).toEqual([
+        200,
+        true,
+        "7\r\npartial\r\n",
+        [],
+      ]);
+    },
+  );
 });
 
 describe("bodies", () => {

@@ -42,7 +42,8 @@ describe("sguild-dispatcher init", () => {
         "next:",
         "  npx sguild-prisma-fragment dev --write-env   # a local PostgreSQL with the migrations applied; DATABASE_URL into .env",
         "  npx prisma generate",
-        "  npx tsx --env-file=.env src/events/consumer.ts   # then, in another terminal: npx tsx --env-file=.env src/events/simulate-incoming.ts",
+        "  npx tsx --env-file=.env src/events/consumer.ts   # then, in another terminal: " +
+          "npx tsx --env-file=.env src/events/simulate-incoming.ts",
         "",
       ].join("\n"),
     );
@@ -98,7 +99,8 @@ describe("sguild-dispatcher init", () => {
     const bad = init(dir, "--domain", "Sales");
     expect([bad.status, bad.stderr]).toEqual([
       2,
-      "error: option '--domain <domain>' argument 'Sales' is invalid. Allowed choices are platform, growth, sales, delivery, revenue, coaching.\n",
+      "error: option '--domain <domain>' argument 'Sales' is invalid. " +
+        "Allowed choices are platform, growth, sales, delivery, revenue, coaching.\n",
     ]);
     const empty = mkdtempSync(join(tmpdir(), "sguild-init-"));
     const noPackage = init(empty, "--domain", "sales");
@@ -115,23 +117,29 @@ describe("sguild-dispatcher init", () => {
     expect(existsSync(join(dir, "src"))).toBe(false);
   });
 
-  it("never falls back to pg for a Prisma project it cannot read: a misspelled schema, a folder, a prisma.config.ts without prisma/schema.prisma", () => {
-    const typo = init(project(true), "--domain", "sales", "--schema-file", "prisma/shema.prisma");
-    expect([typo.status, typo.stderr]).toEqual([2, "sguild-dispatcher: no Prisma schema at prisma/shema.prisma\n"]);
-    const folder = init(project(true), "--domain", "sales", "--schema-file", "prisma");
-    expect([folder.status, folder.stderr]).toEqual([
-      2,
-      "sguild-dispatcher: prisma is a folder: pass the .prisma file that holds the generator block (of a multi-file schema, its main file)\n",
-    ]);
-    const configured = project(false);
-    writeFileSync(join(configured, "prisma.config.ts"), "export default {};\n");
-    const hint = init(configured, "--domain", "sales");
-    expect([hint.status, hint.stderr]).toEqual([
-      2,
-      "sguild-dispatcher: found prisma.config.ts but no prisma/schema.prisma: pass --schema-file <the .prisma file with the generator block>, or --client pg\n",
-    ]);
-    expect(existsSync(join(configured, "src"))).toBe(false);
-  });
+  it(
+    "never falls back to pg for a Prisma project it cannot read: " +
+      "a misspelled schema, a folder, a prisma.config.ts without prisma/schema.prisma",
+    () => {
+      const typo = init(project(true), "--domain", "sales", "--schema-file", "prisma/shema.prisma");
+      expect([typo.status, typo.stderr]).toEqual([2, "sguild-dispatcher: no Prisma schema at prisma/shema.prisma\n"]);
+      const folder = init(project(true), "--domain", "sales", "--schema-file", "prisma");
+      expect([folder.status, folder.stderr]).toEqual([
+        2,
+        "sguild-dispatcher: prisma is a folder: " +
+          "pass the .prisma file that holds the generator block (of a multi-file schema, its main file)\n",
+      ]);
+      const configured = project(false);
+      writeFileSync(join(configured, "prisma.config.ts"), "export default {};\n");
+      const hint = init(configured, "--domain", "sales");
+      expect([hint.status, hint.stderr]).toEqual([
+        2,
+        "sguild-dispatcher: found prisma.config.ts but no prisma/schema.prisma: " +
+          "pass --schema-file <the .prisma file with the generator block>, or --client pg\n",
+      ]);
+      expect(existsSync(join(configured, "src"))).toBe(false);
+    },
+  );
 
   it("an absolute --dir is taken as it is", () => {
     const dir = project(false);

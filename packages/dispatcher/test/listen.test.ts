@@ -123,33 +123,36 @@ describe("LISTEN/NOTIFY wake-up", () => {
     expect(wakes).toBe(1);
   });
 
-  it("a consumer of 25 types woken for one delivers that one: a checkout for the sequencer and one for the delivery per event", async () => {
-    const pool = new pg.Pool({ connectionString: db.url, max: 4 });
-    let checkouts = 0;
-    pool.on("acquire", () => void (checkouts += 1));
-    const seen: string[] = [];
-    const c = createDispatcher({ producer: "coaching", tenantId: "tnt_sguild", pool, databaseUrl: db.url });
-    running.push(c);
-    c.subscribe("credit.locked", (event) => void seen.push(event.event_id));
-    const others = c.registry.eventTypes.filter((t) => t !== "credit.locked").slice(0, 24);
-    for (const type of others) c.subscribe(uncataloged(type), () => undefined);
-    await c.start({ consumer: "fan_in_test", startFrom: "now", pollIntervalMs: 60_000, lagReportIntervalMs: 3_600_000 });
-    await until(() => c.consumerLoop!.listener!.connects === 1);
-    await new Promise((r) => setTimeout(r, 300)); // the connect's own wake-up (every type due) has run
-    const published: string[] = [];
-    checkouts = 0;
-    for (let i = 0; i < 10; i += 1) {
-      published.push((await producer.publish({ event_type: "credit.locked", payload: lockedPayload() })).event_id);
-      await until(() => seen.includes(published[i]!), 5000, "the notified type's delivery");
-    }
-    const used = checkouts;
-    await c.close();
-    await pool.end();
-    expect(seen).toEqual(published);
-    // 10 x (sequencer + delivery), plus at most two requested-replay checks (once a second): never a transaction per subscribed type.
-    expect(used).toBeGreaterThanOrEqual(20);
-    expect(used).toBeLessThanOrEqual(22);
-  });
+  it(
+    "a consumer of 25 types woken for one delivers that one: " + "a checkout for the sequencer and one for the delivery per event",
+    async () => {
+      const pool = new pg.Pool({ connectionString: db.url, max: 4 });
+      let checkouts = 0;
+      pool.on("acquire", () => void (checkouts += 1));
+      const seen: string[] = [];
+      const c = createDispatcher({ producer: "coaching", tenantId: "tnt_sguild", pool, databaseUrl: db.url });
+      running.push(c);
+      c.subscribe("credit.locked", (event) => void seen.push(event.event_id));
+      const others = c.registry.eventTypes.filter((t) => t !== "credit.locked").slice(0, 24);
+      for (const type of others) c.subscribe(uncataloged(type), () => undefined);
+      await c.start({ consumer: "fan_in_test", startFrom: "now", pollIntervalMs: 60_000, lagReportIntervalMs: 3_600_000 });
+      await until(() => c.consumerLoop!.listener!.connects === 1);
+      await new Promise((r) => setTimeout(r, 300)); // the connect's own wake-up (every type due) has run
+      const published: string[] = [];
+      checkouts = 0;
+      for (let i = 0; i < 10; i += 1) {
+        published.push((await producer.publish({ event_type: "credit.locked", payload: lockedPayload() })).event_id);
+        await until(() => seen.includes(published[i]!), 5000, "the notified type's delivery");
+      }
+      const used = checkouts;
+      await c.close();
+      await pool.end();
+      expect(seen).toEqual(published);
+      // 10 x (sequencer + delivery), plus at most two requested-replay checks (once a second): never a transaction per subscribed type.
+      expect(used).toBeGreaterThanOrEqual(20);
+      expect(used).toBeLessThanOrEqual(22);
+    },
+  );
 
   it("listen: false polls only and opens no LISTEN connection; stop() closes LISTEN", async () => {
     const seen: string[] = [];

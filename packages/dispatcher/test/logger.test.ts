@@ -36,7 +36,8 @@ describe("the default logger", () => {
     });
     await runOnce(c, { consumer: "coaching-replay", retryDelaysMs: [] });
     expect(lines()).toEqual([
-      `[sguild-dispatcher] WARN dispatcher handler failed consumer=coaching-replay event_type=credit.locked event_id=${event.event_id} attempt=1 stage=handler outcome=dead-lettered err="Error: projection row missing"`,
+      `[sguild-dispatcher] WARN dispatcher handler failed consumer=coaching-replay event_type=credit.locked event_id=${event.event_id} ` +
+        `attempt=1 stage=handler outcome=dead-lettered err="Error: projection row missing"`,
     ]);
     const [letter] = (await db.pool.query("SELECT id FROM dispatcher_dead_letter WHERE event_id = $1", [event.event_id])).rows;
     await c.deadLetters.requestReplay(letter.id, { requestedBy: "ops@sguild" });
@@ -44,7 +45,8 @@ describe("the default logger", () => {
     await until(() => lines().length === 2, 10_000, "the failed replay's line");
     await c.stop();
     expect(lines()[1]).toBe(
-      `[sguild-dispatcher] WARN dispatcher replay failed: the dead letter stays active consumer=coaching-replay dead_letter_id=${letter.id} event_id=${event.event_id} event_type=credit.locked err="Error: projection row missing"`,
+      `[sguild-dispatcher] WARN dispatcher replay failed: the dead letter stays active consumer=coaching-replay ` +
+        `dead_letter_id=${letter.id} event_id=${event.event_id} event_type=credit.locked err="Error: projection row missing"`,
     );
   });
 

@@ -134,7 +134,8 @@ describe("dates PostgreSQL cannot store are validation errors (was 22008, 22009,
     for (const occurred_at of edges) await revenue.publish({ ...reserved({ reserved_at: occurred_at }), occurred_at });
     await growth.publish(intake({ dob: "0001-01-01" }));
     const stored = await db.pool.query(
-      "SELECT to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI BC') AS t FROM dispatcher_event WHERE event_type = 'credit.reserved' ORDER BY id",
+      "SELECT to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI BC') AS t " +
+        "FROM dispatcher_event WHERE event_type = 'credit.reserved' ORDER BY id",
     );
     expect(stored.rows.map((r) => r.t)).toEqual(["0001-12-31 08:01 BC", "10000-01-01 15:58 AD"]);
     expect(await rows()).toBe(3);
@@ -143,7 +144,8 @@ describe("dates PostgreSQL cannot store are validation errors (was 22008, 22009,
 
 describe("tx must be the caller's transaction (items 13, 14)", () => {
   const WHAT_TO_PASS =
-    "pass the transaction client of prisma.$transaction(async (tx) => { ... }) as { tx }, or a pg client from pool.connect() after BEGIN; omit tx to publish on its own";
+    "pass the transaction client of prisma.$transaction(async (tx) => { ... }) as { tx }, " +
+    "or a pg client from pool.connect() after BEGIN; omit tx to publish on its own";
   const expectInvalidTx = (error: any, message: string) => {
     expect(error).toBeInstanceOf(InvalidArgumentError);
     expect([error.code, error.argument, error.details, error.message]).toEqual([
@@ -226,7 +228,8 @@ describe("an aborted transaction (25P02): TRANSACTION_ABORTED", () => {
     expect(error).toBeInstanceOf(TransactionAbortedError);
     expect([error.code, error.message]).toEqual([
       "TRANSACTION_ABORTED",
-      "the transaction passed as tx is aborted (PostgreSQL 25P02: an earlier statement in it failed); nothing was written: roll it back and retry the whole transaction",
+      "the transaction passed as tx is aborted (PostgreSQL 25P02: an earlier statement in it failed); " +
+        "nothing was written: roll it back and retry the whole transaction",
     ]);
   };
 

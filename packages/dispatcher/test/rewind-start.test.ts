@@ -51,7 +51,8 @@ async function startConsumer(
       calls[type]!.push(event.event_id);
       if (poison.has(event.event_id)) throw new Error("poison");
       await ctx.tx.query(
-        "INSERT INTO applied (consumer, event_id, value) VALUES ($1, $2, 1) ON CONFLICT (consumer, event_id) DO UPDATE SET value = applied.value + 1",
+        "INSERT INTO applied (consumer, event_id, value) VALUES ($1, $2, 1) " +
+          "ON CONFLICT (consumer, event_id) DO UPDATE SET value = applied.value + 1",
         [consumer, event.event_id],
       );
     });
@@ -80,32 +81,36 @@ describe("rewind (resetCursor)", () => {
   let e: Array<{ event_id: string }>;
   let p: number[];
 
-  it("by default never re-applies: already-applied events are skipped as duplicates, a dead-lettered one is applied, the cursor returns to the end", async () => {
-    e = await producer.publishMany(Array.from({ length: 5 }, locked));
-    poison.add(e[2]!.event_id);
-    const first = await startConsumer(C, ["credit.locked"]);
-    await until(async () => (await first.d.status(C))[0]?.activeDeadLetters === 1 && (await first.d.status(C))[0]?.lagEvents === 0);
-    await first.d.stop();
-    p = await Promise.all(e.map((x) => positionOf(x.event_id)));
-    expect(first.calls["credit.locked"]).toEqual(e.map((x) => x.event_id));
-    expect(await applied(C)).toEqual(Object.fromEntries([0, 1, 3, 4].map((i) => [e[i]!.event_id, 1])));
-    poison.clear();
+  it(
+    "by default never re-applies: already-applied events are skipped as duplicates, " +
+      "a dead-lettered one is applied, the cursor returns to the end",
+    async () => {
+      e = await producer.publishMany(Array.from({ length: 5 }, locked));
+      poison.add(e[2]!.event_id);
+      const first = await startConsumer(C, ["credit.locked"]);
+      await until(async () => (await first.d.status(C))[0]?.activeDeadLetters === 1 && (await first.d.status(C))[0]?.lagEvents === 0);
+      await first.d.stop();
+      p = await Promise.all(e.map((x) => positionOf(x.event_id)));
+      expect(first.calls["credit.locked"]).toEqual(e.map((x) => x.event_id));
+      expect(await applied(C)).toEqual(Object.fromEntries([0, 1, 3, 4].map((i) => [e[i]!.event_id, 1])));
+      poison.clear();
 
-    const expected = { eventType: "credit.locked", from: p[4], position: p[1]! - 1, events: 4, willApply: 1, forgotten: 0 };
-    const dry = await producer.resetCursor({ consumer: C, to: e[1]!.event_id, dryRun: true });
-    expect(dry).toEqual({ reprocess: false, dryRun: true, cursors: [expected], forgotten: 0 });
-    expect(await cursorOf(C, "credit.locked")).toBe(p[4]);
-    const done = await producer.resetCursor({ consumer: C, to: e[1]!.event_id });
-    expect(done).toEqual({ reprocess: false, dryRun: false, cursors: [expected], forgotten: 0 });
-    expect([await cursorOf(C, "credit.locked"), await dedupRows(C)]).toEqual([p[1]! - 1, 4]);
+      const expected = { eventType: "credit.locked", from: p[4], position: p[1]! - 1, events: 4, willApply: 1, forgotten: 0 };
+      const dry = await producer.resetCursor({ consumer: C, to: e[1]!.event_id, dryRun: true });
+      expect(dry).toEqual({ reprocess: false, dryRun: true, cursors: [expected], forgotten: 0 });
+      expect(await cursorOf(C, "credit.locked")).toBe(p[4]);
+      const done = await producer.resetCursor({ consumer: C, to: e[1]!.event_id });
+      expect(done).toEqual({ reprocess: false, dryRun: false, cursors: [expected], forgotten: 0 });
+      expect([await cursorOf(C, "credit.locked"), await dedupRows(C)]).toEqual([p[1]! - 1, 4]);
 
-    const again = await startConsumer(C, ["credit.locked"]);
-    await caughtUp(again.d, C);
-    await again.d.stop();
-    expect(again.calls["credit.locked"]).toEqual([e[2]!.event_id]);
-    expect(await applied(C)).toEqual(Object.fromEntries(e.map((x) => [x.event_id, 1])));
-    expect(await cursorOf(C, "credit.locked")).toBe(p[4]);
-  });
+      const again = await startConsumer(C, ["credit.locked"]);
+      await caughtUp(again.d, C);
+      await again.d.stop();
+      expect(again.calls["credit.locked"]).toEqual([e[2]!.event_id]);
+      expect(await applied(C)).toEqual(Object.fromEntries(e.map((x) => [x.event_id, 1])));
+      expect(await cursorOf(C, "credit.locked")).toBe(p[4]);
+    },
+  );
 
   it("reprocess needs confirm (the consumer's name); then each rewound event is applied exactly once more", async () => {
     for (const confirm of [undefined, "Proj", "coaching"]) {
@@ -170,51 +175,61 @@ describe("startFrom", () => {
     ]);
   });
 
-  it("after a prune: earliest gets the retained events only, now only those committed after start(); status shows the earliest retained event", async () => {
-    await db.pool.query("TRUNCATE dispatcher_event, dispatcher_cursor, dispatcher_dedup, dispatcher_dead_letter, applied");
-    const [a1, a2] = await producer.publishMany([locked(), locked()]);
-    const early = await startConsumer("early", ["credit.locked"]);
-    await caughtUp(early.d, "early");
-    await early.d.stop();
-    expect(early.calls["credit.locked"]).toEqual([a1!.event_id, a2!.event_id]);
-    expect(await producer.prune({ olderThan: 0, dedupOlderThan: "30d" })).toEqual({ events: 2, dedup: 0, deadLetters: 0 });
+  it(
+    "after a prune: earliest gets the retained events only, now only those committed after start(); " +
+      "status shows the earliest retained event",
+    async () => {
+      await db.pool.query("TRUNCATE dispatcher_event, dispatcher_cursor, dispatcher_dedup, dispatcher_dead_letter, applied");
+      const [a1, a2] = await producer.publishMany([locked(), locked()]);
+      const early = await startConsumer("early", ["credit.locked"]);
+      await caughtUp(early.d, "early");
+      await early.d.stop();
+      expect(early.calls["credit.locked"]).toEqual([a1!.event_id, a2!.event_id]);
+      expect(await producer.prune({ olderThan: 0, dedupOlderThan: "30d" })).toEqual({ events: 2, dedup: 0, deadLetters: 0 });
 
-    const a3 = await producer.publish(locked()); // committed before the starts, not numbered yet
-    expect((await db.pool.query("SELECT position FROM dispatcher_event WHERE event_id = $1", [a3.event_id])).rows[0].position).toBeNull();
-    const logs: Array<Record<string, unknown>> = [];
-    const logger: Logger = {
-      debug: () => undefined,
-      info: (fields, message) => void logs.push({ ...fields, message }),
-      warn: () => undefined,
-      error: () => undefined,
-    };
-    const fromNow = await startConsumer("late-now", ["credit.locked"], { startFrom: "now", logger });
-    const fromEarliest = await startConsumer("late-earliest", ["credit.locked"], { logger });
-    const a4 = await producer.publish(locked());
-    await caughtUp(fromEarliest.d, "late-earliest");
-    await caughtUp(fromNow.d, "late-now");
-    expect(fromEarliest.calls["credit.locked"]).toEqual([a3.event_id, a4.event_id]);
-    expect(fromNow.calls["credit.locked"]).toEqual([a4.event_id]);
-    const p3 = await positionOf(a3.event_id);
-    expect(logs.filter((l) => l.message === "dispatcher cursor created")).toEqual([
-      { consumer: "late-now", event_type: "credit.locked", start_from: "now", position: p3, message: "dispatcher cursor created" },
-      { consumer: "late-earliest", event_type: "credit.locked", start_from: "earliest", position: 0, message: "dispatcher cursor created" },
-    ]);
-    const a3Created = (await db.pool.query("SELECT created_at FROM dispatcher_event WHERE event_id = $1", [a3.event_id])).rows[0]
-      .created_at as Date;
-    const started = { early: ["earliest", 0], "late-earliest": ["earliest", 0], "late-now": ["now", p3] } as const;
-    for (const [consumer, [startFrom, startPosition]] of Object.entries(started)) {
-      expect(await producer.status(consumer)).toMatchObject([
-        { consumer, earliestRetainedPosition: p3, earliestRetainedAt: a3Created, startFrom, startPosition },
+      const a3 = await producer.publish(locked()); // committed before the starts, not numbered yet
+      expect((await db.pool.query("SELECT position FROM dispatcher_event WHERE event_id = $1", [a3.event_id])).rows[0].position).toBeNull();
+      const logs: Array<Record<string, unknown>> = [];
+      const logger: Logger = {
+        debug: () => undefined,
+        info: (fields, message) => void logs.push({ ...fields, message }),
+        warn: () => undefined,
+        error: () => undefined,
+      };
+      const fromNow = await startConsumer("late-now", ["credit.locked"], { startFrom: "now", logger });
+      const fromEarliest = await startConsumer("late-earliest", ["credit.locked"], { logger });
+      const a4 = await producer.publish(locked());
+      await caughtUp(fromEarliest.d, "late-earliest");
+      await caughtUp(fromNow.d, "late-now");
+      expect(fromEarliest.calls["credit.locked"]).toEqual([a3.event_id, a4.event_id]);
+      expect(fromNow.calls["credit.locked"]).toEqual([a4.event_id]);
+      const p3 = await positionOf(a3.event_id);
+      expect(logs.filter((l) => l.message === "dispatcher cursor created")).toEqual([
+        { consumer: "late-now", event_type: "credit.locked", start_from: "now", position: p3, message: "dispatcher cursor created" },
+        {
+          consumer: "late-earliest",
+          event_type: "credit.locked",
+          start_from: "earliest",
+          position: 0,
+          message: "dispatcher cursor created",
+        },
       ]);
-    }
-    // a restart never moves an existing cursor, whatever startFrom says
-    await fromNow.d.stop();
-    const a5 = await producer.publish(locked());
-    const restarted = await startConsumer("late-now", ["credit.locked"], { startFrom: "now" });
-    await caughtUp(restarted.d, "late-now");
-    expect(restarted.calls["credit.locked"]).toEqual([a5.event_id]);
-  });
+      const a3Created = (await db.pool.query("SELECT created_at FROM dispatcher_event WHERE event_id = $1", [a3.event_id])).rows[0]
+        .created_at as Date;
+      const started = { early: ["earliest", 0], "late-earliest": ["earliest", 0], "late-now": ["now", p3] } as const;
+      for (const [consumer, [startFrom, startPosition]] of Object.entries(started)) {
+        expect(await producer.status(consumer)).toMatchObject([
+          { consumer, earliestRetainedPosition: p3, earliestRetainedAt: a3Created, startFrom, startPosition },
+        ]);
+      }
+      // a restart never moves an existing cursor, whatever startFrom says
+      await fromNow.d.stop();
+      const a5 = await producer.publish(locked());
+      const restarted = await startConsumer("late-now", ["credit.locked"], { startFrom: "now" });
+      await caughtUp(restarted.d, "late-now");
+      expect(restarted.calls["credit.locked"]).toEqual([a5.event_id]);
+    },
+  );
 
   it("a type added later to an existing consumer starts where startFrom says; its existing cursors stay", async () => {
     await db.pool.query("TRUNCATE dispatcher_event, dispatcher_cursor, dispatcher_dedup, dispatcher_dead_letter, applied");

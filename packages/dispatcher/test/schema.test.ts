@@ -39,7 +39,8 @@ it("publishes, consumes, dead-letters and reports status in a non-public schema,
   ]);
   const counts = (
     await pool.query(
-      "SELECT (SELECT count(*) FROM sguild_events.dispatcher_event)::int AS events, (SELECT count(*) FROM sguild_events.dispatcher_dedup)::int AS dedup",
+      "SELECT (SELECT count(*) FROM sguild_events.dispatcher_event)::int AS events, " +
+        "(SELECT count(*) FROM sguild_events.dispatcher_dedup)::int AS dedup",
     )
   ).rows[0];
   expect(counts).toEqual({ events: 2, dedup: 1 });

@@ -21,7 +21,8 @@ const apply = (dotEnv: string | null, env: Record<string, string> = {}) => {
 const APPLIED = {
   code: 0,
   stdout:
-    "applied: none; already applied: 20261123000000_dispatcher, 20261127000000_cursor_start, 20261202000000_index_reads, 20261202000100_console\n",
+    "applied: none; already applied: " +
+    "20261123000000_dispatcher, 20261127000000_cursor_start, 20261202000000_index_reads, 20261202000100_console\n",
   stderr: "",
 };
 

@@ -52,17 +52,22 @@ for (const schema of ["public", "ops"]) {
       ).rows;
 
     it("keeps every row; the cursor gains its pause, the heartbeat table appears", async () => {
-      await client.query(`INSERT INTO ${t("dispatcher_event")} (event_id, event_type, schema_version, tenant_id, producer, occurred_at, subject, correlation_id, payload)
+      await client.query(`INSERT INTO ${t("dispatcher_event")}
+          (event_id, event_type, schema_version, tenant_id, producer, occurred_at, subject, correlation_id, payload)
         VALUES ('evt_1', 'credit.locked', 1, 'tnt', 'revenue', '2026-12-01T10:00:00Z', 'per_1', 'evt_0', '{"n":1}'),
                ('evt_2', 'credit.reserved', 1, 'tnt', 'revenue', '2026-12-01T10:00:01Z', NULL, NULL, '{"n":2}'),
                ('evt_3', 'credit.locked', 1, 'tnt', 'revenue', '2026-12-01T10:00:02Z', NULL, NULL, '{"n":3}')`);
       await client.query(`SELECT ${t("dispatcher_sequence")}(5000)`);
-      await client.query(`INSERT INTO ${t("dispatcher_cursor")} (consumer, event_type, last_position, last_delivered_at, failed_attempts, retry_at, last_error, start_from, start_position)
+      await client.query(`INSERT INTO ${t("dispatcher_cursor")}
+          (consumer, event_type, last_position, last_delivered_at, failed_attempts, retry_at, last_error, start_from, start_position)
         VALUES ('coaching', 'credit.locked', 1, '2026-12-01T10:00:05Z', 2, '2026-12-01T10:01:00Z', 'boom', 'earliest', 0),
                ('coaching', 'credit.reserved', 2, '2026-12-01T10:00:06Z', 0, NULL, NULL, NULL, NULL)`);
       await client.query(`INSERT INTO ${t("dispatcher_dedup")} (consumer, event_id) VALUES ('coaching', 'evt_1'), ('coaching', 'evt_2')`);
-      await client.query(`INSERT INTO ${t("dispatcher_dead_letter")} (id, consumer, event_id, event_type, event_position, envelope, error_class, error_message, fingerprint, attempts, first_failed_at, last_failed_at)
-        VALUES ('dlq_1', 'coaching', 'evt_3', 'credit.locked', 3, '{"event_id":"evt_3"}', 'RangeError', 'no slot', '0123456789abcdef', 4, now(), now())`);
+      await client.query(`INSERT INTO ${t("dispatcher_dead_letter")}
+          (id, consumer, event_id, event_type, event_position, envelope, error_class, error_message, fingerprint, attempts,
+           first_failed_at, last_failed_at)
+        VALUES ('dlq_1', 'coaching', 'evt_3', 'credit.locked', 3, '{"event_id":"evt_3"}', 'RangeError', 'no slot', '0123456789abcdef', 4,
+                now(), now())`);
       const before = await snapshot();
       const cursorColumns = await columns("dispatcher_cursor");
 
@@ -106,9 +111,11 @@ for (const schema of ["public", "ops"]) {
 
     it("the upgraded tables take what the console writes, and a second apply is a no-op", async () => {
       await client.query(
-        `UPDATE ${t("dispatcher_cursor")} SET paused_at = now(), paused_by = 'per_ops' WHERE consumer = 'coaching' AND event_type = 'credit.locked'`,
+        `UPDATE ${t("dispatcher_cursor")} SET paused_at = now(), paused_by = 'per_ops' ` +
+          `WHERE consumer = 'coaching' AND event_type = 'credit.locked'`,
       );
-      await client.query(`INSERT INTO ${t("dispatcher_consumer_instance")} (instance_id, consumer, host, pid, version, event_types, heartbeat_interval_ms)
+      await client.query(`INSERT INTO ${t("dispatcher_consumer_instance")}
+          (instance_id, consumer, host, pid, version, event_types, heartbeat_interval_ms)
         VALUES ('ins_1', 'coaching', 'host', 1, '2.2.0', '{credit.locked,credit.reserved}', 10000)`);
       const paused = await client.query(`SELECT event_type, paused_by FROM ${t("dispatcher_cursor")} WHERE paused_at IS NOT NULL`);
       expect(paused.rows).toEqual([{ event_type: "credit.locked", paused_by: "per_ops" }]);

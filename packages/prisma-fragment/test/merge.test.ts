@@ -134,7 +134,8 @@ describe("the sguild-prisma-fragment CLI", () => {
     const first = run();
     expect([first.status, first.stdout]).toEqual([
       0,
-      `added models: DispatcherEvent, DispatcherCursor, DispatcherDedup, DispatcherDeadLetter, DispatcherConsumerInstance\nadded migrations: ${ALL.join(", ")}\n`,
+      `added models: DispatcherEvent, DispatcherCursor, DispatcherDedup, DispatcherDeadLetter, DispatcherConsumerInstance\n` +
+        `added migrations: ${ALL.join(", ")}\n`,
     ]);
     const second = run();
     expect([second.status, second.stdout]).toEqual([0, "already merged: nothing to change\n"]);
@@ -142,7 +143,8 @@ describe("the sguild-prisma-fragment CLI", () => {
     const third = run();
     expect([third.status, third.stderr]).toEqual([
       2,
-      "sguild-prisma-fragment: cannot merge the dispatcher fragment, nothing was written:\n- model DispatcherEvent exists with another shape\n",
+      "sguild-prisma-fragment: cannot merge the dispatcher fragment, nothing was written:\n" +
+        "- model DispatcherEvent exists with another shape\n",
     ]);
   });
 });

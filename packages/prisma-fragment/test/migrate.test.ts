@@ -57,7 +57,8 @@ describe("applyDispatcherMigrations", () => {
       "dispatcher_event",
     ]);
     const { rows } = await client.query(
-      "SELECT migration_name, checksum, finished_at IS NOT NULL AS finished, rolled_back_at, applied_steps_count, logs FROM _prisma_migrations ORDER BY migration_name",
+      "SELECT migration_name, checksum, finished_at IS NOT NULL AS finished, rolled_back_at, applied_steps_count, logs " +
+        "FROM _prisma_migrations ORDER BY migration_name",
     );
     expect(rows).toEqual(
       [NAME, CURSOR_START, INDEX_READS, CONSOLE].map((name) => ({
@@ -195,28 +196,35 @@ describe("a failing apply: one class and code per failure", () => {
     }
   });
 
-  it("MIGRATION_FAILED when the SQL fails (rolled back, PostgreSQL's error as cause); MIGRATION_CHECKSUM_MISMATCH when an applied file changed", async () => {
-    const target = await createTestDatabase({ migrate: false });
-    try {
-      const dir = folder("CREATE TABLE account (id text PRIMARY KEY);");
-      writeFileSync(join(dir, "20250101000000_init/migration.sql"), "CREATE TABLE account (id text PRIMARY KEY;");
-      const failed = await failure(applyPrismaMigrations({ connectionString: target.url, migrationsDir: dir }));
-      expect(failed).toMatchObject({ code: "MIGRATION_FAILED", migration: "20250101000000_init", cause: { code: "42601" } });
-      expect(MigrationFailedError.isInstance(failed)).toBe(true);
+  it(
+    "MIGRATION_FAILED when the SQL fails (rolled back, PostgreSQL's error as cause); " +
+      "MIGRATION_CHECKSUM_MISMATCH when an applied file changed",
+    async () => {
+      const target = await createTestDatabase({ migrate: false });
+      try {
+        const dir = folder("CREATE TABLE account (id text PRIMARY KEY);");
+        writeFileSync(join(dir, "20250101000000_init/migration.sql"), "CREATE TABLE account (id text PRIMARY KEY;");
+        const failed = await failure(applyPrismaMigrations({ connectionString: target.url, migrationsDir: dir }));
+        expect(failed).toMatchObject({ code: "MIGRATION_FAILED", migration: "20250101000000_init", cause: { code: "42601" } });
+        expect(MigrationFailedError.isInstance(failed)).toBe(true);
 
-      writeFileSync(join(dir, "20250101000000_init/migration.sql"), "CREATE TABLE account (id text PRIMARY KEY);");
-      expect(await applyPrismaMigrations({ connectionString: target.url, migrationsDir: dir })).toEqual({
-        applied: ["20250101000000_init"],
-        alreadyApplied: [],
-      });
-      writeFileSync(join(dir, "20250101000000_init/migration.sql"), "CREATE TABLE account (id text PRIMARY KEY, name text);");
-      const changed = await failure(applyPrismaMigrations({ connectionString: target.url, migrationsDir: dir }));
-      expect(changed).toMatchObject({ code: "MIGRATION_CHECKSUM_MISMATCH", migration: "20250101000000_init" });
-      expect([MigrationChecksumMismatchError.isInstance(changed), MigrationFailedEarlierError.isInstance(changed)]).toEqual([true, false]);
-    } finally {
-      await target.drop();
-    }
-  });
+        writeFileSync(join(dir, "20250101000000_init/migration.sql"), "CREATE TABLE account (id text PRIMARY KEY);");
+        expect(await applyPrismaMigrations({ connectionString: target.url, migrationsDir: dir })).toEqual({
+          applied: ["20250101000000_init"],
+          alreadyApplied: [],
+        });
+        writeFileSync(join(dir, "20250101000000_init/migration.sql"), "CREATE TABLE account (id text PRIMARY KEY, name text);");
+        const changed = await failure(applyPrismaMigrations({ connectionString: target.url, migrationsDir: dir }));
+        expect(changed).toMatchObject({ code: "MIGRATION_CHECKSUM_MISMATCH", migration: "20250101000000_init" });
+        expect([MigrationChecksumMismatchError.isInstance(changed), MigrationFailedEarlierError.isInstance(changed)]).toEqual([
+          true,
+          false,
+        ]);
+      } finally {
+        await target.drop();
+      }
+    },
+  );
 
   it("MIGRATION_FAILED_EARLIER when a migration is recorded as started and never finished", async () => {
     const target = await createTestDatabase({ migrate: false });

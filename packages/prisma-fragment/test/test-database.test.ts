@@ -43,17 +43,23 @@ const describeDatabase = (url: string) =>
   query(
     url,
     `SELECT
-      (SELECT json_agg(nspname ORDER BY nspname) FROM pg_namespace WHERE nspname NOT LIKE 'pg\\_%' AND nspname <> 'information_schema') AS schemas,
-      (SELECT json_agg(json_build_array(table_schema, table_name, column_name, data_type, column_default, is_nullable) ORDER BY table_schema, table_name, ordinal_position)
+      (SELECT json_agg(nspname ORDER BY nspname) FROM pg_namespace
+         WHERE nspname NOT LIKE 'pg\\_%' AND nspname <> 'information_schema') AS schemas,
+      (SELECT json_agg(json_build_array(table_schema, table_name, column_name, data_type, column_default, is_nullable)
+           ORDER BY table_schema, table_name, ordinal_position)
          FROM information_schema.columns WHERE table_schema NOT IN ('pg_catalog', 'information_schema')) AS columns,
       (SELECT json_agg(indexdef ORDER BY indexdef) FROM pg_indexes WHERE schemaname NOT IN ('pg_catalog', 'information_schema')) AS indexes,
-      (SELECT json_agg(conname || ' ' || pg_get_constraintdef(c.oid) ORDER BY conname) FROM pg_constraint c JOIN pg_namespace n ON n.oid = c.connamespace
+      (SELECT json_agg(conname || ' ' || pg_get_constraintdef(c.oid) ORDER BY conname)
+         FROM pg_constraint c JOIN pg_namespace n ON n.oid = c.connamespace
          WHERE n.nspname NOT IN ('pg_catalog', 'information_schema')) AS constraints,
-      (SELECT json_agg(pg_get_functiondef(p.oid) ORDER BY p.proname, p.oid::regprocedure::text) FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+      (SELECT json_agg(pg_get_functiondef(p.oid) ORDER BY p.proname, p.oid::regprocedure::text)
+         FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
          WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') AND p.prokind IN ('f', 'p')) AS functions,
       (SELECT json_agg(pg_get_triggerdef(t.oid) ORDER BY t.tgname) FROM pg_trigger t WHERE NOT t.tgisinternal) AS triggers,
-      (SELECT json_agg(json_build_array(schemaname, sequencename, start_value, last_value) ORDER BY schemaname, sequencename) FROM pg_sequences) AS sequences,
-      (SELECT json_agg(json_build_array(migration_name, checksum, finished_at IS NOT NULL, rolled_back_at, applied_steps_count, logs) ORDER BY migration_name)
+      (SELECT json_agg(json_build_array(schemaname, sequencename, start_value, last_value) ORDER BY schemaname, sequencename)
+         FROM pg_sequences) AS sequences,
+      (SELECT json_agg(json_build_array(migration_name, checksum, finished_at IS NOT NULL, rolled_back_at, applied_steps_count, logs)
+           ORDER BY migration_name)
          FROM public._prisma_migrations) AS migrations`,
   ).then((rows) => rows[0]);
 
@@ -83,7 +89,8 @@ describe("createTestDatabase from a migrated template", () => {
       "INSERT INTO dispatcher_cursor (consumer, event_type) VALUES ('c', 'credit.locked'); CREATE TABLE only_in_one (id int)",
     );
     const written =
-      "SELECT (SELECT count(*) FROM dispatcher_cursor)::int AS cursors, (SELECT count(*) FROM pg_tables WHERE tablename = 'only_in_one')::int AS tables";
+      "SELECT (SELECT count(*) FROM dispatcher_cursor)::int AS cursors, " +
+      "(SELECT count(*) FROM pg_tables WHERE tablename = 'only_in_one')::int AS tables";
     expect(await query(one.url, written)).toEqual([{ cursors: 1, tables: 1 }]);
     expect(await query(two.url, written)).toEqual([{ cursors: 0, tables: 0 }]);
     const third = await track(createTestDatabase());

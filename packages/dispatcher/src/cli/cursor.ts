@@ -39,8 +39,12 @@ confirmOptions(
     result.cursors.map((c) => [c.eventType, c.from, c.position, c.events, c.willApply, c.forgotten]),
   );
   const summary = result.dryRun
-    ? `dry run, nothing changed: would rewind ${events} events, ${apply} of them to be applied${reprocess ? `, deleting ${result.forgotten} dedup rows` : ""}`
-    : `rewound ${events} events, ${apply} of them to be applied${reprocess ? `; ${result.forgotten} dedup rows deleted` : "; the others were applied already and are skipped (--reprocess applies them again)"}`;
+    ? `dry run, nothing changed: would rewind ${events} events, ${apply} of them to be applied` +
+      (reprocess ? `, deleting ${result.forgotten} dedup rows` : "")
+    : `rewound ${events} events, ${apply} of them to be applied` +
+      (reprocess
+        ? `; ${result.forgotten} dedup rows deleted`
+        : "; the others were applied already and are skipped (--reprocess applies them again)");
   print(result, () => `${rows}\n${summary}`);
 });
 
@@ -48,7 +52,8 @@ confirmOptions(
   cursor
     .command("drop")
     .description(
-      "forget a consumer that will not run again (a throwaway one pins retention forever): deletes its cursors, dedup rows and dead letters",
+      "forget a consumer that will not run again (a throwaway one pins retention forever): " +
+        "deletes its cursors, dedup rows and dead letters",
     )
     .requiredOption("--consumer <name>", "the consumer (stop it first)"),
 ).action(async (opts: { consumer: string; yes?: boolean; dryRun?: boolean }) => {
@@ -59,7 +64,9 @@ confirmOptions(
     ["EVENT TYPE", "POSITION"],
     result.cursors.map((c) => [c.eventType, c.position]),
   );
-  const counts = `${result.cursors.length} cursors, ${result.dedup} dedup rows, ${result.deadLetters} dead letters (${result.activeDeadLetters} active)`;
+  const counts =
+    `${result.cursors.length} cursors, ${result.dedup} dedup rows, ` +
+    `${result.deadLetters} dead letters (${result.activeDeadLetters} active)`;
   const summary = result.dryRun
     ? `dry run, nothing changed: would delete ${counts} of "${result.consumer}"`
     : `deleted ${counts} of "${result.consumer}"`;

@@ -123,7 +123,8 @@ const tally = (results: Result[]) =>
 dlq
   .command("replay [id]")
   .description(
-    "ask the running consumer that owns it (which has the handler) to replay it within a second; --group: every active letter of one fingerprint",
+    "ask the running consumer that owns it (which has the handler) to replay it within a second; " +
+      "--group: every active letter of one fingerprint",
   )
   .requiredOption("--by <operator>", "who asks")
   .option("--group <fingerprint>", "replay every active dead letter of this failure fingerprint (see dlq list --group)")
@@ -156,7 +157,8 @@ dlq
       const line = progress();
       const whose = consumers.map((c) => `"${c}"`).join(", ");
       line.update(
-        `replay: waiting up to ${opts.timeout} for consumer ${whose} to replay ${requested.length} dead letter${requested.length === 1 ? "" : "s"}`,
+        `replay: waiting up to ${opts.timeout} for consumer ${whose} to replay ` +
+          `${requested.length} dead letter${requested.length === 1 ? "" : "s"}`,
       );
       const waited = await waitForReplays(db, tables, requested, {
         timeoutMs,

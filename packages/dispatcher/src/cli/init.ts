@@ -6,7 +6,8 @@ import { print, program } from "./program.js";
 program
   .command("init")
   .description(
-    "set this project up: merge the dispatcher tables into its Prisma schema and migrations, write a dispatcher module and samples (idempotent)",
+    "set this project up: merge the dispatcher tables into its Prisma schema and migrations, " +
+      "write a dispatcher module and samples (idempotent)",
   )
   .addOption(new Option("--domain <domain>", "this project's domain").choices(DOMAINS).makeOptionMandatory())
   .addOption(new Option("--client <client>", "prisma (default when prisma/schema.prisma exists) or pg").choices(["prisma", "pg"]))

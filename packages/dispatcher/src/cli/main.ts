@@ -80,7 +80,8 @@ confirmOptions(
   program
     .command("prune")
     .description(
-      `retention: delete passed events and old bookkeeping (defaults ${PRUNE_DEFAULTS.olderThan} / ${PRUNE_DEFAULTS.resolvedDeadLettersOlderThan}); a duration is ${DURATION_FORMS}`,
+      `retention: delete passed events and old bookkeeping ` +
+        `(defaults ${PRUNE_DEFAULTS.olderThan} / ${PRUNE_DEFAULTS.resolvedDeadLettersOlderThan}); a duration is ${DURATION_FORMS}`,
     )
     .option("--older-than <duration>", "events every cursor has passed, older than this", PRUNE_DEFAULTS.olderThan)
     .option("--dedup-older-than <duration>", "dedup rows older than this (default: --older-than)")

@@ -47,7 +47,8 @@ export async function tail(db: Database, tables: Tables, url: string, types: str
       console.log(
         json
           ? JSON.stringify(camel)
-          : `${when}  ${row["event_type"]}  ${row["event_id"]}  ${row["producer"]}  ${row["subject"] ?? "-"}  ${JSON.stringify(row["payload"])}`,
+          : `${when}  ${row["event_type"]}  ${row["event_id"]}  ${row["producer"]}  ` +
+              `${row["subject"] ?? "-"}  ${JSON.stringify(row["payload"])}`,
       );
     }
     if (rows.length === 0)

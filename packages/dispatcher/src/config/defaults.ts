@@ -42,7 +42,10 @@ export const DEFAULTS = {
     listenConnectTimeoutMs: 10_000,
   },
   fanout: {
-    /** The relay's destination loops retry a failed delivery after these delays (ms) unless `consumerOptions.retryDelaysMs` says otherwise. */
+    /**
+     * The relay's destination loops retry a failed delivery after these delays (ms) unless
+     * `consumerOptions.retryDelaysMs` says otherwise.
+     */
     retryDelaysMs: [1000, 5000, 15000, 60000] as readonly number[],
     /** After an inbox refused batches, an HTTP destination sends one event per request for this long, in ms. */
     batchRefusedRetryMs: 10 * 60_000,

@@ -19,7 +19,10 @@ export interface DispatcherConfig {
   databaseUrl?: string;
   /** Postgres schema holding the dispatcher tables. Default `public`. */
   schema?: string;
-  /** pino-compatible logger. Default: warnings and errors to the console (consoleLogger at DISPATCHER_LOG_LEVEL, default warn); `silentLogger` mutes it. */
+  /**
+   * pino-compatible logger. Default: warnings and errors to the console (consoleLogger at
+   * DISPATCHER_LOG_LEVEL, default warn); `silentLogger` mutes it.
+   */
   logger?: Logger;
   /** Registry to validate against: a loaded Registry or a path to event-types-registry.json. Default: the bundled one. */
   registry?: Registry | string;

@@ -32,7 +32,10 @@ async function assertCursor(q: Queryable, tables: Tables, consumer: string, even
   if (!row?.found) throw new InvalidArgumentError(`consumer "${consumer}" has no cursor for ${eventType}`, "eventType");
 }
 
-/** Pauses one type of the consumer, or all of them; answers the types this call paused (one already paused keeps its pausedAt and pausedBy). */
+/**
+ * Pauses one type of the consumer, or all of them; answers the types this call paused (one
+ * already paused keeps its pausedAt and pausedBy).
+ */
 export async function pause(q: Queryable, tables: Tables, input: PauseInput): Promise<{ consumer: string; paused: string[] }> {
   await assertKnownConsumer(q, tables, input.consumer);
   await assertCursor(q, tables, input.consumer, input.eventType);

@@ -58,7 +58,8 @@ export interface Overview {
 }
 
 // The 60 minutes shown: the current minute and the 59 before it.
-const MINUTES = `SELECT generate_series(date_trunc('minute', now()) - interval '59 minutes', date_trunc('minute', now()), interval '1 minute') AS minute`;
+const MINUTES = `SELECT generate_series(date_trunc('minute', now()) - interval '59 minutes', date_trunc('minute', now()),
+  interval '1 minute') AS minute`;
 const WINDOW_START = `date_trunc('minute', now()) - interval '59 minutes'`;
 
 // What consumerStatus does not carry: the pause and the last error of each cursor.

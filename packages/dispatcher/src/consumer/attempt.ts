@@ -143,7 +143,10 @@ export async function attemptDelivery<T>(
   }
 }
 
-/** What a failure at commit is recorded as: a hook's deliberate RetryLaterError / PermanentFailureError as it is, else CommitFailedError. */
+/**
+ * What a failure at commit is recorded as: a hook's deliberate RetryLaterError /
+ * PermanentFailureError as it is, else CommitFailedError.
+ */
 function asCommitFailure(error: unknown): Error {
   if (error instanceof CommitFailedError) return error;
   if (SguildError.isInstance(error) && (error.code === "RETRY_LATER" || error.code === "PERMANENT_FAILURE")) return error;

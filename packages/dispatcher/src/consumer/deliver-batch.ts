@@ -31,7 +31,8 @@ export type BatchOutcome =
 // Locks this (consumer, event_type) cursor (skipping it if a replica holds it) and reads the
 // next events past it in position order, each flagged when this consumer already has it.
 const readBatchSql = (t: Tables) => `WITH c AS (
-    SELECT last_position, failed_attempts, retry_at, (retry_at IS NOT NULL AND retry_at > now()) AS waiting, paused_at IS NOT NULL AS paused,
+    SELECT last_position, failed_attempts, retry_at, (retry_at IS NOT NULL AND retry_at > now()) AS waiting,
+           paused_at IS NOT NULL AS paused,
            set_config('synchronous_commit', $3, true) AS commit_mode, -- this transaction only
            pg_backend_pid() AS backend_pid
     FROM ${t.cursor} WHERE consumer = $1 AND event_type = $2 FOR UPDATE SKIP LOCKED

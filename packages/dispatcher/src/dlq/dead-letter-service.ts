@@ -76,7 +76,8 @@ const requestReplaySql = (t: Tables) => `UPDATE ${t.deadLetter} SET replay_reque
 const requestGroupSql = (t: Tables) => `UPDATE ${t.deadLetter} SET replay_requested_at = now(), replay_requested_by = $2
   WHERE fingerprint = $1 AND resolved_at IS NULL AND ($3::text IS NULL OR consumer = $3) RETURNING ${DEAD_LETTER_COLUMNS}`;
 const requestedSql = (t: Tables) => `SELECT id FROM ${t.deadLetter}
-  WHERE consumer = $1 AND replay_requested_at IS NOT NULL AND resolved_at IS NULL ORDER BY replay_requested_at LIMIT ${DEFAULTS.deadLetters.requestedPerCheck}`;
+  WHERE consumer = $1 AND replay_requested_at IS NOT NULL AND resolved_at IS NULL
+  ORDER BY replay_requested_at LIMIT ${DEFAULTS.deadLetters.requestedPerCheck}`;
 const activeIdsSql = (t: Tables) => `SELECT id FROM ${t.deadLetter}
   WHERE consumer = $1 AND resolved_at IS NULL AND ($2::text IS NULL OR event_type = $2) ORDER BY created_at LIMIT $3::int`;
 

@@ -46,7 +46,8 @@ export interface DeadLetterRow {
 }
 
 export const DEAD_LETTER_COLUMNS = `id, consumer, event_id, event_type, envelope, error_class, error_message, error_stack, fingerprint,
-  attempts, first_failed_at, last_failed_at, created_at, resolved_at, resolved_by, resolution_note, replay_requested_at, replay_requested_by`;
+  attempts, first_failed_at, last_failed_at, created_at, resolved_at, resolved_by, resolution_note,
+  replay_requested_at, replay_requested_by`;
 
 const date = (value: Date | string | null): Date | null => (value === null ? null : new Date(value));
 

@@ -39,7 +39,8 @@ export class ProducerMismatchError extends SguildError {
   ) {
     super(
       "PRODUCER_MISMATCH",
-      `"${eventType}" is produced by "${registeredProducer}" per the registry; this dispatcher is configured as producer "${configuredProducer}"`,
+      `"${eventType}" is produced by "${registeredProducer}" per the registry; ` +
+        `this dispatcher is configured as producer "${configuredProducer}"`,
       { details: { eventType, registeredProducer, configuredProducer } },
     );
   }
@@ -135,7 +136,8 @@ export class TransactionAbortedError extends SguildError {
   constructor(options: { cause?: unknown } = {}) {
     super(
       "TRANSACTION_ABORTED",
-      "the transaction passed as tx is aborted (PostgreSQL 25P02: an earlier statement in it failed); nothing was written: roll it back and retry the whole transaction",
+      "the transaction passed as tx is aborted (PostgreSQL 25P02: an earlier statement in it failed); " +
+        "nothing was written: roll it back and retry the whole transaction",
       options,
     );
   }
@@ -156,7 +158,8 @@ export class UnknownConsumerError extends SguildError {
   ) {
     super(
       "UNKNOWN_CONSUMER",
-      `unknown consumer "${consumer}": no cursor or dead letter has that name (known: ${knownConsumers.length ? knownConsumers.join(", ") : "none"})`,
+      `unknown consumer "${consumer}": no cursor or dead letter has that name ` +
+        `(known: ${knownConsumers.length ? knownConsumers.join(", ") : "none"})`,
       { details: { consumer, knownConsumers } },
     );
   }
@@ -225,7 +228,9 @@ export class SchemaOutdatedError extends SguildError {
   ) {
     super(
       "SCHEMA_OUTDATED",
-      `the database lacks @sguild/prisma-fragment's migration ${migration} (${missing} is missing): run \`npx sguild-prisma-fragment merge\`, then apply your migrations (prisma migrate deploy, or \`npx sguild-prisma-fragment apply\`)`,
+      `the database lacks @sguild/prisma-fragment's migration ${migration} (${missing} is missing): ` +
+        `run \`npx sguild-prisma-fragment merge\`, then apply your migrations ` +
+        `(prisma migrate deploy, or \`npx sguild-prisma-fragment apply\`)`,
       { details: { migration, missing } },
     );
   }

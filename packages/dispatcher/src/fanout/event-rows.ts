@@ -42,5 +42,6 @@ export const insertEventsSql = (t: Tables) => `INSERT INTO ${t.event} (${COLUMNS
 export const sameContentManySql = (
   t: Tables,
 ) => `SELECT x.n, (e.event_type, e.schema_version, e.tenant_id, e.producer, e.occurred_at, e.subject, e.actor, e.correlation_id, e.payload)
-  IS NOT DISTINCT FROM (x.event_type, x.schema_version, x.tenant_id, x.producer, x.occurred_at, x.subject, x.actor, x.correlation_id, x.payload) AS same
+  IS NOT DISTINCT FROM (x.event_type, x.schema_version, x.tenant_id, x.producer, x.occurred_at, x.subject, x.actor, x.correlation_id,
+    x.payload) AS same
   FROM ${ROWS} JOIN ${t.event} e ON e.event_id = x.event_id`;

@@ -4,7 +4,10 @@ import type { StoredEvent } from "../producer/index.js";
 import { checkEvent, refusal, type EventCheckContext, type Refusal } from "./inbox-checks.js";
 import type { InboxStore } from "./inbox-store.js";
 
-/** The answer for one event of a batch, at its index in the request: 202 (stored, or already stored with the same content) or its refusal. */
+/**
+ * The answer for one event of a batch, at its index in the request: 202 (stored, or already
+ * stored with the same content) or its refusal.
+ */
 export type BatchEventResult = { id: string | null; status: 202 } | { id: string | null; status: number; error: Omit<Refusal, "status"> };
 
 /** What a batched request gets: a refusal of the whole request (nothing stored), or one result per event, in order (HTTP 207). */

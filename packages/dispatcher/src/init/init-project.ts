@@ -55,7 +55,8 @@ export function initProject(options: InitOptions): InitResult {
   const schemaFile = resolve(cwd, options.schemaFile ?? "prisma/schema.prisma");
   if (existsSync(schemaFile) && statSync(schemaFile).isDirectory()) {
     throw new InvalidArgumentError(
-      `${relative(cwd, schemaFile)} is a folder: pass the .prisma file that holds the generator block (of a multi-file schema, its main file)`,
+      `${relative(cwd, schemaFile)} is a folder: ` +
+        `pass the .prisma file that holds the generator block (of a multi-file schema, its main file)`,
       "schemaFile",
     );
   }
@@ -65,7 +66,8 @@ export function initProject(options: InitOptions): InitResult {
   const prismaHints = ["prisma.config.ts", "prisma/schema"].filter((hint) => existsSync(join(cwd, hint)));
   if (options.client === undefined && !existsSync(schemaFile) && prismaHints.length > 0) {
     throw new InvalidArgumentError(
-      `found ${prismaHints.join(" and ")} but no ${relative(cwd, schemaFile)}: pass --schema-file <the .prisma file with the generator block>, or --client pg`,
+      `found ${prismaHints.join(" and ")} but no ${relative(cwd, schemaFile)}: ` +
+        `pass --schema-file <the .prisma file with the generator block>, or --client pg`,
       "schemaFile",
     );
   }

@@ -12,7 +12,8 @@ export interface SampleContext {
 }
 
 const ID_VALUE = new RegExp(
-  `^(${[...ID_PREFIXES].sort((a, b) => b.length - a.length).join("|")})_[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`,
+  `^(${[...ID_PREFIXES].sort((a, b) => b.length - a.length).join("|")})` +
+    `_[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`,
 );
 const DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/;
 
@@ -60,15 +61,19 @@ export function payloadSource(value: unknown, indent = "    "): string {
 const header = "// Written by `sguild-dispatcher init`. Yours to edit: init never overwrites a file.\n";
 
 export function dispatcherSource(ctx: SampleContext): string {
-  const url = `const databaseUrl = process.env.DATABASE_URL;
-if (!databaseUrl) throw new Error("DATABASE_URL is not set: put it in .env (npx sguild-prisma-fragment dev prints one) and run with --env-file=.env");
-`;
+  const url =
+    "const databaseUrl = process.env.DATABASE_URL;\n" +
+    'if (!databaseUrl) throw new Error("DATABASE_URL is not set: put it in .env (npx sguild-prisma-fragment dev prints one) ' +
+    'and run with --env-file=.env");\n';
   const common = `  producer: ${JSON.stringify(ctx.domain)},
   tenantId: process.env.DISPATCHER_TENANT_ID ?? "tnt_sguild",`;
   const client =
     ctx.client === "prisma"
       ? {
-          imports: `import { PrismaPg } from "@prisma/adapter-pg";\nimport { configureDispatcher } from "@sguild/dispatcher";\nimport { PrismaClient } from ${JSON.stringify(ctx.prismaImport)};`,
+          imports:
+            `import { PrismaPg } from "@prisma/adapter-pg";\n` +
+            `import { configureDispatcher } from "@sguild/dispatcher";\n` +
+            `import { PrismaClient } from ${JSON.stringify(ctx.prismaImport)};`,
           make: "export const prisma = new PrismaClient({ adapter: new PrismaPg({ connectionString: databaseUrl }) });",
           name: "prisma",
           option: "prismaClient: prisma",

@@ -94,7 +94,10 @@ export function textIssues(value: unknown, path = "", issues: ValidationIssue[] 
 type Schema = Record<string, unknown>;
 const isSchema = (value: unknown): value is Schema => typeof value === "object" && value !== null && !Array.isArray(value);
 
-/** Follows a payload schema (properties, patternProperties, additionalProperties, items, prefixItems, allOf/anyOf/oneOf) to its date and date-time strings. */
+/**
+ * Follows a payload schema (properties, patternProperties, additionalProperties, items, prefixItems,
+ * allOf/anyOf/oneOf) to its date and date-time strings.
+ */
 export function formatIssues(schema: unknown, value: unknown, path = "", issues: ValidationIssue[] = []): ValidationIssue[] {
   if (!isSchema(schema) || issues.length >= MAX_ISSUES) return issues;
   if (typeof value === "string" && (schema["format"] === "date-time" || schema["format"] === "date")) {

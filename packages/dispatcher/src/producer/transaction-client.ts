@@ -1,7 +1,8 @@
 import { InvalidArgumentError, TransactionAbortedError } from "../errors/index.js";
 
 const WHAT_TO_PASS =
-  "pass the transaction client of prisma.$transaction(async (tx) => { ... }) as { tx }, or a pg client from pool.connect() after BEGIN; omit tx to publish on its own";
+  "pass the transaction client of prisma.$transaction(async (tx) => { ... }) as { tx }, " +
+  "or a pg client from pool.connect() after BEGIN; omit tx to publish on its own";
 
 const describe = (value: unknown) =>
   value === null

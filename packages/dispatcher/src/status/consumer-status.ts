@@ -32,18 +32,21 @@ export interface CursorStatus {
 const statusSql = (t: Tables) => `SELECT c.consumer, c.event_type, c.last_position::text AS position, c.last_delivered_at,
     c.failed_attempts, c.retry_at, lag.events::int AS lag_events,
     coalesce(extract(epoch FROM now() - lag.oldest), 0)::float8 AS lag_seconds,
-    (SELECT count(*) FROM ${t.deadLetter} d WHERE d.consumer = c.consumer AND d.event_type = c.event_type AND d.resolved_at IS NULL)::int AS active_dead_letters,
+    (SELECT count(*) FROM ${t.deadLetter} d
+      WHERE d.consumer = c.consumer AND d.event_type = c.event_type AND d.resolved_at IS NULL)::int AS active_dead_letters,
     earliest.position::text AS earliest_position, earliest.created_at AS earliest_created_at,
     c.start_from, c.start_position::text AS start_position
   FROM ${t.cursor} c
   LEFT JOIN LATERAL (
-    SELECT e.position, e.created_at FROM ${t.event} e WHERE e.event_type = c.event_type AND e.position IS NOT NULL ORDER BY e.position LIMIT 1
+    SELECT e.position, e.created_at FROM ${t.event} e WHERE e.event_type = c.event_type AND e.position IS NOT NULL
+    ORDER BY e.position LIMIT 1
   ) earliest ON true
   CROSS JOIN LATERAL (
     SELECT count(*) AS events, min(created_at) AS oldest FROM (
       -- The upper bound (always true) makes the planner estimate a range, not a third of the table:
       -- with a long history it would otherwise scan every event of the type instead of the index.
-      SELECT created_at FROM ${t.event} e WHERE e.event_type = c.event_type AND e.position > c.last_position AND e.position <= 9223372036854775807
+      SELECT created_at FROM ${t.event} e
+        WHERE e.event_type = c.event_type AND e.position > c.last_position AND e.position <= 9223372036854775807
       UNION ALL
       SELECT created_at FROM ${t.event} e WHERE e.event_type = c.event_type AND e.position IS NULL
     ) pending

@@ -49,10 +49,12 @@ const lockSql = (t: Tables) => `SELECT 1 FROM ${t.cursor} WHERE consumer = $1 AN
 // event of its type created at or after that time; never forward), and what that rewinds.
 const planSql = (t: Tables) => `WITH target AS (
     SELECT c.event_type, c.last_position AS from_position, LEAST(c.last_position, CASE WHEN $3::bigint IS NOT NULL THEN $3::bigint - 1
-      ELSE coalesce((SELECT min(e.position) - 1 FROM ${t.event} e WHERE e.event_type = c.event_type AND e.created_at >= $4::timestamptz), c.last_position) END) AS position
+      ELSE coalesce((SELECT min(e.position) - 1 FROM ${t.event} e WHERE e.event_type = c.event_type AND e.created_at >= $4::timestamptz),
+        c.last_position) END) AS position
     FROM ${t.cursor} c WHERE c.consumer = $1 AND ($2::text IS NULL OR c.event_type = $2))
   SELECT t.event_type, t.from_position::text AS from_position, t.position::text AS position,
-    (SELECT count(*) FROM ${t.event} e WHERE e.event_type = t.event_type AND e.position > t.position AND e.position <= t.from_position)::int AS events,
+    (SELECT count(*) FROM ${t.event} e
+      WHERE e.event_type = t.event_type AND e.position > t.position AND e.position <= t.from_position)::int AS events,
     (SELECT count(*) FROM ${t.event} e JOIN ${t.dedup} d ON d.consumer = $1 AND d.event_id = e.event_id
       WHERE e.event_type = t.event_type AND e.position > t.position AND e.position <= t.from_position)::int AS applied,
     (SELECT count(*) FROM ${t.event} e JOIN ${t.dedup} d ON d.consumer = $1 AND d.event_id = e.event_id

@@ -4,7 +4,9 @@ import { failureFingerprint } from "../../src/consumer/record-failure.js";
 
 // The fingerprints below are sha256("<class>:<normalized message>").slice(0, 16), computed outside the module.
 describe("failureFingerprint", () => {
-  const message = `reservation crr_0190f3a2-7c1d-7b3e-9f00-1234567890ab for lesson 0190f3a2-7c1d-7b3e-9f00-abcdefabcdef has 6 credits, wanted "seven" after 1.5 s`;
+  const message =
+    `reservation crr_0190f3a2-7c1d-7b3e-9f00-1234567890ab for lesson 0190f3a2-7c1d-7b3e-9f00-abcdefabcdef ` +
+    `has 6 credits, wanted "seven" after 1.5 s`;
 
   it("folds prefixed ids, bare uuids, quoted values and numbers into one fingerprint", () => {
     const error = new Error(message);
@@ -13,7 +15,8 @@ describe("failureFingerprint", () => {
 
   it("gives the same fingerprint to the same bug with other ids, numbers and quoted values", () => {
     const other = new Error(
-      `reservation les_ffffffff-0000-7000-8000-000000000000 for lesson 01234567-89ab-cdef-0123-456789abcdef has 12 credits, wanted 'anything' after 30 s`,
+      `reservation les_ffffffff-0000-7000-8000-000000000000 for lesson 01234567-89ab-cdef-0123-456789abcdef ` +
+        `has 12 credits, wanted 'anything' after 30 s`,
     );
     expect(failureFingerprint(other).fingerprint).toBe("19564e87f3129b35");
     expect(failureFingerprint(other).message).toBe(other.message);
@@ -47,7 +50,10 @@ describe("failureFingerprint", () => {
 
   it("keeps unicode text as is and folds only the variable parts", () => {
     const error = new Error(`échec de la réservation «"x"» — 12 € ✓`);
-    expect(failureFingerprint(error)).toMatchObject({ message: `échec de la réservation «"x"» — 12 € ✓`, fingerprint: "3881a31206e92fff" });
+    expect(failureFingerprint(error)).toMatchObject({
+      message: `échec de la réservation «"x"» — 12 € ✓`,
+      fingerprint: "3881a31206e92fff",
+    });
     expect(failureFingerprint(new Error(`échec de la réservation «'autre'» — 7 € ✓`)).fingerprint).toBe("3881a31206e92fff");
   });
 

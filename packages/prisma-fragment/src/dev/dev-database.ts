@@ -36,7 +36,10 @@ export interface DevDatabaseOptions {
   cwd?: string;
   /** Port on 127.0.0.1. Default 54329. */
   port?: number;
-  /** Data directory, kept between runs. Default `.sguild/postgres` in the project (as root, when the `postgres` user cannot enter the project, a folder under /var/lib/sguild). */
+  /**
+   * Data directory, kept between runs. Default `.sguild/postgres` in the project (as root, when the
+   * `postgres` user cannot enter the project, a folder under /var/lib/sguild).
+   */
   dataDir?: string;
   /** Database created and migrated. Default `dev`. */
   database?: string;
@@ -132,12 +135,14 @@ function defaultDataDir(cwd: string): { dataDir: string; notes: string[] } {
     if (trustedSharedDir(base) && canEnter(as, base)) {
       const dataDir = join(base, name);
       const notes = [
-        `running as root, PostgreSQL runs as the ${as.user} user, who cannot enter ${blocked}: the data is kept in ${dataDir} instead of ${inProject}`,
+        `running as root, PostgreSQL runs as the ${as.user} user, who cannot enter ${blocked}: ` +
+          `the data is kept in ${dataDir} instead of ${inProject}`,
       ];
       const orphans = findOrphans(base);
       if (orphans.length) {
         notes.push(
-          `data kept for projects no longer found at their path (moved or deleted), left as it is: ${orphans.map((o) => `${o.project} -> ${o.dataDir}`).join(", ")}; delete a folder once you no longer need it`,
+          `data kept for projects no longer found at their path (moved or deleted), left as it is: ` +
+            `${orphans.map((o) => `${o.project} -> ${o.dataDir}`).join(", ")}; delete a folder once you no longer need it`,
         );
       }
       writeFileSync(`${dataDir}${PROJECT_MARKER}`, `${cwd}\n`);
@@ -146,7 +151,8 @@ function defaultDataDir(cwd: string): { dataDir: string; notes: string[] } {
   }
   throw new EmbeddedPostgresError(
     "EMBEDDED_POSTGRES_UNREACHABLE",
-    `running as root, PostgreSQL runs as the ${as.user} user, who cannot enter ${blocked}: pass --data-dir with a folder it can reach, or run as a non-root user`,
+    `running as root, PostgreSQL runs as the ${as.user} user, who cannot enter ${blocked}: ` +
+      `pass --data-dir with a folder it can reach, or run as a non-root user`,
   );
 }
 

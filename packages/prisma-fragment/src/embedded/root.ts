@@ -71,7 +71,8 @@ export function postgresAccount(): RunAs {
   if (!found) {
     throw new EmbeddedPostgresError(
       "EMBEDDED_POSTGRES_NO_USER",
-      "running as root, PostgreSQL must run as the `postgres` user, which does not exist and could not be created: create it (`useradd --system --user-group postgres`) or run as a non-root user",
+      "running as root, PostgreSQL must run as the `postgres` user, which does not exist and could not be created: " +
+        "create it (`useradd --system --user-group postgres`) or run as a non-root user",
     );
   }
   account = found;
@@ -207,7 +208,10 @@ export interface Staged {
   base: string;
 }
 
-/** Stages the binaries where `as` can run them: the first of {@link sharedBases} that works (checked by running `postgres --version` as that user). */
+/**
+ * Stages the binaries where `as` can run them: the first of {@link sharedBases} that works (checked by
+ * running `postgres --version` as that user).
+ */
 export function stageBinaries(installed: InstalledBinaries, as: RunAs): Staged {
   const tried: string[] = [];
   for (const base of sharedBases()) {
@@ -223,6 +227,7 @@ export function stageBinaries(installed: InstalledBinaries, as: RunAs): Staged {
   }
   throw new EmbeddedPostgresError(
     "EMBEDDED_POSTGRES_UNREACHABLE",
-    `running as root, PostgreSQL runs as the ${as.user} user, who cannot run the binaries staged in any of ${tried.join(", ")} (not enterable by other users, or mounted noexec): make one of them usable (e.g. chmod 1777 /tmp) or run as a non-root user`,
+    `running as root, PostgreSQL runs as the ${as.user} user, who cannot run the binaries staged in any of ${tried.join(", ")} ` +
+      `(not enterable by other users, or mounted noexec): make one of them usable (e.g. chmod 1777 /tmp) or run as a non-root user`,
   );
 }

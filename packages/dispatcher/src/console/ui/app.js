@@ -136,7 +136,10 @@
       : String(error?.message ?? error);
 
   /** Runs an operation, shows what came of it (or why it was refused), then redraws the page. */
-  /** Runs an operation, redraws the page (or goes on with `after` when it succeeded), then shows what came of it (or why it was refused); answers the result. */
+  /**
+   * Runs an operation, redraws the page (or goes on with `after` when it succeeded), then shows
+   * what came of it (or why it was refused); answers the result.
+   */
   async function act(what, run, describe, after = route) {
     showOutcome("info", `${what}…`);
     let result;
@@ -526,7 +529,8 @@
     const describe = (r) =>
       (r.cursors ?? []).map(
         (k) =>
-          `${k.eventType}: position ${count(k.from)} → ${count(k.position)}, ${plural(k.events, "event")} again, ${count(k.willApply)} will reach the handlers`,
+          `${k.eventType}: position ${count(k.from)} → ${count(k.position)}, ` +
+          `${plural(k.events, "event")} again, ${count(k.willApply)} will reach the handlers`,
       );
     const previewButton = h("button", { type: "button" }, "Preview");
     previewButton.addEventListener("click", async () => {
@@ -552,12 +556,14 @@
         h(
           "p",
           {},
-          "Moves the cursor back so events are delivered again. Events this consumer already applied are skipped as duplicates: the console never applies anything twice.",
+          "Moves the cursor back so events are delivered again. " +
+            "Events this consumer already applied are skipped as duplicates: the console never applies anything twice.",
         ),
         field(
           "Back to",
           target,
-          "an event id (that event and everything after it), or a time (every event created from then on; without a zone, your browser's local time)",
+          "an event id (that event and everything after it), " +
+            "or a time (every event created from then on; without a zone, your browser's local time)",
         ),
         field("Event type", typeSelect),
         preview,
@@ -583,7 +589,8 @@
         h(
           "p",
           {},
-          "Deletes this consumer's cursors, its record of delivered events and its dead letters. Do this only for a consumer that will never run again; a running consumer is refused.",
+          "Deletes this consumer's cursors, its record of delivered events and its dead letters. " +
+            "Do this only for a consumer that will never run again; a running consumer is refused.",
         ),
         field(`Type ${c.consumer} to confirm`, typed),
       ],
@@ -596,7 +603,8 @@
       `Dropping ${c.consumer}`,
       () => api(`consumers/${enc(c.consumer)}/drop`, { by: by(), confirm: typed.value }),
       (r) => [
-        `Dropped ${r.consumer}: ${plural(r.cursors.length, "cursor")}, ${plural(r.dedup, "delivery record")}, ${plural(r.deadLetters, "dead letter")} (${count(r.activeDeadLetters)} active)`,
+        `Dropped ${r.consumer}: ${plural(r.cursors.length, "cursor")}, ${plural(r.dedup, "delivery record")}, ` +
+          `${plural(r.deadLetters, "dead letter")} (${count(r.activeDeadLetters)} active)`,
         [],
       ],
       () => go("#/"),
@@ -669,7 +677,8 @@
   const outcomeLines = (outcomes) =>
     outcomes.map(
       (o) =>
-        `${o.deadLetter.id} (${o.deadLetter.eventType}): ${OUTCOME_WORDS[o.outcome] ?? o.outcome}${o.outcome === "failed" ? `: ${o.deadLetter.errorMessage}` : ""}`,
+        `${o.deadLetter.id} (${o.deadLetter.eventType}): ${OUTCOME_WORDS[o.outcome] ?? o.outcome}` +
+        `${o.outcome === "failed" ? `: ${o.deadLetter.errorMessage}` : ""}`,
     );
   const anyRequested = (outcomes) => (outcomes ?? []).some((o) => o.outcome === "requested") && refreshSoon();
   function outcomeTitle(outcomes) {
