@@ -2,18 +2,21 @@
 import pg from "pg";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { createTestDatabase, type TestDatabase } from "@sguild/prisma-fragment/testing";
-import { createDispatcher, type Dispatcher } from "../src/index.js";
+import { createDispatcher, DispatcherConfigError, JetStreamTransportError, NatsClientMissingError, type Dispatcher } from "../src/index.js";
 import {
   createJetStreamInbox,
   createJetStreamRelay,
+  ensureStream,
   jetStreamStatus,
   type JetStreamConfig,
   type JetStreamInbox,
   type JetStreamRelay,
+  toJetStreamMessage,
 } from "../src/jetstream/index.js";
-import { until } from "./helpers.js";
+import { loadNatsClient } from "../src/jetstream/client.js";
+import { caught, until } from "./helpers.js";
 import { APPLIED_LOG_SQL, COACHING_TYPES, expectExact, ledger, locked, purchased, reserved, TENANT } from "./jetstream-fixtures.js";
-import { NatsCluster } from "./nats-helpers.js";
+import { freePort, NatsCluster } from "./nats-helpers.js";
 
 let nats: NatsCluster;
 let revenueDb: TestDatabase;
@@ -122,5 +125,227 @@ describe("JetStream relay and inbox on one node", () => {
     const status = await jetStreamStatus({ servers: nats.servers, stream: { name: jetstream.stream.name } });
     expect(status.stream.messages).toBe(300);
     expect(status.consumers.find((c) => c.name === "sguild-coaching_credit_locked")).toMatchObject({ numPending: 0, numAckPending: 0 });
+  });
+});
+
+/** A NATS connection of the test's own, to read the stream and to publish what a relay would not. */
+async function natsClient() {
+  const { connect } = await import("@nats-io/transport-node");
+  const { jetstream: js, jetstreamManager } = await import("@nats-io/jetstream");
+  const nc = await connect({ servers: nats.servers });
+  closers.push(() => nc.close());
+  return { nc, js: js(nc), jsm: await jetstreamManager(nc) };
+}
+
+const streamMessages = async () => (await jetStreamStatus({ servers: nats.servers, stream: { name: jetstream.stream.name } })).stream.messages;
+
+describe("the messages", () => {
+  it("are structured CloudEvents on <prefix>.<tenant>.<producer>.<event_type>, with Nats-Msg-Id = event id and ce- headers", async () => {
+    const r = relay();
+    await r.start();
+    const [event] = await revenue.publishMany([locked()]);
+    await until(async () => (await streamMessages()) === 1, 10_000, "the event in the stream");
+    const { jsm } = await natsClient();
+    const stored = (await jsm.streams.getMessage(jetstream.stream.name, { seq: 1 }))!;
+    expect(stored.subject).toBe(`${jetstream.subjectPrefix}.${TENANT}.revenue.credit.locked`);
+    const h = stored.header;
+    expect(h.get("Nats-Msg-Id")).toBe(event!.event_id);
+    expect({
+      type: h.get("content-type"),
+      specversion: h.get("ce-specversion"),
+      id: h.get("ce-id"),
+      ceType: h.get("ce-type"),
+      source: h.get("ce-source"),
+      time: h.get("ce-time"),
+      dataschema: h.get("ce-dataschema"),
+    }).toEqual({
+      type: "application/cloudevents+json",
+      specversion: "1.0",
+      id: event!.event_id,
+      ceType: "credit.locked",
+      source: "urn:sguild:revenue",
+      time: event!.occurred_at,
+      dataschema: "https://contracts.sguild/credit-reservation-lock/schema/payloads/credit.locked-v1.json",
+    });
+    const body = JSON.parse(new TextDecoder().decode(stored.data));
+    expect(body).toMatchObject({ id: event!.event_id, type: "credit.locked", tenantid: TENANT, schemaversion: 1, data: event!.payload });
+  });
+});
+
+describe("the inbox's checks", () => {
+  it("terminates and counts a message that fails them (never delivered again); the events around it are stored", async () => {
+    const r = relay();
+    const i = inbox();
+    await coachingConsumer();
+    await r.start();
+    await i.start();
+    const [first] = await revenue.publishMany([locked()]);
+    await until(async () => (await appliedCount()) === 1, 10_000, "the first event applied");
+    const { nc } = await natsClient();
+    const subject = `${jetstream.subjectPrefix}.${TENANT}.revenue.credit.locked`;
+    const valid = JSON.parse(toJetStreamMessage({ envelope: first! }, jetstream.subjectPrefix!).body);
+    const send = (body: unknown, to = subject) => nc.publish(to, typeof body === "string" ? body : JSON.stringify(body));
+    send("not json");
+    send({ ...valid, id: "evt_00000000-0000-7000-8000-000000000001", data: { locked_credits: "six" } });
+    send({ ...valid, id: "evt_00000000-0000-7000-8000-000000000002", source: "urn:sguild:coaching" });
+    send({ ...valid, id: "evt_00000000-0000-7000-8000-000000000003" }, `${jetstream.subjectPrefix}.${TENANT}.revenue.credit.reserved`);
+    send({ ...valid, data: { ...valid.data, locked_credits: 99 } });
+    await nc.flush();
+    await revenue.publishMany([locked(), reserved(), locked()]);
+    const expected = await consumedCount();
+    await until(async () => (await appliedCount()) === expected, 10_000, "the later events applied");
+    await until(async () => Object.values(i.counts.terminated).reduce((a, b) => a + b, 0) === 5, 10_000, "five refusals");
+    expect(i.counts.terminated).toEqual({ INVALID_CLOUDEVENT: 1, PAYLOAD_INVALID: 1, PRODUCER_MISMATCH: 1, SUBJECT_MISMATCH: 1, EVENT_ID_CONFLICT: 1 });
+    expectExact(await ledger(revenuePool, coachingPool), expected);
+    // Terminated, not pending: JetStream does not deliver them again.
+    await new Promise((resolve) => setTimeout(resolve, 2500));
+    for (const s of await i.pending()) expect([s.eventType, s.numAckPending, s.numRedelivered]).toEqual([s.eventType, 0, 0]);
+    expect(i.counts.stored).toBe(expected);
+  });
+});
+
+describe("the consuming domain down for a while", () => {
+  it("catches up in order: the inbox stopped while events pile up in the stream, then its database refusing connections", async () => {
+    const r = relay();
+    await coachingConsumer();
+    await r.start();
+    // Coaching's inbox is not running: the stream holds what the relay published.
+    const first = inbox();
+    await first.start();
+    await first.close();
+    await produce(150);
+    const expected = await consumedCount();
+    await until(async () => (await streamMessages()) === 150, 10_000, "everything in the stream");
+    const waiting = await jetStreamStatus({ servers: nats.servers, stream: { name: jetstream.stream.name } });
+    expect(waiting.consumers.reduce((n, c) => n + c.numPending, 0)).toBe(expected);
+    // Then its database refuses connections: the inbox retries the same batch until it can store it.
+    const admin = new pg.Pool({ connectionString: coachingDb.url.replace(/\/[^/?]+(\?|$)/, "/postgres$1"), max: 1 });
+    closers.push(() => admin.end());
+    const dbName = new URL(coachingDb.url).pathname.slice(1);
+    await admin.query(`ALTER DATABASE "${dbName}" ALLOW_CONNECTIONS false`);
+    const i = inbox();
+    try {
+      await i.start();
+      await until(() => i.counts.storeFailures >= 2, 10_000, "failed stores");
+      expect(i.counts.stored).toBe(0);
+    } finally {
+      await admin.query(`ALTER DATABASE "${dbName}" ALLOW_CONNECTIONS true`);
+    }
+    await until(async () => (await appliedCount().catch(() => 0)) === expected, 30_000, "caught up");
+    expectExact(await ledger(revenuePool, coachingPool), expected);
+    expect(i.counts).toMatchObject({ stored: expected, duplicates: 0, terminated: {} });
+  });
+});
+
+/**
+ * The relay's COMMIT fails after the stream acknowledged the transaction's events (a deferred
+ * trigger on its cursor), as if it crashed there: the cursor does not move and the events are
+ * published again.
+ */
+async function failRelayCommits(on: boolean): Promise<void> {
+  await revenuePool.query(`CREATE TABLE IF NOT EXISTS relay_commit_fails (on_ boolean);
+    CREATE OR REPLACE FUNCTION relay_commit_fail() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN IF EXISTS (SELECT 1 FROM relay_commit_fails) THEN RAISE EXCEPTION 'relay crashed before its COMMIT'; END IF; RETURN NULL; END $$;
+    DROP TRIGGER IF EXISTS relay_commit_fail ON dispatcher_cursor;
+    CREATE CONSTRAINT TRIGGER relay_commit_fail AFTER UPDATE ON dispatcher_cursor DEFERRABLE INITIALLY DEFERRED
+      FOR EACH ROW WHEN (NEW.consumer LIKE 'jetstream:%') EXECUTE FUNCTION relay_commit_fail();
+    TRUNCATE relay_commit_fails`);
+  if (on) await revenuePool.query("INSERT INTO relay_commit_fails VALUES (true)");
+}
+
+describe("a relay that published but did not move its cursor", () => {
+  afterEach(async () => {
+    await revenuePool.query("DROP TRIGGER IF EXISTS relay_commit_fail ON dispatcher_cursor");
+  });
+
+  it("publishes again within the duplicate window: the stream drops the duplicates", async () => {
+    const r = relay({ consumerOptions: { pollIntervalMs: 50, retryDelaysMs: Array(30).fill(100) } });
+    const i = inbox();
+    await coachingConsumer();
+    await failRelayCommits(true);
+    await r.start();
+    await i.start();
+    await revenue.publishMany([...Array.from({ length: 20 }, locked), ...Array.from({ length: 20 }, reserved)]);
+    await until(async () => (await streamMessages()) === 40, 10_000, "published");
+    expect((await r.pending()).reduce((n, p) => n + p.lagEvents, 0)).toBe(40);
+    await failRelayCommits(false);
+    await until(async () => (await r.pending()).every((p) => p.lagEvents === 0), 10_000, "the cursor moved");
+    await until(async () => (await appliedCount()) === 40, 10_000, "applied");
+    expect(r.counts.duplicates).toBeGreaterThanOrEqual(40);
+    expect(await streamMessages()).toBe(40);
+    expectExact(await ledger(revenuePool, coachingPool), 40);
+    expect(i.counts).toMatchObject({ stored: 40, duplicates: 0 });
+  });
+
+  it("publishes again past the window: the stream keeps both copies, the inbox stores the event once", async () => {
+    jetstream = { ...jetstream, stream: { ...jetstream.stream, duplicateWindowMs: 500 } };
+    const r = relay({ consumerOptions: { pollIntervalMs: 50, retryDelaysMs: Array(30).fill(100) } });
+    const i = inbox();
+    await coachingConsumer();
+    await failRelayCommits(true);
+    await r.start();
+    await i.start();
+    await revenue.publishMany([...Array.from({ length: 20 }, locked), ...Array.from({ length: 20 }, reserved)]);
+    await until(async () => (await streamMessages()) >= 40, 10_000, "published");
+    await new Promise((resolve) => setTimeout(resolve, 1200));
+    await failRelayCommits(false);
+    await until(async () => (await r.pending()).every((p) => p.lagEvents === 0), 10_000, "the cursor moved");
+    const inStream = await streamMessages();
+    expect(inStream).toBeGreaterThanOrEqual(80);
+    await until(() => i.counts.stored + i.counts.duplicates === inStream, 10_000, "every copy read");
+    expectExact(await ledger(revenuePool, coachingPool), 40);
+    expect(i.counts).toMatchObject({ stored: 40, duplicates: inStream - 40, terminated: {} });
+  });
+});
+
+describe("configuration and failures", () => {
+  it("refuses a malformed configuration by setting, before connecting", () => {
+    const source = { producer: "revenue" as const, tenantId: TENANT, databaseUrl: revenueDb.url };
+    const refused = (jet: Partial<JetStreamConfig>) => {
+      try {
+        createJetStreamRelay({ source, jetstream: { servers: nats.servers, stream: { name: "S" }, ...jet } as JetStreamConfig });
+      } catch (error) {
+        return DispatcherConfigError.isInstance(error) ? error.setting : `not a config error: ${String(error)}`;
+      }
+      return "accepted";
+    };
+    expect(refused({ servers: [] })).toBe("jetstream.servers");
+    expect(refused({ stream: { name: "a.b" } })).toBe("jetstream.stream.name");
+    expect(refused({ stream: { name: "S", replicas: 7 } })).toBe("jetstream.stream.replicas");
+    expect(refused({ stream: { name: "S", retention: "forever" as never } })).toBe("jetstream.stream.retention");
+    expect(refused({ stream: { name: "S", maxAgeMs: 1000, duplicateWindowMs: 5000 } })).toBe("jetstream.stream.duplicateWindowMs");
+    expect(refused({ subjectPrefix: "a.b" })).toBe("jetstream.subjectPrefix");
+    expect(() => createJetStreamRelay({ source, jetstream, eventTypes: ["lesson.delivered"] })).toThrow(/not produced by "revenue"/);
+    const target = { producer: "coaching" as const, tenantId: TENANT, databaseUrl: coachingDb.url };
+    expect(() => createJetStreamInbox({ target, jetstream, eventTypes: ["credit.purchased"] })).toThrow(/does not list "coaching" as a consumer/);
+    expect(() => createJetStreamInbox({ target, jetstream, tenants: ["a b"] })).toThrow(DispatcherConfigError);
+  });
+
+  it("names the packages to install when the NATS client is missing", async () => {
+    const missing = (name: string) => Object.assign(new Error(`Cannot find package '${name}' imported from x`), { code: "ERR_MODULE_NOT_FOUND" });
+    const error = await caught(() => loadNatsClient(async (name) => (name === "@nats-io/jetstream" ? Promise.reject(missing(name)) : {})));
+    expect(NatsClientMissingError.isInstance(error)).toBe(true);
+    expect(error).toMatchObject({ code: "NATS_CLIENT_MISSING", missing: "@nats-io/jetstream" });
+    expect(error.message).toContain("npm i @nats-io/transport-node @nats-io/jetstream");
+    // Anything else a module throws is not hidden behind that message.
+    const other = await caught(() => loadNatsClient(async () => Promise.reject(new SyntaxError("broken"))));
+    expect(other).toBeInstanceOf(SyntaxError);
+  });
+
+  it("start() fails with a typed error when NATS cannot be reached; nothing is left running", async () => {
+    const r = relay({ jetstream: { ...jetstream, servers: [`nats://127.0.0.1:${await freePort()}`] } });
+    const error = await caught(() => r.start());
+    expect(JetStreamTransportError.isInstance(error)).toBe(true);
+    expect(error).toMatchObject({ code: "JETSTREAM_FAILED", operation: "connect" });
+  });
+
+  it("ensureStream creates the stream, updates what may change, and refuses a retention change", async () => {
+    const created = await ensureStream(jetstream);
+    expect(created).toMatchObject({ action: "created", subjects: [`${jetstream.subjectPrefix}.>`], replicas: 1, retention: "limits" });
+    expect(await ensureStream(jetstream)).toMatchObject({ action: "unchanged" });
+    expect(await ensureStream({ ...jetstream, stream: { ...jetstream.stream, maxAgeMs: 3_600_000 } })).toMatchObject({ action: "updated" });
+    const error = await caught(() => ensureStream({ ...jetstream, stream: { ...jetstream.stream, retention: "interest" } }));
+    expect(error).toMatchObject({ code: "JETSTREAM_FAILED", operation: "stream" });
+    expect(error.message).toMatch(/retention limits, the configuration says interest/);
   });
 });

@@ -163,6 +163,7 @@ export class InboxWorker {
       { consumer: delivery.from.durable, subject: msg.subject, stream_sequence: msg.seq, code: reason.code, reason: reason.message },
       "jetstream inbox: message refused and terminated",
     );
-    msg.term(`${reason.code}: ${reason.message}`.slice(0, 200));
+    // Without a reason: servers before 2.10 take "+TERM <reason>" for an unknown ack (and deliver the message again).
+    msg.term();
   }
 }

@@ -160,6 +160,7 @@ export class JetStreamInbox {
 
   /** stop(), then close the NATS connection and the pool the inbox opened (never one passed in). */
   async close(): Promise<void> {
+    if (this.state === "closed") return;
     await this.stop();
     this.state = "closed";
     const session = this.session;

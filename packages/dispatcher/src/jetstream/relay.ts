@@ -1,7 +1,7 @@
 import type { ConsumerLoopOptions, DispatcherConfig } from "../config/index.js";
 import { Dispatcher } from "../dispatcher/dispatcher.js";
 import { uncataloged } from "../envelope/index.js";
-import { DispatcherConfigError } from "../errors/index.js";
+import { DispatcherConfigError, DispatcherStateError } from "../errors/index.js";
 import { closeNatsSession, openNatsSession, type NatsSession } from "./client.js";
 import { JETSTREAM_DEFAULTS, jetStreamRelayConsumerName, resolveJetStreamConfig, type JetStreamConfig, type ResolvedJetStreamConfig } from "./config.js";
 import { JetStreamPublisher } from "./publisher.js";
@@ -47,6 +47,7 @@ export class JetStreamRelay {
   private readonly config: ResolvedJetStreamConfig;
   private readonly publisher: JetStreamPublisher;
   private session: NatsSession | undefined;
+  private closed = false;
 
   constructor(private readonly options: JetStreamRelayOptions) {
     this.config = resolveJetStreamConfig(options.jetstream);
@@ -80,6 +81,7 @@ export class JetStreamRelay {
 
   /** Connects to NATS, creates or updates the stream (unless ensureStream is false), starts the consumer loop. */
   async start(): Promise<void> {
+    if (this.closed) throw new DispatcherStateError("this JetStream relay is closed");
     if (!this.session) {
       const session = await openNatsSession(this.config);
       try {
@@ -106,6 +108,8 @@ export class JetStreamRelay {
 
   /** stop(), then close the connection (flushing it) and the pool the relay opened. */
   async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
     await this.dispatcher.close();
     const session = this.session;
     this.session = undefined;
