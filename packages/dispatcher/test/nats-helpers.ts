@@ -81,6 +81,14 @@ export class NatsNode {
     await once(child, "exit");
   }
 
+  /** A graceful shutdown (SIGTERM): the server flushes its stores and leaves the cluster. */
+  async stop(): Promise<void> {
+    const child = this.process;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    child.kill("SIGTERM");
+    await once(child, "exit");
+  }
+
   logTail(): string {
     return this.log.slice(-4000);
   }

@@ -20,6 +20,8 @@ export const JETSTREAM_DEFAULTS = {
   inboxBatchSize: 500,
   /** How long JetStream waits for the inbox's ack before delivering a message again, in ms. */
   ackWaitMs: 30_000,
+  /** How long one of the inbox's pull requests waits on the server, in ms (see JetStreamInboxOptions.pullExpiresMs). */
+  pullExpiresMs: 10_000,
   /** Messages one inbox consumer may hold unacknowledged (in flight, queued and being stored). */
   maxAckPending: 2000,
   /** The inbox's retry delays after a failed store (database down), in ms; the last one repeats. */

@@ -31,6 +31,7 @@ export interface TypeConsumerSettings {
   ackWaitMs: number;
   maxAckPending: number;
   startFrom: "earliest" | "new";
+  pullExpiresMs: number;
   logger: Logger;
   /** Where received messages go, in the order they arrived. */
   push(delivery: Delivery): void;
@@ -129,7 +130,7 @@ export class TypeConsumer {
     if (generation !== this.generation) return;
     this.lastDelivery = info.delivered.consumer_seq;
     const consumer = await session.js.consumers.get(stream, this.durable);
-    const messages = await consumer.consume({ max_messages: batchSize, callback: (msg) => this.receive(msg, generation) });
+    const messages = await consumer.consume({ max_messages: batchSize, expires: this.settings.pullExpiresMs, callback: (msg) => this.receive(msg, generation) });
     if (generation !== this.generation) return void (await messages.close());
     this.messages = messages;
   }

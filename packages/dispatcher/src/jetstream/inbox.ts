@@ -31,6 +31,12 @@ export interface JetStreamInboxOptions {
   ackWaitMs?: number;
   /** Messages one consumer may hold unacknowledged. Default 2000. */
   maxAckPending?: number;
+  /**
+   * How long one pull request waits on the server (the client pulls again before it ends; its heartbeats
+   * are half of it). After a connection loss the client checks its consumers, backing off by this long
+   * while JetStream is unavailable (a whole cluster restarting). Default 10000 ms (the client's minimum is 1000).
+   */
+  pullExpiresMs?: number;
   /** Where a consumer created now starts: "earliest" (the whole stream, default) or "new". */
   startFrom?: "earliest" | "new";
   /** Create or update the stream at start (default true). */
@@ -139,6 +145,7 @@ export class JetStreamInbox {
       ackWaitMs: positive(this.options.ackWaitMs, JETSTREAM_DEFAULTS.ackWaitMs, "ackWaitMs"),
       maxAckPending: positive(this.options.maxAckPending, JETSTREAM_DEFAULTS.maxAckPending, "maxAckPending"),
       startFrom: this.options.startFrom ?? "earliest",
+      pullExpiresMs: Math.max(1000, positive(this.options.pullExpiresMs, JETSTREAM_DEFAULTS.pullExpiresMs, "pullExpiresMs")),
       logger: this.target.logger,
       push: (delivery: Delivery) => this.worker.push(delivery),
       onResync: () => this.worker.countResync(),
