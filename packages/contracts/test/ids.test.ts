@@ -3,7 +3,27 @@ import { ContractValidator, ID_PREFIXES, isId, loadRegistry, newId, UnknownIdPre
 
 describe("newId", () => {
   it("makes <prefix>_<UUID v7> for every prefix the schemas use, sorted by creation time", () => {
-    expect(ID_PREFIXES).toEqual(["crd_acct", "crr", "evt", "fsm", "lead", "les", "ord", "pay", "per", "rfd"]);
+    expect(ID_PREFIXES).toEqual([
+      "ccr",
+      "cli",
+      "coa",
+      "crd_acct",
+      "crr",
+      "evt",
+      "fsm",
+      "hld",
+      "inv",
+      "lead",
+      "les",
+      "mkt",
+      "msg",
+      "ord",
+      "par",
+      "pay",
+      "per",
+      "rfd",
+      "sva",
+    ]);
     for (const prefix of ID_PREFIXES) {
       const id = newId(prefix);
       expect(id).toMatch(new RegExp(`^${prefix}_[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`));
@@ -23,6 +43,18 @@ describe("newId", () => {
       locked_at: new Date().toISOString(),
     };
     expect(validator.payloadIssues("credit.locked", 1, payload)).toEqual([]);
+    // a prefix from a group (`^(lead|cli|par|coa)_<UUID v7>$`) too
+    const role = {
+      person_id: newId("per"),
+      role: "coach",
+      role_record_id: newId("coa"),
+      assigned_via: "operator_action",
+      assigned_at: payload.locked_at,
+    };
+    expect(validator.payloadIssues("role.assigned", 1, role)).toEqual([]);
+    expect(validator.payloadIssues("role.assigned", 1, { ...role, role_record_id: newId("per") }).map((i) => i.path)).toEqual([
+      "/role_record_id",
+    ]);
   });
 
   it("refuses a prefix the contracts do not use, with UNKNOWN_ID_PREFIX", () => {

@@ -29,8 +29,8 @@ describe("the bundled contracts", () => {
   const schemas = Object.values(registry.document.events).flatMap((r) =>
     r.schema_versions.flatMap((v) => (v.payload_schema ? [v.payload_schema] : [])),
   );
-  it("have 28 payload schemas, each with fixtures", () => {
-    expect(schemas).toHaveLength(28);
+  it("have 53 payload schemas, each with fixtures", () => {
+    expect(schemas).toHaveLength(53);
     expect(readdirSync(join(root, "fixtures")).sort()).toEqual(schemas.map((s) => s.split("/").pop()!.replace(".json", "")).sort());
   });
   for (const schema of schemas) {
@@ -71,6 +71,19 @@ describe("the linter catches", () => {
         where: "contracts/credit-reservation-lock/schema/payloads/credit.funded-v1.json",
         message: `no invalid example fixture in ${join(dir, "fixtures/credit.funded-v1")}`,
       },
+    ]);
+  });
+
+  it("an event type the envelope's event_type rule refuses (it could never be published)", () => {
+    const { registryPath } = scratchCopy();
+    editRegistry(registryPath, (doc) => {
+      doc.events["Lesson.Held"] = doc.events["lesson.attended"];
+      doc.events["delivery.lesson hold.created"] = doc.events["lesson.attended"];
+    });
+    const message = "the envelope's event_type rule refuses this name: it could never be published";
+    expect(lintContracts({ registryPath })).toEqual([
+      { rule: "event-type", where: "Lesson.Held", message },
+      { rule: "event-type", where: "delivery.lesson hold.created", message },
     ]);
   });
 

@@ -2,7 +2,137 @@
 /* eslint-disable */
 
 /**
- * Payload for the credit.consumed event_type per contracts/credit-reservation-lock/README.md §9.5. Emitted by Revenue at lesson delivery (locked → consumed transition). Subscribers: Delivery (post-delivery follow-up), Revenue (revenue recognition), Platform warehouse. Coaching does NOT subscribe; consumed transitions are terminal-past and do not bear on future-window availability.
+ * Payload for coach.assigned: Delivery assigned the coach of a lesson, or moved the lesson to another coach. Single writer per ADR-0008
+ * (only Delivery assigns coaches); Coaching consumes it for the assigned-vs-eligible projection enrichment (coach-availability §4.3). The
+ * envelope subject is the lesson_id, as for every lesson-centric event. Reconstructed by the Sguild dispatcher team from the seeds: the
+ * 2.0.1 package shipped coach-availability/schema/payloads/coach.assigned-v1.json (91 lines, name and size only) and the registry entry
+ * (producer, consumer, single writer); the original file is not in the seeds. Readings: the lesson's start and duration are carried so
+ * Coaching can place the assignment in its availability windows without asking Delivery (credit.reserved carries lesson_starts_at for the
+ * same reason); a reassignment is this event with previous_coach_person_id set, not another event type; coaches are Persons (per_), as
+ * lesson.scheduled's coach_person_id is.
+ */
+export interface CoachAssignedPayloadV1 {
+  /**
+   * The lesson; also the envelope subject.
+   */
+  lesson_id: string;
+  /**
+   * The coach now assigned (the same id as lesson.scheduled's coach_person_id).
+   */
+  coach_person_id: string;
+  /**
+   * The coach the lesson had before; null for the first assignment.
+   */
+  previous_coach_person_id: string | null;
+  /**
+   * initial: the lesson's first coach; reassignment: the lesson moved to another coach.
+   */
+  assignment_kind: "initial" | "reassignment";
+  /**
+   * Why the lesson moved; null for an initial assignment.
+   */
+  reassignment_reason?: "coach_unavailable" | "customer_request" | "schedule_change" | "operator_action" | null;
+  /**
+   * When the lesson starts (for Coaching's window math).
+   */
+  lesson_starts_at: string;
+  /**
+   * Duration of the lesson.
+   */
+  lesson_duration_minutes: number;
+  /**
+   * Where the lesson takes place (geography.service-area.upserted), when known.
+   */
+  service_area_id?: string | null;
+  /**
+   * The operator who assigned; null when Delivery's assignment job chose the coach.
+   */
+  assigned_by?: string | null;
+  /**
+   * When the assignment was recorded.
+   */
+  assigned_at: string;
+}
+
+/**
+ * Payload for coaching.lesson.confirmation_decided: the coach's answer to a lead.coach.confirmation.requested, one decision per proposed
+ * lesson. Delivery converts confirmed holds and releases the others; Sales goes on with the offer or proposes another coach. The envelope
+ * subject is the request's lead_id. Reconstructed by the Sguild dispatcher team from the seeds: the 2.0.1 package shipped
+ * coaching-confirmation/schema/payloads/coaching.lesson.confirmation_decided-v1.json (142 lines, name and size only) and the
+ * coaching-confirmation contract name; the original file is not in the seeds. Readings: the decision is per lesson (the event name says
+ * lesson), and decision sums them up: confirmed when every lesson is confirmed, declined when none is, partially_confirmed otherwise,
+ * expired when respond_by passed without an answer (then emitted by Coaching's expiry job, with decided_by null and every lesson expired).
+ */
+export interface CoachingLessonConfirmationDecidedPayloadV1 {
+  /**
+   * The request this answers.
+   */
+  confirmation_request_id: string;
+  /**
+   * The request's Lead; also the envelope subject.
+   */
+  lead_id: string;
+  /**
+   * The coach who was asked.
+   */
+  coach_person_id: string;
+  /**
+   * Every lesson confirmed, some, none, or no answer by respond_by.
+   */
+  decision: "confirmed" | "partially_confirmed" | "declined" | "expired";
+  /**
+   * One entry per lesson hold of the request.
+   *
+   * @minItems 1
+   */
+  lessons: [
+    {
+      /**
+       * A held slot of the request.
+       */
+      lesson_hold_id: string;
+      /**
+       * The coach's answer for this lesson.
+       */
+      decision: "confirmed" | "declined" | "expired";
+      /**
+       * Why the coach declined; null unless declined.
+       */
+      decline_reason?: "schedule_conflict" | "travel_distance" | "skill_mismatch" | "capacity" | "other" | null;
+    },
+    ...{
+      /**
+       * A held slot of the request.
+       */
+      lesson_hold_id: string;
+      /**
+       * The coach's answer for this lesson.
+       */
+      decision: "confirmed" | "declined" | "expired";
+      /**
+       * Why the coach declined; null unless declined.
+       */
+      decline_reason?: "schedule_conflict" | "travel_distance" | "skill_mismatch" | "capacity" | "other" | null;
+    }[],
+  ];
+  /**
+   * The coach's note to Sales.
+   */
+  note?: string | null;
+  /**
+   * The coach, or a Coaching operator on their behalf; null when the request expired.
+   */
+  decided_by: string | null;
+  /**
+   * When the decision was recorded.
+   */
+  decided_at: string;
+}
+
+/**
+ * Payload for the credit.consumed event_type per contracts/credit-reservation-lock/README.md §9.5. Emitted by Revenue at lesson delivery
+ * (locked → consumed transition). Subscribers: Delivery (post-delivery follow-up), Revenue (revenue recognition), Platform warehouse.
+ * Coaching does NOT subscribe; consumed transitions are terminal-past and do not bear on future-window availability.
  */
 export interface CreditConsumedPayloadV1 {
   credit_reservation_id: string;
@@ -15,7 +145,11 @@ export interface CreditConsumedPayloadV1 {
 }
 
 /**
- * Payload for the credit.forfeited event_type per contracts/credit-reservation-lock/README.md §9.7. Emitted by Revenue on locked → forfeited transition (customer-side cancellation post-lock or no-show). Subscribers: Delivery (re-engagement workflow), Revenue (recognition of forfeited credits as recognized revenue per policy), Coaching (unsubtracts the slot in the availability projection per coach-availability §4.3.2), Platform warehouse. Forfeiture is always customer-side per §9.7; Sguild-initiated cancellations emit credit.released, never credit.forfeited.
+ * Payload for the credit.forfeited event_type per contracts/credit-reservation-lock/README.md §9.7. Emitted by Revenue on locked →
+ * forfeited transition (customer-side cancellation post-lock or no-show). Subscribers: Delivery (re-engagement workflow), Revenue
+ * (recognition of forfeited credits as recognized revenue per policy), Coaching (unsubtracts the slot in the availability projection per
+ * coach-availability §4.3.2), Platform warehouse. Forfeiture is always customer-side per §9.7; Sguild-initiated cancellations emit
+ * credit.released, never credit.forfeited.
  */
 export interface CreditForfeitedPayloadV1 {
   credit_reservation_id: string;
@@ -29,7 +163,10 @@ export interface CreditForfeitedPayloadV1 {
 }
 
 /**
- * Payload for the credit.funded event_type per contracts/credit-reservation-lock/README.md §9.3. Emitted by Revenue when the funding sub-state on a 'reserved' reservation flips from 'pending' to 'funded'. Subscribers: Sales (signal that customer is committing financially), Delivery. Coaching does NOT subscribe; the funding sub-state is Revenue-internal and does not change whether the slot is claimed in the lock-aware availability projection (per coach-availability §4.3.1).
+ * Payload for the credit.funded event_type per contracts/credit-reservation-lock/README.md §9.3. Emitted by Revenue when the funding
+ * sub-state on a 'reserved' reservation flips from 'pending' to 'funded'. Subscribers: Sales (signal that customer is committing
+ * financially), Delivery. Coaching does NOT subscribe; the funding sub-state is Revenue-internal and does not change whether the slot is
+ * claimed in the lock-aware availability projection (per coach-availability §4.3.1).
  */
 export interface CreditFundedPayloadV1 {
   credit_reservation_id: string;
@@ -41,7 +178,10 @@ export interface CreditFundedPayloadV1 {
 }
 
 /**
- * Payload for the credit.locked event_type per contracts/credit-reservation-lock/README.md §9.4. Emitted by Revenue when the reservation enters 'locked' state at T-48h. Subscribers: Delivery (day-of preparation), Sales (close Lead via the customer.handoff sidecar), Coaching (state-transition only; the slot stays subtracted in the availability projection per coach-availability §4.3.2). The customer.handoff sidecar fires on the first credit.locked per Person.
+ * Payload for the credit.locked event_type per contracts/credit-reservation-lock/README.md §9.4. Emitted by Revenue when the reservation
+ * enters 'locked' state at T-48h. Subscribers: Delivery (day-of preparation), Sales (close Lead via the customer.handoff sidecar), Coaching
+ * (state-transition only; the slot stays subtracted in the availability projection per coach-availability §4.3.2). The customer.handoff
+ * sidecar fires on the first credit.locked per Person.
  */
 export interface CreditLockedPayloadV1 {
   /**
@@ -67,7 +207,9 @@ export interface CreditLockedPayloadV1 {
 }
 
 /**
- * Payload for the credit.purchased event_type per contracts/credit-reservation-lock/README.md §9.1. Emitted by Revenue when a Purchase Credit ledger entry posts (customer pack purchase). Subscribers: Sales (close out related Leads), Growth (funnel attribution), Delivery (awareness of new credit availability), Platform warehouse.
+ * Payload for the credit.purchased event_type per contracts/credit-reservation-lock/README.md §9.1. Emitted by Revenue when a Purchase
+ * Credit ledger entry posts (customer pack purchase). Subscribers: Sales (close out related Leads), Growth (funnel attribution), Delivery
+ * (awareness of new credit availability), Platform warehouse.
  */
 export interface CreditPurchasedPayloadV1 {
   credit_account_id: string;
@@ -84,7 +226,11 @@ export interface CreditPurchasedPayloadV1 {
 }
 
 /**
- * Payload for the credit.released event_type per contracts/credit-reservation-lock/README.md §9.6. Emitted by Revenue on '→ released' transition from any source. Subscribers: Delivery, Sales (if pre-lock release of a Lead's first reservation), Coaching (unsubtracts the slot in the availability projection per coach-availability §4.3.2), Platform warehouse. v2 will add a cancellation_reason (or reason_code; naming TBD) per the pending ADR-0006 amendment in 2026-05-02-delivery-refund-cancellation-reason-codes; the v1 payload here is the consumer-stable shape during the SDK gap and the Phase-2 cutover.
+ * Payload for the credit.released event_type per contracts/credit-reservation-lock/README.md §9.6. Emitted by Revenue on '→ released'
+ * transition from any source. Subscribers: Delivery, Sales (if pre-lock release of a Lead's first reservation), Coaching (unsubtracts the
+ * slot in the availability projection per coach-availability §4.3.2), Platform warehouse. v2 will add a cancellation_reason (or
+ * reason_code; naming TBD) per the pending ADR-0006 amendment in 2026-05-02-delivery-refund-cancellation-reason-codes; the v1 payload here
+ * is the consumer-stable shape during the SDK gap and the Phase-2 cutover.
  */
 export interface CreditReleasedPayloadV1 {
   /**
@@ -101,7 +247,8 @@ export interface CreditReleasedPayloadV1 {
    */
   initiator: "customer" | "admin" | "coach" | "system_weather" | "system_logistics" | "system_unpaid" | "system_other";
   /**
-   * The credit-accounting category for the reversal Adjustment per §7.1. 'Credits Released' for normal operational cancellations; 'Administrative Void' for admin overrides or data corrections.
+   * The credit-accounting category for the reversal Adjustment per §7.1. 'Credits Released' for normal operational cancellations;
+   * 'Administrative Void' for admin overrides or data corrections.
    */
   reversal_reason: "Credits Released" | "Administrative Void";
   /**
@@ -112,7 +259,12 @@ export interface CreditReleasedPayloadV1 {
 }
 
 /**
- * Payload for the credit.released event_type per contracts/credit-reservation-lock/README.md §9.6 at schema_version 2 (v1.1.0 amendment landed 2026-05-08 per memos/2026-05-08-revenue-refund-reason-codes-signoff and 2026-05-08-delivery-reason-codes-signoff-accepted). Adds the required reason_code field; otherwise identical to v1. Producers SHALL emit at schema_version 2 from the cutover date 2026-05-22; v1 consumers continue to work indefinitely per §11 additive-discipline (the new field is safe-to-ignore on the v1 surface). reason_code is partitioned into the auto-release and explicit-operator subsets per §6.1. Consumers SHALL treat unknown reason_code values as safe-to-ignore per §11 (Phase-2 narrowing may add values as policy work surfaces specifics).
+ * Payload for the credit.released event_type per contracts/credit-reservation-lock/README.md §9.6 at schema_version 2 (v1.1.0 amendment
+ * landed 2026-05-08 per memos/2026-05-08-revenue-refund-reason-codes-signoff and 2026-05-08-delivery-reason-codes-signoff-accepted). Adds
+ * the required reason_code field; otherwise identical to v1. Producers SHALL emit at schema_version 2 from the cutover date 2026-05-22; v1
+ * consumers continue to work indefinitely per §11 additive-discipline (the new field is safe-to-ignore on the v1 surface). reason_code is
+ * partitioned into the auto-release and explicit-operator subsets per §6.1. Consumers SHALL treat unknown reason_code values as
+ * safe-to-ignore per §11 (Phase-2 narrowing may add values as policy work surfaces specifics).
  */
 export interface CreditReleasedPayloadV2 {
   /**
@@ -129,7 +281,10 @@ export interface CreditReleasedPayloadV2 {
    */
   initiator: "customer" | "admin" | "coach" | "system_weather" | "system_logistics" | "system_unpaid" | "system_other";
   /**
-   * Cancellation cause in a refund-flow-actionable way per §6.1. Auto-release subset (no operator approval at the lock-state-machine boundary): site_closure, coach_unavailable_reschedule_failed, force_majeure, weather, administrative_void. Explicit-operator subset (operator confirms refund eligibility): customer_requested_in_window, customer_requested_exception, policy_exception, bad_debt_writeoff. Consumers SHALL treat unknown values as safe-to-ignore per §11.
+   * Cancellation cause in a refund-flow-actionable way per §6.1. Auto-release subset (no operator approval at the lock-state-machine
+   * boundary): site_closure, coach_unavailable_reschedule_failed, force_majeure, weather, administrative_void. Explicit-operator subset
+   * (operator confirms refund eligibility): customer_requested_in_window, customer_requested_exception, policy_exception,
+   * bad_debt_writeoff. Consumers SHALL treat unknown values as safe-to-ignore per §11.
    */
   reason_code:
     | "site_closure"
@@ -142,7 +297,8 @@ export interface CreditReleasedPayloadV2 {
     | "policy_exception"
     | "bad_debt_writeoff";
   /**
-   * The credit-accounting category for the reversal Adjustment per §7.1. 'Credits Released' for normal operational cancellations; 'Administrative Void' for admin overrides or data corrections.
+   * The credit-accounting category for the reversal Adjustment per §7.1. 'Credits Released' for normal operational cancellations;
+   * 'Administrative Void' for admin overrides or data corrections.
    */
   reversal_reason: "Credits Released" | "Administrative Void";
   /**
@@ -153,7 +309,9 @@ export interface CreditReleasedPayloadV2 {
 }
 
 /**
- * Payload for the credit.reserved event_type per contracts/credit-reservation-lock/README.md §9.2. Emitted by Revenue at scheduling. Subscribers: Delivery (awareness of upcoming lesson), Coaching (subtracts the slot in the lock-aware availability projection per coach-availability §4.3.2), Platform warehouse.
+ * Payload for the credit.reserved event_type per contracts/credit-reservation-lock/README.md §9.2. Emitted by Revenue at scheduling.
+ * Subscribers: Delivery (awareness of upcoming lesson), Coaching (subtracts the slot in the lock-aware availability projection per
+ * coach-availability §4.3.2), Platform warehouse.
  */
 export interface CreditReservedPayloadV1 {
   /**
@@ -177,7 +335,8 @@ export interface CreditReservedPayloadV1 {
    */
   organization_id: string;
   /**
-   * N (positive integer): the credit count claimed by this reservation. Determined by the lesson's duration or the offering's reduced credit price for trial lessons.
+   * N (positive integer): the credit count claimed by this reservation. Determined by the lesson's duration or the offering's reduced
+   * credit price for trial lessons.
    */
   reserved_credits: number;
   /**
@@ -191,7 +350,11 @@ export interface CreditReservedPayloadV1 {
 }
 
 /**
- * Payload for the customer.handoff event_type per contracts/credit-reservation-lock/README.md §5 (Customer handoff coupling). Emitted by Revenue immediately after credit.locked when it is the FIRST lock for a Person across all credits and lessons. Subscribers: Delivery (starts customer-tracking record, owns daily-touch responsibility), Sales (closes the originating Lead), Platform warehouse. Idempotent: Revenue tracks per-Person 'first lock fired' state and SHALL NOT re-emit on credit.locked redelivery (§5 Idempotency note). Per §5.1 the handoff is irrevocable; subsequent terminal states on the lock do not retract it.
+ * Payload for the customer.handoff event_type per contracts/credit-reservation-lock/README.md §5 (Customer handoff coupling). Emitted by
+ * Revenue immediately after credit.locked when it is the FIRST lock for a Person across all credits and lessons. Subscribers: Delivery
+ * (starts customer-tracking record, owns daily-touch responsibility), Sales (closes the originating Lead), Platform warehouse. Idempotent:
+ * Revenue tracks per-Person 'first lock fired' state and SHALL NOT re-emit on credit.locked redelivery (§5 Idempotency note). Per §5.1 the
+ * handoff is irrevocable; subsequent terminal states on the lock do not retract it.
  */
 export interface CustomerHandoffPayloadV1 {
   /**
@@ -210,11 +373,251 @@ export interface CustomerHandoffPayloadV1 {
 }
 
 /**
- * Payload for the intake.amended event_type at schema_version 1. Emitted by Growth when an operator corrects fields on a previously-captured intake (typo fixes, missing zip, refined student_age_group, lesson_setting reclassification, etc.). Producer-transactional with the lead_intake row update per ADR-0009. Consumers update their snapshot in place: Sales updates lead_intake_snapshot; platform-warehouse projects to the latest-snapshot model. The envelope subject carries the fsm_<UUID v7> form_submission_id and tenant_id mirrors the envelope tenant_id for producer-local validation and downstream warehouse convenience.
+ * Payload for delivery.lesson-hold.cancelled: a lesson hold ended without staying a hold: it lapsed, Sales released it, the coach declined,
+ * or it became a lesson. Every hold ends with exactly one of these, so a consumer that subtracted the slot adds it back once (a converted
+ * hold's slot is then taken by the lesson). The envelope subject is the lesson_hold_id. Reconstructed by the Sguild dispatcher team from
+ * the seeds: the 2.0.1 package shipped sales-scheduling-surface/schema/payloads/delivery.lesson-hold.cancelled-v1.json (42 lines, name and
+ * size only); the original file is not in the seeds. Readings: with no separate conversion event among the 2.0.1 names, conversion into a
+ * lesson is the reason converted, with the lesson_id; a reservation made with the hold is released by Revenue (credit.released), not by
+ * this event.
+ */
+export interface DeliveryLessonHoldCancelledPayloadV1 {
+  /**
+   * The hold; also the envelope subject.
+   */
+  lesson_hold_id: string;
+  /**
+   * How the hold ended.
+   */
+  reason: "expired" | "released_by_sales" | "coach_declined" | "converted";
+  /**
+   * For reason converted, the lesson it became; otherwise null.
+   */
+  lesson_id: string | null;
+  /**
+   * When the hold ended.
+   */
+  cancelled_at: string;
+}
+
+/**
+ * Payload for delivery.lesson-hold.created: Delivery held a coach's slot for a lesson Sales is closing, through the sales scheduling
+ * surface, until expires_at. Coaching subtracts the held slot in its availability projection; Sales sees its hold confirmed. The envelope
+ * subject is the lesson_hold_id. Reconstructed by the Sguild dispatcher team from the seeds: the 2.0.1 package shipped
+ * sales-scheduling-surface/schema/payloads/delivery.lesson-hold.created-v1.json (115 lines, name and size only) and the names of its
+ * validation notes (composite hold create, lock state machine conformance, sales close orchestration); the original file is not in the
+ * seeds. Readings: a composite hold is the slot hold and a credit reservation made in one call, so credit_reservation_id links them when
+ * the call reserved credits; the slot fields match lesson.scheduled (coach, offering, start, duration, credits) so the hold converts into a
+ * lesson unchanged; person_id is the buyer and is required (a hold is made for a customer the scheduling surface knows), lead_id is null
+ * for an existing customer booking again.
+ */
+export interface DeliveryLessonHoldCreatedPayloadV1 {
+  /**
+   * The hold; also the envelope subject.
+   */
+  lesson_hold_id: string;
+  /**
+   * The Lead being closed; null for an existing customer booking again.
+   */
+  lead_id: string | null;
+  /**
+   * The buyer.
+   */
+  person_id: string;
+  /**
+   * The students, as far as Platform has Persons for them (may be empty while closing).
+   */
+  participant_person_ids: string[];
+  /**
+   * The coach whose slot is held.
+   */
+  coach_person_id: string;
+  /**
+   * Where the lesson would take place.
+   */
+  service_area_id: string;
+  /**
+   * The offering (lesson.scheduled's offering_id).
+   */
+  offering_id: string;
+  /**
+   * When the held lesson would start.
+   */
+  lesson_starts_at: string;
+  /**
+   * Duration of the held lesson.
+   */
+  lesson_duration_minutes: number;
+  /**
+   * Credits the lesson would take.
+   */
+  credits_required: number;
+  /**
+   * The reservation made with the hold (a composite hold); null when no credits were reserved.
+   */
+  credit_reservation_id: string | null;
+  /**
+   * When the hold lapses unless converted.
+   */
+  expires_at: string;
+  /**
+   * The sales rep who asked for the hold; null for self-service booking.
+   */
+  held_by?: string | null;
+  /**
+   * When the hold was made.
+   */
+  created_at: string;
+}
+
+/**
+ * Payload for geography.market.archived: a market was retired. Its service areas are archived first (geography.service-area.archived).
+ * revision continues the market's upsert revisions, so an archive is ignored by a consumer that has already seen a later upsert. The
+ * envelope subject is the market_id. Reconstructed by the Sguild dispatcher team from the seeds: the 2.0.1 package shipped
+ * platform-geography-snapshot/schema/payloads/geography.market.archived-v1.json (36 lines, name and size only); the original file is not in
+ * the seeds. Readings: the same revision rule as the upsert.
+ */
+export interface GeographyMarketArchivedPayloadV1 {
+  /**
+   * The market; also the envelope subject.
+   */
+  market_id: string;
+  /**
+   * The market's revision after archiving.
+   */
+  revision: number;
+  /**
+   * The market that takes over its customers, when there is one.
+   */
+  replacement_market_id?: string | null;
+  /**
+   * When it was archived.
+   */
+  archived_at: string;
+}
+
+/**
+ * Payload for geography.market.upserted: a market (a metropolitan area Sguild operates in, with its time zone) was created or changed.
+ * Snapshot event: it carries the whole current row, not a diff; revision grows with every change of the row, so a consumer keeps the
+ * highest revision it has seen per market and ignores older ones. The envelope subject is the market_id. Reconstructed by the Sguild
+ * dispatcher team from the seeds: the 2.0.1 package shipped platform-geography-snapshot/schema/payloads/geography.market.upserted-v1.json
+ * (59 lines, name and size only) and the contract name (a snapshot); the original file is not in the seeds. Readings: upserted covers
+ * creation and change; archiving is its own event (geography.market.archived), so status is only active or paused.
+ */
+export interface GeographyMarketUpsertedPayloadV1 {
+  /**
+   * The market; also the envelope subject.
+   */
+  market_id: string;
+  /**
+   * Short upper-case code (e.g. ATL).
+   */
+  code: string;
+  /**
+   * Display name.
+   */
+  name: string;
+  /**
+   * IANA time zone of the market (e.g. America/New_York).
+   */
+  timezone: string;
+  /**
+   * active: selling and delivering; paused: temporarily not taking new customers.
+   */
+  status: "active" | "paused";
+  /**
+   * Grows with every change of this market.
+   */
+  revision: number;
+  /**
+   * When this revision was written.
+   */
+  upserted_at: string;
+}
+
+/**
+ * Payload for geography.service-area.archived: a service area was retired; its ZIP codes are no longer served (or move to another area,
+ * which then has an upsert of its own). Revision rule as the upsert. The envelope subject is the service_area_id. Reconstructed by the
+ * Sguild dispatcher team from the seeds: the 2.0.1 package shipped
+ * platform-geography-snapshot/schema/payloads/geography.service-area.archived-v1.json (36 lines, name and size only); the original file is
+ * not in the seeds. Readings: the market_id is carried so a consumer can drop the area from its market without an earlier snapshot.
+ */
+export interface GeographyServiceAreaArchivedPayloadV1 {
+  /**
+   * The service area; also the envelope subject.
+   */
+  service_area_id: string;
+  /**
+   * Its market.
+   */
+  market_id: string;
+  /**
+   * The service area's revision after archiving.
+   */
+  revision: number;
+  /**
+   * When it was archived.
+   */
+  archived_at: string;
+}
+
+/**
+ * Payload for geography.service-area.upserted: a service area (the ZIP codes of a market where lessons are delivered) was created or
+ * changed. Snapshot event with per-row revision, as geography.market.upserted. Consumers map an intake's submission.zip to a service area.
+ * The envelope subject is the service_area_id. Reconstructed by the Sguild dispatcher team from the seeds: the 2.0.1 package shipped
+ * platform-geography-snapshot/schema/payloads/geography.service-area.upserted-v1.json (65 lines, name and size only) and the contract name
+ * (a snapshot); the original file is not in the seeds. Readings: a service area belongs to one market and is defined by five-digit ZIP
+ * codes, the unit intake captures; a ZIP code belongs to at most one active service area.
+ */
+export interface GeographyServiceAreaUpsertedPayloadV1 {
+  /**
+   * The service area; also the envelope subject.
+   */
+  service_area_id: string;
+  /**
+   * Its market (geography.market.upserted).
+   */
+  market_id: string;
+  /**
+   * Display name.
+   */
+  name: string;
+  /**
+   * Five-digit ZIP codes the area covers (intake's zip format).
+   *
+   * @minItems 1
+   */
+  zip_codes: [string, ...string[]];
+  /**
+   * active or paused, as for markets.
+   */
+  status: "active" | "paused";
+  /**
+   * Grows with every change of this service area.
+   */
+  revision: number;
+  /**
+   * When this revision was written.
+   */
+  upserted_at: string;
+}
+
+/**
+ * Payload for the intake.amended event_type at schema_version 1. Emitted by Growth when an operator corrects fields on a
+ * previously-captured intake (typo fixes, missing zip, refined student_age_group, lesson_setting reclassification, etc.).
+ * Producer-transactional with the lead_intake row update per ADR-0009. Consumers update their snapshot in place: Sales updates
+ * lead_intake_snapshot; platform-warehouse projects to the latest-snapshot model. The envelope subject carries the fsm_<UUID v7>
+ * form_submission_id and tenant_id mirrors the envelope tenant_id for producer-local validation and downstream warehouse convenience.
  *
- * Identity-bearing field amendments (phone, email) are deliberately out of scope at v1. Phone is the identity key per the Identity Contract; changing it via a snapshot-only event would orphan the existing Person attachment. Operators correcting phone numbers SHALL initiate a Person merge through Platform's identity API instead. Email is also restricted at v1 for symmetry — Platform's matcher uses it as a secondary signal and a change here could create a mismatched view between producer snapshot and Platform Person. The changed_fields enum reflects this constraint by omitting phone and email.
+ * Identity-bearing field amendments (phone, email) are deliberately out of scope at v1. Phone is the identity key per the Identity
+ * Contract; changing it via a snapshot-only event would orphan the existing Person attachment. Operators correcting phone numbers SHALL
+ * initiate a Person merge through Platform's identity API instead. Email is also restricted at v1 for symmetry — Platform's matcher uses it
+ * as a secondary signal and a change here could create a mismatched view between producer snapshot and Platform Person. The changed_fields
+ * enum reflects this constraint by omitting phone and email.
  *
- * Producers SHALL emit intake.amended only when at least one of the enumerated fields actually changed value; the changed_fields array is minItems: 1 and consumers SHALL NOT receive no-op amendments. The submission block carries the FULL post-amendment snapshot (not a diff) so consumers can apply the new shape without joining back to the producer.
+ * Producers SHALL emit intake.amended only when at least one of the enumerated fields actually changed value; the changed_fields array is
+ * minItems: 1 and consumers SHALL NOT receive no-op amendments. The submission block carries the FULL post-amendment snapshot (not a diff)
+ * so consumers can apply the new shape without joining back to the producer.
  */
 export interface IntakeAmendedPayloadV1 {
   /**
@@ -226,7 +629,8 @@ export interface IntakeAmendedPayloadV1 {
    */
   form_submission_id: string;
   /**
-   * Current Person attachment at the time of amendment. Null when the intake is still unmatched. Carried for convenience so consumers can decide whether to also touch identity-derived state without a separate lookup.
+   * Current Person attachment at the time of amendment. Null when the intake is still unmatched. Carried for convenience so consumers can
+   * decide whether to also touch identity-derived state without a separate lookup.
    */
   person_id: string | null;
   /**
@@ -234,15 +638,20 @@ export interface IntakeAmendedPayloadV1 {
    */
   amended_at: string;
   /**
-   * Operator identity (Growth-internal id at v1.0.0, flexible string). Null for system-driven amendments (e.g., a deduplication job correcting a normalized field across many rows). SHOULD be non-null for operator-initiated UI actions so the audit trail records the human.
+   * Operator identity (Growth-internal id at v1.0.0, flexible string). Null for system-driven amendments (e.g., a deduplication job
+   * correcting a normalized field across many rows). SHOULD be non-null for operator-initiated UI actions so the audit trail records the
+   * human.
    */
   amended_by?: string | null;
   /**
-   * Free-form operator note explaining the amendment. Carried verbatim into consumers' snapshots for audit. Null when no reason was captured (e.g., system-driven or trivial corrections).
+   * Free-form operator note explaining the amendment. Carried verbatim into consumers' snapshots for audit. Null when no reason was
+   * captured (e.g., system-driven or trivial corrections).
    */
   reason?: string | null;
   /**
-   * Which fields actually changed value. Closed enum: source/campaign_code/landing_url are immutable provenance and not amendable; phone/email are identity-bearing and out of scope at v1 (see header description). Producers SHALL NOT emit intake.amended when no enumerated field changed.
+   * Which fields actually changed value. Closed enum: source/campaign_code/landing_url are immutable provenance and not amendable;
+   * phone/email are identity-bearing and out of scope at v1 (see header description). Producers SHALL NOT emit intake.amended when no
+   * enumerated field changed.
    *
    * @minItems 1
    */
@@ -251,7 +660,9 @@ export interface IntakeAmendedPayloadV1 {
     ...("first_name" | "last_name" | "zip" | "dob" | "student_age_group" | "timeline" | "lesson_setting" | "new_qualified")[],
   ];
   /**
-   * Full post-amendment submission snapshot. Same shape as intake.captured-v2.submission. Carries the new value for every field including those that did not change, so consumers can apply the whole block without joining back to producer state. Phone is required and present (because it was on the original capture) but is not amendable through this event.
+   * Full post-amendment submission snapshot. Same shape as intake.captured-v2.submission. Carries the new value for every field including
+   * those that did not change, so consumers can apply the whole block without joining back to producer state. Phone is required and present
+   * (because it was on the original capture) but is not amendable through this event.
    */
   submission: {
     /**
@@ -263,11 +674,13 @@ export interface IntakeAmendedPayloadV1 {
      */
     last_name: string;
     /**
-     * Phone number in Growth's normalized display format. Carried for parity with intake.captured-v2 but unchanged from the original capture (phone amendments are out of scope at v1).
+     * Phone number in Growth's normalized display format. Carried for parity with intake.captured-v2 but unchanged from the original
+     * capture (phone amendments are out of scope at v1).
      */
     phone: string;
     /**
-     * Five-digit ZIP code after amendment. The pattern matches intake.captured-v2.submission.zip; producers SHALL coerce / validate before emit so consumers can rely on the constraint.
+     * Five-digit ZIP code after amendment. The pattern matches intake.captured-v2.submission.zip; producers SHALL coerce / validate before
+     * emit so consumers can rely on the constraint.
      */
     zip: string;
     /**
@@ -279,7 +692,8 @@ export interface IntakeAmendedPayloadV1 {
      */
     dob?: string | null;
     /**
-     * Submitted age bracket of the prospective student after amendment. Same flexible-string shape as intake.captured-v2.submission.student_age_group.
+     * Submitted age bracket of the prospective student after amendment. Same flexible-string shape as
+     * intake.captured-v2.submission.student_age_group.
      */
     student_age_group?: string | null;
     /**
@@ -298,7 +712,9 @@ export interface IntakeAmendedPayloadV1 {
 }
 
 /**
- * Payload for intake.captured at schema_version 2: a form submission with intake metadata, emitted by Growth; v2 carries visitor_id and the extended source enum. Subject is the fsm_ form_submission_id. Reconstructed by the Sguild dispatcher team from the registry notes and the event-vocabulary memo; the original file is not in the seeds.
+ * Payload for intake.captured at schema_version 2: a form submission with intake metadata, emitted by Growth; v2 carries visitor_id and the
+ * extended source enum. Subject is the fsm_ form_submission_id. Reconstructed by the Sguild dispatcher team from the registry notes and the
+ * event-vocabulary memo; the original file is not in the seeds.
  */
 export interface IntakeCapturedPayloadV2 {
   /**
@@ -406,7 +822,8 @@ export interface IntakeCapturedPayloadV2 {
 }
 
 /**
- * Payload for intake.matched: Platform matched or minted a Person for an intake (event-vocabulary memo, recommendation 2). Reconstructed by the Sguild dispatcher team from the registry notes and the event-vocabulary memo; the original file is not in the seeds.
+ * Payload for intake.matched: Platform matched or minted a Person for an intake (event-vocabulary memo, recommendation 2). Reconstructed by
+ * the Sguild dispatcher team from the registry notes and the event-vocabulary memo; the original file is not in the seeds.
  */
 export interface IntakeMatchedPayloadV1 {
   /**
@@ -428,7 +845,196 @@ export interface IntakeMatchedPayloadV1 {
 }
 
 /**
- * Payload for lead.attempt.exhausted: the cadence cap was hit (lead-lifecycle §4.5). Reconstructed by the Sguild dispatcher team from the registry notes and the event-vocabulary memo; the original file is not in the seeds.
+ * Payload for intake.matched at schema_version 2: Platform matched or minted a Person for an intake. v1's four fields plus the intake as
+ * captured, so Sales can open the Lead from intake.matched alone (lead-lifecycle §4.1, the opening case with person_id populated) without
+ * joining back to intake.captured. submission is required, so this is a new schema_version rather than an additive field; producers emit v2
+ * from its active_from, and v1 stays valid when pinned. The envelope subject is the person_id. Reconstructed by the Sguild dispatcher team
+ * from the seeds: the 2.0.1 package shipped identity/schema/payloads/intake.matched-v2.json (123 lines, name and size only), the memo's
+ * recommendation 2 (v1's fields) and intake.captured v2 / intake.amended v1 (the submission block); the original file is not in the seeds.
+ * Readings: the file is about three times v1's size, taken to be the submission block intake.captured v2 and intake.amended v1 share, plus
+ * visitor_id and source from intake.captured v2; matched_on says which signal matched.
+ */
+export interface IntakeMatchedPayloadV2 {
+  /**
+   * The intake that was matched (intake.captured's subject).
+   */
+  form_submission_id: string;
+  /**
+   * The canonical Person; also the envelope subject.
+   */
+  person_id: string;
+  /**
+   * How the Person was resolved.
+   */
+  match_type: "auto_matched" | "auto_minted" | "manual_resolved";
+  /**
+   * The signal that matched an existing Person; null when a Person was minted.
+   */
+  matched_on: "phone" | "email" | "operator" | null;
+  /**
+   * Cross-device attribution visitor id, when known (as intake.captured v2).
+   */
+  visitor_id: string | null;
+  /**
+   * How the intake arrived (intake.captured v2's enum).
+   */
+  source:
+    | "web_form"
+    | "landing_page"
+    | "referral"
+    | "phone_call"
+    | "subscriber_promotion"
+    | "partner_upload"
+    | "manual_capture"
+    | "derived_match";
+  /**
+   * The intake as captured: the same shape as intake.captured v2's submission (and intake.amended v1's).
+   */
+  submission: {
+    /**
+     * Given name as submitted.
+     */
+    first_name: string;
+    /**
+     * Family name as submitted.
+     */
+    last_name: string;
+    /**
+     * Phone number in Growth's normalized display format.
+     */
+    phone: string;
+    /**
+     * Five-digit ZIP code.
+     */
+    zip: string;
+    /**
+     * Optional email.
+     */
+    email?: string | null;
+    /**
+     * Optional date of birth.
+     */
+    dob?: string | null;
+    /**
+     * Submitted age bracket of the prospective student.
+     */
+    student_age_group?: string | null;
+    /**
+     * When the prospect wants to start lessons.
+     */
+    timeline?: string | null;
+    /**
+     * Preferred lesson setting / format.
+     */
+    lesson_setting?: string | null;
+    /**
+     * Stage hint.
+     */
+    new_qualified?: "new" | "qualified" | null;
+  };
+  /**
+   * When the match was made.
+   */
+  matched_at: string;
+}
+
+/**
+ * Payload for invoice.sent: Revenue's invoicing sent a customer an invoice, often from a scheduled job seven days before the lesson (actor
+ * system:revenue); paying it funds the reservations it covers (credit.funded, funding_source invoice_paid). The envelope subject is the
+ * person_id. Reconstructed by the Sguild dispatcher team from the event-vocabulary memo (invoice.sent: invoice_id, person_id, amount,
+ * currency, line_items[], due_at, sent_at); the 2.0.x packages do not ship this schema. Readings: amount is amount_cents in minor units
+ * (the sum of the line items' amount_cents), as the payment and refund events carry money; a line item names what it bills: a credit
+ * reservation, an order, or neither.
+ */
+export interface InvoiceSentPayloadV1 {
+  /**
+   * The invoice.
+   */
+  invoice_id: string;
+  /**
+   * The invoiced Person; also the envelope subject.
+   */
+  person_id: string;
+  /**
+   * Total in minor units: the sum of the line items.
+   */
+  amount_cents: number;
+  /**
+   * ISO 4217 currency code.
+   */
+  currency: string;
+  /**
+   * What the invoice bills.
+   *
+   * @minItems 1
+   */
+  line_items: [
+    {
+      /**
+       * What is billed.
+       */
+      description: string;
+      /**
+       * How many.
+       */
+      quantity: number;
+      /**
+       * Price of one, in minor units.
+       */
+      unit_amount_cents: number;
+      /**
+       * quantity times unit_amount_cents.
+       */
+      amount_cents: number;
+      /**
+       * The reservation this line funds, when it funds one.
+       */
+      credit_reservation_id?: string | null;
+      /**
+       * The order this line bills, when it bills one.
+       */
+      order_id?: string | null;
+    },
+    ...{
+      /**
+       * What is billed.
+       */
+      description: string;
+      /**
+       * How many.
+       */
+      quantity: number;
+      /**
+       * Price of one, in minor units.
+       */
+      unit_amount_cents: number;
+      /**
+       * quantity times unit_amount_cents.
+       */
+      amount_cents: number;
+      /**
+       * The reservation this line funds, when it funds one.
+       */
+      credit_reservation_id?: string | null;
+      /**
+       * The order this line bills, when it bills one.
+       */
+      order_id?: string | null;
+    }[],
+  ];
+  /**
+   * When payment is due.
+   */
+  due_at: string;
+  /**
+   * When the invoice was sent.
+   */
+  sent_at: string;
+}
+
+/**
+ * Payload for lead.attempt.exhausted: the cadence cap was hit (lead-lifecycle §4.5). Reconstructed by the Sguild dispatcher team from the
+ * registry notes and the event-vocabulary memo; the original file is not in the seeds.
  */
 export interface LeadAttemptExhaustedPayloadV1 {
   /**
@@ -454,7 +1060,8 @@ export interface LeadAttemptExhaustedPayloadV1 {
 }
 
 /**
- * Payload for lead.callback.scheduled: an operator scheduled a callback (lead-lifecycle §4.4). Reconstructed by the Sguild dispatcher team from the registry notes and the event-vocabulary memo; the original file is not in the seeds.
+ * Payload for lead.callback.scheduled: an operator scheduled a callback (lead-lifecycle §4.4). Reconstructed by the Sguild dispatcher team
+ * from the registry notes and the event-vocabulary memo; the original file is not in the seeds.
  */
 export interface LeadCallbackScheduledPayloadV1 {
   /**
@@ -480,7 +1087,105 @@ export interface LeadCallbackScheduledPayloadV1 {
 }
 
 /**
- * Payload for lead.created: Sales opened a Lead (lead-lifecycle §4.1), from intake.captured (no person yet), from intake.matched, or as a reactivation. Reconstructed by the Sguild dispatcher team from the registry notes and the event-vocabulary memo; the original file is not in the seeds.
+ * Payload for lead.coach.confirmation.requested: while closing a Lead, Sales asks a coach (through Coaching) to confirm the proposed
+ * lessons before the offer goes to the customer. Coaching answers with coaching.lesson.confirmation_decided carrying the same
+ * confirmation_request_id. The envelope subject is the lead_id. Reconstructed by the Sguild dispatcher team from the seeds: the 2.0.1
+ * package shipped coaching-confirmation/schema/payloads/lead.coach.confirmation.requested-v1.json (124 lines, name and size only) and the
+ * coaching-confirmation contract name; the original file is not in the seeds. Readings: the proposed lessons are Delivery lesson holds
+ * (delivery.lesson-hold.created) so the slots stay held while the coach decides; one request names one coach; person_id is required (unlike
+ * the lead-lifecycle events) because holds are made for a known buyer; respond_by is when Sales stops waiting (Coaching then emits the
+ * decision as expired).
+ */
+export interface LeadCoachConfirmationRequestedPayloadV1 {
+  /**
+   * The confirmation request; the decision event carries it back.
+   */
+  confirmation_request_id: string;
+  /**
+   * The Lead being closed; also the envelope subject.
+   */
+  lead_id: string;
+  /**
+   * The buyer behind the Lead (the lesson holds are made for them, so the Lead is matched by now).
+   */
+  person_id: string;
+  /**
+   * The coach asked to confirm.
+   */
+  coach_person_id: string;
+  /**
+   * The proposed lessons, each a held slot.
+   *
+   * @minItems 1
+   */
+  lesson_holds: [
+    {
+      /**
+       * The held slot (delivery.lesson-hold.created).
+       */
+      lesson_hold_id: string;
+      /**
+       * When the proposed lesson starts.
+       */
+      lesson_starts_at: string;
+      /**
+       * Duration of the proposed lesson.
+       */
+      lesson_duration_minutes: number;
+    },
+    ...{
+      /**
+       * The held slot (delivery.lesson-hold.created).
+       */
+      lesson_hold_id: string;
+      /**
+       * When the proposed lesson starts.
+       */
+      lesson_starts_at: string;
+      /**
+       * Duration of the proposed lesson.
+       */
+      lesson_duration_minutes: number;
+    }[],
+  ];
+  /**
+   * The offering proposed (the same id space as lesson.scheduled's offering_id).
+   */
+  offering_id: string;
+  /**
+   * Where the lessons would take place (geography.service-area.upserted).
+   */
+  service_area_id: string;
+  /**
+   * How many students would take the lessons.
+   */
+  participant_count: number;
+  /**
+   * Age brackets of the students, as intake captures student_age_group.
+   */
+  student_age_groups?: string[];
+  /**
+   * Sales' note to the coach (goals, constraints).
+   */
+  note?: string | null;
+  /**
+   * The sales rep who asked.
+   */
+  requested_by: string;
+  /**
+   * When the request was made.
+   */
+  requested_at: string;
+  /**
+   * When Sales stops waiting; no answer by then is an expired decision.
+   */
+  respond_by: string;
+}
+
+/**
+ * Payload for lead.created: Sales opened a Lead (lead-lifecycle §4.1), from intake.captured (no person yet), from intake.matched, or as a
+ * reactivation. Reconstructed by the Sguild dispatcher team from the registry notes and the event-vocabulary memo; the original file is not
+ * in the seeds.
  */
 export interface LeadCreatedPayloadV1 {
   /**
@@ -514,7 +1219,174 @@ export interface LeadCreatedPayloadV1 {
 }
 
 /**
- * Payload for lead.reached: a real conversation (lead-lifecycle §4.3). Reconstructed by the Sguild dispatcher team from the registry notes and the event-vocabulary memo; the original file is not in the seeds.
+ * Payload for lead.disqualified: a sales rep decided a Lead will not become a customer. The envelope subject is the person_id when the Lead
+ * has one, otherwise the lead_id. Reconstructed by the Sguild dispatcher team from the event-vocabulary memo (lead.disqualified: lead_id,
+ * disqualification_reason (free text or enum), disqualified_at); the 2.0.x packages do not ship this schema. Readings: the memo allows free
+ * text or an enum: disqualification_reason is a closed enum (with other) so consumers can count reasons, and disqualification_note carries
+ * the free text; person_id follows the other lead events (null while unmatched).
+ */
+export interface LeadDisqualifiedPayloadV1 {
+  /**
+   * The Lead.
+   */
+  lead_id: string;
+  /**
+   * The Person behind the Lead, null while the intake is unmatched (the convention of every lead-lifecycle event).
+   */
+  person_id: string | null;
+  /**
+   * Why the Lead was disqualified.
+   */
+  disqualification_reason:
+    "not_interested" | "outside_service_area" | "no_matching_offering" | "price" | "duplicate_lead" | "invalid_contact" | "other";
+  /**
+   * The rep's words, when they wrote any.
+   */
+  disqualification_note?: string | null;
+  /**
+   * The sales rep who decided.
+   */
+  disqualified_by: string;
+  /**
+   * When the decision was recorded.
+   */
+  disqualified_at: string;
+}
+
+/**
+ * Payload for lead.handoff.context.recorded: Sales recorded what it learned about a customer while closing the Lead, for the teams that
+ * take over (Delivery owns the daily touch after customer.handoff, credit-reservation-lock §5; the coach reads it before the first lesson).
+ * Each recording is the full context (not a diff), as intake.amended carries a full snapshot; revision increases per Lead, so a consumer
+ * keeps the highest. The envelope subject is the person_id. Reconstructed by the Sguild dispatcher team from the seeds: the 2.0.1 package
+ * shipped lead-lifecycle/schema/payloads/lead.handoff.context.recorded-v1.json (108 lines, name and size only); the original file is not in
+ * the seeds. Readings: the context is what a close captures per student (age group, experience, goals) and per family (scheduling
+ * preferences, considerations, notes); person_id is required because a handoff is per Person (customer.handoff), unlike the other lead
+ * events, whose person_id may still be null.
+ */
+export interface LeadHandoffContextRecordedPayloadV1 {
+  /**
+   * The Lead.
+   */
+  lead_id: string;
+  /**
+   * The customer (the buyer); also the envelope subject.
+   */
+  person_id: string;
+  /**
+   * 1 for the first recording of this Lead's context, then one more each time.
+   */
+  revision: number;
+  /**
+   * The students the lessons are for.
+   *
+   * @minItems 1
+   */
+  participants: [
+    {
+      /**
+       * The student's Person, when Platform has one.
+       */
+      person_id?: string | null;
+      /**
+       * The student's given name.
+       */
+      first_name: string;
+      /**
+       * Age bracket, as intake captures it.
+       */
+      student_age_group: string | null;
+      /**
+       * What Sales learned of the student's level.
+       */
+      experience_level: "none" | "beginner" | "intermediate" | "advanced" | null;
+      /**
+       * What the student wants from the lessons.
+       */
+      goals?: string | null;
+    },
+    ...{
+      /**
+       * The student's Person, when Platform has one.
+       */
+      person_id?: string | null;
+      /**
+       * The student's given name.
+       */
+      first_name: string;
+      /**
+       * Age bracket, as intake captures it.
+       */
+      student_age_group: string | null;
+      /**
+       * What Sales learned of the student's level.
+       */
+      experience_level: "none" | "beginner" | "intermediate" | "advanced" | null;
+      /**
+       * What the student wants from the lessons.
+       */
+      goals?: string | null;
+    }[],
+  ];
+  /**
+   * Days, times and places the family prefers.
+   */
+  scheduling_preferences?: string | null;
+  /**
+   * What a coach should know beforehand (health, fears, accessibility).
+   */
+  considerations?: string | null;
+  /**
+   * Anything else Sales wants Delivery to know.
+   */
+  notes?: string | null;
+  /**
+   * The sales rep who recorded it.
+   */
+  recorded_by: string;
+  /**
+   * When it was recorded.
+   */
+  recorded_at: string;
+}
+
+/**
+ * Payload for lead.qualified: a sales rep closed qualification of a Lead after a real connection. The envelope subject is the person_id
+ * when the Lead has one, otherwise the lead_id. Reconstructed by the Sguild dispatcher team from the seeds: the 2.0.1 package shipped
+ * lead-lifecycle/schema/payloads/lead.qualified-v1.json (54 lines, name and size only) and the event-vocabulary memo's field list (lead_id,
+ * qualification_signal, connected_at); the original file is not in the seeds. Readings: the memo makes person_id the subject, but a Lead
+ * can open before the intake is matched (lead-lifecycle §4.1), so person_id follows the other lead events (required, null while unmatched);
+ * qualified_by and qualified_at record the rep's decision, connected_at the connection that qualified.
+ */
+export interface LeadQualifiedPayloadV1 {
+  /**
+   * The Lead.
+   */
+  lead_id: string;
+  /**
+   * The Person behind the Lead, null while the intake is unmatched (the convention of every lead-lifecycle event).
+   */
+  person_id: string | null;
+  /**
+   * What qualified the Lead.
+   */
+  qualification_signal: "connected" | "replied" | "inbound_request";
+  /**
+   * When the qualifying connection happened.
+   */
+  connected_at: string;
+  /**
+   * The sales rep who closed qualification.
+   */
+  qualified_by: string;
+  /**
+   * When qualification was recorded.
+   */
+  qualified_at: string;
+}
+
+/**
+ * Payload for lead.reached: a real conversation (lead-lifecycle §4.3). Reconstructed by the Sguild dispatcher team from the registry notes
+ * and the event-vocabulary memo; the original file is not in the seeds.
  */
 export interface LeadReachedPayloadV1 {
   /**
@@ -540,7 +1412,8 @@ export interface LeadReachedPayloadV1 {
 }
 
 /**
- * Payload for lead.stage.changed (lead-lifecycle §4.2). Reconstructed by the Sguild dispatcher team from the registry notes and the event-vocabulary memo; the original file is not in the seeds.
+ * Payload for lead.stage.changed (lead-lifecycle §4.2). Reconstructed by the Sguild dispatcher team from the registry notes and the
+ * event-vocabulary memo; the original file is not in the seeds.
  */
 export interface LeadStageChangedPayloadV1 {
   /**
@@ -570,7 +1443,34 @@ export interface LeadStageChangedPayloadV1 {
 }
 
 /**
- * Payload for lesson.cancelled: drives the lock state machine to released or forfeited. Reconstructed by the Sguild dispatcher team from the registry notes and the event-vocabulary memo; the original file is not in the seeds.
+ * Payload for lead.unreachable: Sales determined, automatically after the fourth attempt without a conversation, that a Lead cannot be
+ * reached (actor system:sales). The envelope subject is the person_id when the Lead has one, otherwise the lead_id. Reconstructed by the
+ * Sguild dispatcher team from the event-vocabulary memo (lead.unreachable: lead_id, attempt_count (always 4), last_attempt_at); the 2.0.x
+ * packages do not ship this schema. Readings: the memo's person-centric outcome co-fires with lead-lifecycle's lead.attempt.exhausted (the
+ * cadence event, which keeps its own fields); attempt_count is the constant 4 of the cadence cap; person_id follows the other lead events.
+ */
+export interface LeadUnreachablePayloadV1 {
+  /**
+   * The Lead.
+   */
+  lead_id: string;
+  /**
+   * The Person behind the Lead, null while the intake is unmatched (the convention of every lead-lifecycle event).
+   */
+  person_id: string | null;
+  /**
+   * Attempts made: the cadence cap, 4.
+   */
+  attempt_count: 4;
+  /**
+   * The fourth attempt.
+   */
+  last_attempt_at: string;
+}
+
+/**
+ * Payload for lesson.cancelled: drives the lock state machine to released or forfeited. Reconstructed by the Sguild dispatcher team from
+ * the registry notes and the event-vocabulary memo; the original file is not in the seeds.
  */
 export interface LessonCancelledPayloadV1 {
   /**
@@ -596,7 +1496,8 @@ export interface LessonCancelledPayloadV1 {
 }
 
 /**
- * Payload for lesson.delivered: the coach marked delivery; triggers Revenue's Lesson Completion Job. Reconstructed by the Sguild dispatcher team from the registry notes and the event-vocabulary memo; the original file is not in the seeds.
+ * Payload for lesson.delivered: the coach marked delivery; triggers Revenue's Lesson Completion Job. Reconstructed by the Sguild dispatcher
+ * team from the registry notes and the event-vocabulary memo; the original file is not in the seeds.
  */
 export interface LessonDeliveredPayloadV1 {
   /**
@@ -637,7 +1538,82 @@ export interface LessonDeliveredPayloadV1 {
 }
 
 /**
- * Payload for lesson.scheduled (event-vocabulary memo, Delivery events). Reconstructed by the Sguild dispatcher team from the registry notes and the event-vocabulary memo; the original file is not in the seeds.
+ * Payload for lesson.rescheduled: Delivery moved a lesson to another time (and possibly another coach or length), keeping its lesson_id.
+ * The credit reservations follow the lesson: Revenue re-times the lock from lesson_starts_at, Coaching moves the slot in its availability
+ * projection. The envelope subject is the lesson_id. Reconstructed by the Sguild dispatcher team from the seeds: the 2.0.1 package shipped
+ * lesson-lifecycle/schema/payloads/lesson.rescheduled-v1.json (157 lines, name and size only); the original file is not in the seeds.
+ * Readings: the event carries before and after of each field a reschedule can change (start, duration, coach), so a consumer needs no
+ * earlier state; initiator is lesson.cancelled's enum (a reschedule is the alternative to a cancellation, started by the same parties); a
+ * coach change inside a reschedule is not also a coach.assigned.
+ */
+export interface LessonRescheduledPayloadV1 {
+  /**
+   * The lesson; also the envelope subject.
+   */
+  lesson_id: string;
+  /**
+   * Start before the reschedule.
+   */
+  previous_lesson_starts_at: string;
+  /**
+   * Start after the reschedule.
+   */
+  lesson_starts_at: string;
+  /**
+   * Duration before.
+   */
+  previous_lesson_duration_minutes: number;
+  /**
+   * Duration after.
+   */
+  lesson_duration_minutes: number;
+  /**
+   * Coach before.
+   */
+  previous_coach_person_id: string;
+  /**
+   * Coach after (the same id when the coach did not change).
+   */
+  coach_person_id: string;
+  /**
+   * Everyone taking the lesson.
+   *
+   * @minItems 1
+   */
+  participant_person_ids: [string, ...string[]];
+  /**
+   * The credit reservations that follow the lesson to its new time.
+   */
+  credit_reservation_ids: string[];
+  /**
+   * Who asked for the reschedule (lesson.cancelled's enum).
+   */
+  initiator: "customer" | "admin" | "coach" | "system_weather" | "system_logistics" | "system_unpaid" | "system_other";
+  /**
+   * Why the lesson moved.
+   */
+  reason_code: "customer_requested" | "coach_unavailable" | "weather" | "site_closure" | "force_majeure" | "scheduling_error" | "other";
+  /**
+   * Optional context.
+   */
+  reason_note?: string;
+  /**
+   * How many times this lesson has moved, this time included.
+   */
+  reschedule_count: number;
+  /**
+   * The person who moved it; null when a Delivery job did.
+   */
+  rescheduled_by?: string | null;
+  /**
+   * When the reschedule was recorded.
+   */
+  rescheduled_at: string;
+}
+
+/**
+ * Payload for lesson.scheduled (event-vocabulary memo, Delivery events). Reconstructed by the Sguild dispatcher team from the registry
+ * notes and the event-vocabulary memo; the original file is not in the seeds.
  */
 export interface LessonScheduledPayloadV1 {
   /**
@@ -681,7 +1657,147 @@ export interface LessonScheduledPayloadV1 {
 }
 
 /**
- * Payload for payment.failed: the provider reported failure (payment-flow §4.2); consumers route on failure_code (§4.4). Reconstructed by the Sguild dispatcher team from the registry notes and the event-vocabulary memo; the original file is not in the seeds.
+ * Payload for order.created: Revenue opened an order, a customer's purchase of credits. It is paid through payment-flow (payment.received
+ * moves it to PAID) and is the order_id of credit.purchased. The envelope subject is the person_id. Reconstructed by the Sguild dispatcher
+ * team from the seeds: the 2.0.1 package shipped order-flow/schema/payloads/order.created-v1.json (58 lines, name and size only); the
+ * original file is not in the seeds. Readings: fields from the neighbours that carry ord_ ids (credit.purchased, payment.received,
+ * payment.failed): buyer, credit account, credits, amount in minor units with an ISO 4217 currency; status uses the upper-case vocabulary
+ * payment-flow names (PAID), PENDING at creation unless the payment settled in the same transaction.
+ */
+export interface OrderCreatedPayloadV1 {
+  /**
+   * The order; credit.purchased and payment.* carry it.
+   */
+  order_id: string;
+  /**
+   * The buyer; also the envelope subject.
+   */
+  person_id: string;
+  /**
+   * The account the credits go to.
+   */
+  credit_account_id: string;
+  /**
+   * The Lead the order closes, when Sales sold it.
+   */
+  lead_id?: string | null;
+  /**
+   * Credits bought.
+   */
+  credits: number;
+  /**
+   * Price in minor units.
+   */
+  amount_cents: number;
+  /**
+   * ISO 4217 currency code.
+   */
+  currency: string;
+  /**
+   * Order status.
+   */
+  status: "PENDING" | "PAID" | "CANCELLED" | "REFUNDED";
+  /**
+   * When the order was opened.
+   */
+  created_at: string;
+}
+
+/**
+ * Payload for order.updated: an order changed (paid, cancelled, refunded, or its contents corrected). Carries the full post-update order,
+ * the changed fields and, when status changed, the prior status, as person.updated does for a Person. The envelope subject is the
+ * person_id. Reconstructed by the Sguild dispatcher team from the seeds: the 2.0.1 package shipped
+ * order-flow/schema/payloads/order.updated-v1.json (63 lines, name and size only); the original file is not in the seeds. Readings: the
+ * same fields and status vocabulary as order.created; a status change to PAID co-fires with payment.received.
+ */
+export interface OrderUpdatedPayloadV1 {
+  /**
+   * The order.
+   */
+  order_id: string;
+  /**
+   * The buyer; also the envelope subject.
+   */
+  person_id: string;
+  /**
+   * Credits bought, after the update.
+   */
+  credits: number;
+  /**
+   * Price in minor units, after the update.
+   */
+  amount_cents: number;
+  /**
+   * ISO 4217 currency code.
+   */
+  currency: string;
+  /**
+   * Status after the update.
+   */
+  status: "PENDING" | "PAID" | "CANCELLED" | "REFUNDED";
+  /**
+   * Status before, when status changed; otherwise null.
+   */
+  prior_status: "PENDING" | "PAID" | "CANCELLED" | "REFUNDED" | null;
+  /**
+   * Which fields changed.
+   *
+   * @minItems 1
+   */
+  changed_fields: ["status" | "credits" | "amount_cents", ...("status" | "credits" | "amount_cents")[]];
+  /**
+   * When the change was recorded.
+   */
+  updated_at: string;
+}
+
+/**
+ * Payload for payment.captured: Revenue captured money from a customer at the payment processor, self-service (actor the customer) or
+ * automatically, e.g. a scheduled charge of a saved card (actor system:revenue). The envelope subject is the person_id. Reconstructed by
+ * the Sguild dispatcher team from the event-vocabulary memo (payment.captured: payment_id, invoice_id (optional), amount, currency,
+ * captured_at, payment_method_id); the 2.0.x packages do not ship this schema. Readings: amount is amount_cents in minor units and the
+ * provider is named as payment.received names it; payment_method_id is the processor's reference of the saved method (an opaque string, not
+ * a Sguild id); person_id is added because the memo makes the Person the subject; payment.captured is the capture at the processor,
+ * payment.received (payment-flow §4.1) the later writeback to the order, both carrying the same payment_id.
+ */
+export interface PaymentCapturedPayloadV1 {
+  /**
+   * The payment (payment.received carries the same id).
+   */
+  payment_id: string;
+  /**
+   * The paying Person; also the envelope subject.
+   */
+  person_id: string;
+  /**
+   * The invoice paid (invoice.sent), when the payment is tied to one.
+   */
+  invoice_id?: string | null;
+  /**
+   * Amount in minor units.
+   */
+  amount_cents: number;
+  /**
+   * ISO 4217 currency code.
+   */
+  currency: string;
+  /**
+   * Payment processor that handled the money movement.
+   */
+  payment_processor_provider: "square" | "stripe" | "manual";
+  /**
+   * The processor's reference of the payment method used.
+   */
+  payment_method_id: string;
+  /**
+   * When the processor captured the money.
+   */
+  captured_at: string;
+}
+
+/**
+ * Payload for payment.failed: the provider reported failure (payment-flow §4.2); consumers route on failure_code (§4.4). Reconstructed by
+ * the Sguild dispatcher team from the registry notes and the event-vocabulary memo; the original file is not in the seeds.
  */
 export interface PaymentFailedPayloadV1 {
   /**
@@ -731,7 +1847,8 @@ export interface PaymentFailedPayloadV1 {
 }
 
 /**
- * Payload for payment.received: a successful payment written back (payment-flow §4.1). Reconstructed by the Sguild dispatcher team from the registry notes and the event-vocabulary memo; the original file is not in the seeds.
+ * Payload for payment.received: a successful payment written back (payment-flow §4.1). Reconstructed by the Sguild dispatcher team from the
+ * registry notes and the event-vocabulary memo; the original file is not in the seeds.
  */
 export interface PaymentReceivedPayloadV1 {
   /**
@@ -773,7 +1890,118 @@ export interface PaymentReceivedPayloadV1 {
 }
 
 /**
- * Payload for person.updated: any canonical Person field changed. Carries the full Person, the changed fields and the prior status when status changed. Reconstructed by the Sguild dispatcher team from the registry notes and the event-vocabulary memo; the original file is not in the seeds.
+ * Payload for person.created: Platform's identity service minted a Person, automatically from an intake.captured (actor system:platform) or
+ * by an admin's manual entry (actor the admin's person_id). The envelope subject is the new person_id. Reconstructed by the Sguild
+ * dispatcher team from the event-vocabulary memo (Platform identity service events, person.created: the full nine-field canonical Person
+ * shape); the 2.0.x packages do not ship this schema. Readings: the nine fields ride in a person object exactly as person.updated v1
+ * carries them (the memo calls the two shapes the same), so one type reads both; origin and form_submission_id say where the Person came
+ * from.
+ */
+export interface PersonCreatedPayloadV1 {
+  /**
+   * The canonical Person: the nine fields of person.updated v1's person.
+   */
+  person: {
+    /**
+     * The Person; also the envelope subject.
+     */
+    person_id: string;
+    /**
+     * Given name.
+     */
+    first_name: string;
+    /**
+     * Family name.
+     */
+    last_name: string;
+    /**
+     * Primary email.
+     */
+    email: string | null;
+    /**
+     * Primary phone.
+     */
+    phone: string | null;
+    /**
+     * Date of birth.
+     */
+    dob: string | null;
+    /**
+     * Derived daily from dob.
+     */
+    is_minor: boolean;
+    /**
+     * Lifecycle status.
+     */
+    status: "active" | "archived" | "merged";
+    /**
+     * Last change.
+     */
+    updated_at: string;
+  };
+  /**
+   * What minted the Person.
+   */
+  origin: "intake_captured" | "manual_entry";
+  /**
+   * The intake the Person was minted from; null for manual entry.
+   */
+  form_submission_id: string | null;
+}
+
+/**
+ * Payload for person.merged: two Person records were found to be one human; old_person_id becomes an alias of canonical_person_id. The
+ * envelope subject is the canonical (surviving) Person; consumers resolve stale references through it. Reconstructed by the Sguild
+ * dispatcher team from the event-vocabulary memo (person.merged: old_person_id, canonical_person_id, reason_code (enum), promoted_fields[],
+ * role_record_changes[]); the 2.0.x packages do not ship this schema. Readings: the memo names reason_code an enum without values:
+ * auto_phone_match and auto_email_match (actor system:platform) and manual_operator_merge (actor the operator); promoted_fields are the
+ * canonical fields whose value was taken from the old Person; each role record change uses role.assigned's role vocabulary and prefixes and
+ * matches the role.retired / role.assigned pair Platform emits for it.
+ */
+export interface PersonMergedPayloadV1 {
+  /**
+   * The merged-away Person (now an alias).
+   */
+  old_person_id: string;
+  /**
+   * The surviving Person; also the envelope subject.
+   */
+  canonical_person_id: string;
+  /**
+   * Why the records were merged.
+   */
+  reason_code: "auto_phone_match" | "auto_email_match" | "manual_operator_merge";
+  /**
+   * Fields of the canonical Person whose value came from the old one.
+   */
+  promoted_fields: ("first_name" | "last_name" | "email" | "phone" | "dob")[];
+  /**
+   * The old Person's role records and where they went.
+   */
+  role_record_changes: {
+    /**
+     * The role (role.assigned's vocabulary).
+     */
+    role: "lead" | "client" | "participant" | "coach";
+    /**
+     * The role record (role.assigned's prefixes).
+     */
+    role_record_id: string;
+    /**
+     * repointed: now held by the canonical Person; retired: ended (a duplicate of one the canonical Person holds).
+     */
+    change: "repointed" | "retired";
+  }[];
+  /**
+   * When the merge was recorded.
+   */
+  merged_at: string;
+}
+
+/**
+ * Payload for person.updated: any canonical Person field changed. Carries the full Person, the changed fields and the prior status when
+ * status changed. Reconstructed by the Sguild dispatcher team from the registry notes and the event-vocabulary memo; the original file is
+ * not in the seeds.
  */
 export interface PersonUpdatedPayloadV1 {
   /**
@@ -833,7 +2061,64 @@ export interface PersonUpdatedPayloadV1 {
 }
 
 /**
- * Payload for refund.completed: the provider confirmed settlement (refund-flow §4.2). Reconstructed by the Sguild dispatcher team from the registry notes and the event-vocabulary memo; the original file is not in the seeds.
+ * Payload for platform.comms.inbound: Platform's communications gateway received a message from outside Sguild (a text, an email, or a call
+ * with its voicemail) and looked the sender up. Sales reads replies from Leads (a reply can qualify a Lead, lead.qualified's replied),
+ * Delivery reads customers' messages. The envelope subject is the person_id when the sender matched a Person. Reconstructed by the Sguild
+ * dispatcher team from the seeds: the 2.0.1 package shipped platform-comms/schema/payloads/platform.comms.inbound-v1.json (83 lines, name
+ * and size only) and the platform-comms contract name; the original file is not in the seeds. Readings: the sender is matched by phone or
+ * email as the identity service matches intakes; the body is carried as text (for a call, the voicemail transcription, or null); provider
+ * names are not in the seeds, so provider is a free string and provider_message_ref the provider's id.
+ */
+export interface PlatformCommsInboundPayloadV1 {
+  /**
+   * The message, as Platform stored it.
+   */
+  message_id: string;
+  /**
+   * How it arrived.
+   */
+  channel: "sms" | "email" | "voice";
+  /**
+   * The sender's Person; null when no Person matched.
+   */
+  person_id: string | null;
+  /**
+   * The sender's phone number (E.164) or email address.
+   */
+  from_address: string;
+  /**
+   * The Sguild number or address it was sent to.
+   */
+  to_address: string;
+  /**
+   * Email subject; null for other channels.
+   */
+  subject?: string | null;
+  /**
+   * The text; for a call, the voicemail transcription; null when there is none.
+   */
+  body: string | null;
+  /**
+   * The outbound message it answers, when known.
+   */
+  in_reply_to_message_id?: string | null;
+  /**
+   * The gateway provider that delivered it.
+   */
+  provider: string;
+  /**
+   * The provider's id of the message.
+   */
+  provider_message_ref: string;
+  /**
+   * When the gateway received it.
+   */
+  received_at: string;
+}
+
+/**
+ * Payload for refund.completed: the provider confirmed settlement (refund-flow §4.2). Reconstructed by the Sguild dispatcher team from the
+ * registry notes and the event-vocabulary memo; the original file is not in the seeds.
  */
 export interface RefundCompletedPayloadV1 {
   /**
@@ -875,7 +2160,8 @@ export interface RefundCompletedPayloadV1 {
 }
 
 /**
- * Payload for refund.initiated: a Refund minted at PENDING (refund-flow §4.1). cancellation_reason mirrors credit.released v2 reason_code. Reconstructed by the Sguild dispatcher team from the registry notes and the event-vocabulary memo; the original file is not in the seeds.
+ * Payload for refund.initiated: a Refund minted at PENDING (refund-flow §4.1). cancellation_reason mirrors credit.released v2 reason_code.
+ * Reconstructed by the Sguild dispatcher team from the registry notes and the event-vocabulary memo; the original file is not in the seeds.
  */
 export interface RefundInitiatedPayloadV1 {
   /**
@@ -927,7 +2213,10 @@ export interface RefundInitiatedPayloadV1 {
 }
 
 /**
- * Payload for the reservation.funded event_type per contracts/credit-reservation-funding-state/README.md §4.1. Emitted by Revenue at the writeback transaction commit when a credit reservation's funding sub-state transitions from pending_funding to funded. Producer SHALL emit inside the same Prisma transaction as the credit-reservation funding-status update per ADR-0009. Subscribers: revenue (reconciliation), platform-warehouse.
+ * Payload for the reservation.funded event_type per contracts/credit-reservation-funding-state/README.md §4.1. Emitted by Revenue at the
+ * writeback transaction commit when a credit reservation's funding sub-state transitions from pending_funding to funded. Producer SHALL
+ * emit inside the same Prisma transaction as the credit-reservation funding-status update per ADR-0009. Subscribers: revenue
+ * (reconciliation), platform-warehouse.
  */
 export interface ReservationFundedPayloadV1 {
   /**
@@ -935,7 +2224,8 @@ export interface ReservationFundedPayloadV1 {
    */
   credit_reservation_id: string;
   /**
-   * The Person whose reservation this is. Sourced from the reservation's owning credit-account's client per the Identity canonical surface. per_<UUID v7>.
+   * The Person whose reservation this is. Sourced from the reservation's owning credit-account's client per the Identity canonical surface.
+   * per_<UUID v7>.
    */
   person_id: string;
   /**
@@ -943,11 +2233,14 @@ export interface ReservationFundedPayloadV1 {
    */
   funding_source: "invoice_paid" | "active_charge" | "cash" | "check" | "credit_balance" | "refund_recovery";
   /**
-   * Provider attribution per the funding-state external-reference rule. `manual` for sources without a provider call (cash, check, credit_balance).
+   * Provider attribution per the funding-state external-reference rule. `manual` for sources without a provider call (cash, check,
+   * credit_balance).
    */
   payment_processor_provider: "square" | "stripe" | "manual";
   /**
-   * Provider-side identifier linking this funding-state transition back to the payment provider's record. Square payment id (sqpay_<id>) for square provider; Stripe payment intent id (pi_<id>) for stripe provider; external-actions row id prefixed with ext_ for manual provider.
+   * Provider-side identifier linking this funding-state transition back to the payment provider's record. Square payment id (sqpay_<id>)
+   * for square provider; Stripe payment intent id (pi_<id>) for stripe provider; external-actions row id prefixed with ext_ for manual
+   * provider.
    */
   payment_processor_ref: string;
   /**
@@ -957,7 +2250,10 @@ export interface ReservationFundedPayloadV1 {
 }
 
 /**
- * Payload for the reservation.refunded event_type per contracts/credit-reservation-funding-state/README.md §4.3. Emitted by Revenue at the writeback transaction commit when a credit reservation's funding sub-state transitions from refunding to refunded. Producer SHALL emit inside the same Prisma transaction as the credit-reservation funding-status update per ADR-0009. Subscribers: revenue (reconciliation), platform-warehouse.
+ * Payload for the reservation.refunded event_type per contracts/credit-reservation-funding-state/README.md §4.3. Emitted by Revenue at the
+ * writeback transaction commit when a credit reservation's funding sub-state transitions from refunding to refunded. Producer SHALL emit
+ * inside the same Prisma transaction as the credit-reservation funding-status update per ADR-0009. Subscribers: revenue (reconciliation),
+ * platform-warehouse.
  */
 export interface ReservationRefundedPayloadV1 {
   /**
@@ -965,11 +2261,13 @@ export interface ReservationRefundedPayloadV1 {
    */
   credit_reservation_id: string;
   /**
-   * The Person whose reservation this is. Sourced from the reservation's owning credit-account's client per the Identity canonical surface. per_<UUID v7>.
+   * The Person whose reservation this is. Sourced from the reservation's owning credit-account's client per the Identity canonical surface.
+   * per_<UUID v7>.
    */
   person_id: string;
   /**
-   * Cancellation or operator reason that triggered the refund-flow against this reservation's funded balance. Mirrors credit.released v2 reason_code per §4.5.
+   * Cancellation or operator reason that triggered the refund-flow against this reservation's funded balance. Mirrors credit.released v2
+   * reason_code per §4.5.
    */
   refund_reason:
     | "site_closure"
@@ -986,7 +2284,8 @@ export interface ReservationRefundedPayloadV1 {
    */
   payment_processor_provider: "square" | "stripe" | "manual";
   /**
-   * Provider-side identifier linking this funding-state transition back to the refund provider's record. Square refund id for square provider; Stripe refund id for stripe provider; external-actions row id prefixed with ext_ for manual provider.
+   * Provider-side identifier linking this funding-state transition back to the refund provider's record. Square refund id for square
+   * provider; Stripe refund id for stripe provider; external-actions row id prefixed with ext_ for manual provider.
    */
   payment_processor_ref: string;
   /**
@@ -998,7 +2297,8 @@ export interface ReservationRefundedPayloadV1 {
    */
   currency: string;
   /**
-   * Wall-clock UTC timestamp from the matching reservation.refunding event. The producer preserves this value across the refunding/refunded pair.
+   * Wall-clock UTC timestamp from the matching reservation.refunding event. The producer preserves this value across the refunding/refunded
+   * pair.
    */
   refunding_at: string;
   /**
@@ -1008,7 +2308,10 @@ export interface ReservationRefundedPayloadV1 {
 }
 
 /**
- * Payload for the reservation.refunding event_type per contracts/credit-reservation-funding-state/README.md §4.2. Emitted by Revenue at the writeback transaction commit when a credit reservation's funding sub-state transitions from funded to refunding. Producer SHALL emit inside the same Prisma transaction as the credit-reservation funding-status update per ADR-0009. Subscribers: revenue (reconciliation), platform-warehouse.
+ * Payload for the reservation.refunding event_type per contracts/credit-reservation-funding-state/README.md §4.2. Emitted by Revenue at the
+ * writeback transaction commit when a credit reservation's funding sub-state transitions from funded to refunding. Producer SHALL emit
+ * inside the same Prisma transaction as the credit-reservation funding-status update per ADR-0009. Subscribers: revenue (reconciliation),
+ * platform-warehouse.
  */
 export interface ReservationRefundingPayloadV1 {
   /**
@@ -1016,11 +2319,13 @@ export interface ReservationRefundingPayloadV1 {
    */
   credit_reservation_id: string;
   /**
-   * The Person whose reservation this is. Sourced from the reservation's owning credit-account's client per the Identity canonical surface. per_<UUID v7>.
+   * The Person whose reservation this is. Sourced from the reservation's owning credit-account's client per the Identity canonical surface.
+   * per_<UUID v7>.
    */
   person_id: string;
   /**
-   * Cancellation or operator reason that triggered the refund-flow against this reservation's funded balance. Mirrors credit.released v2 reason_code per §4.5.
+   * Cancellation or operator reason that triggered the refund-flow against this reservation's funded balance. Mirrors credit.released v2
+   * reason_code per §4.5.
    */
   refund_reason:
     | "site_closure"
@@ -1037,7 +2342,8 @@ export interface ReservationRefundingPayloadV1 {
    */
   payment_processor_provider: "square" | "stripe" | "manual";
   /**
-   * Provider-side identifier linking this funding-state transition back to the refund provider's record. Square refund id for square provider; Stripe refund id for stripe provider; external-actions row id prefixed with ext_ for manual provider.
+   * Provider-side identifier linking this funding-state transition back to the refund provider's record. Square refund id for square
+   * provider; Stripe refund id for stripe provider; external-actions row id prefixed with ext_ for manual provider.
    */
   payment_processor_ref: string;
   /**
@@ -1054,8 +2360,143 @@ export interface ReservationRefundingPayloadV1 {
   refunding_at: string;
 }
 
+/**
+ * Payload for role.assigned: Platform's identity service attached a role to a Person: the Person is now a Lead (Sales), a client (Revenue:
+ * the buyer who holds the credit account), a lesson participant (Delivery) or a coach (Coaching). The envelope subject is the person_id.
+ * Reconstructed by the Sguild dispatcher team from the seeds: the 2.0.1 package shipped identity/schema/payloads/role.assigned-v1.json (50
+ * lines, name and size only) and the names of the identity contract's person-role taxonomy and person-graph documents; the original file is
+ * not in the seeds. Readings: the roles are the four the seeds show Persons holding; role_record_id is the owning domain's record, with the
+ * prefix of its role (lead_ as lead.created's lead_id, cli_, par_ and coa_ as the envelope lists them among canonical ids), so the owning
+ * domain follows from the role; a merge re-points role records: Platform emits role.retired (reason person_merged) for the old Person and
+ * role.assigned (assigned_via person_merged) for the canonical one, next to person.merged.
+ */
+export interface RoleAssignedPayloadV1 {
+  /**
+   * The Person taking the role; also the envelope subject.
+   */
+  person_id: string;
+  /**
+   * The role: lead (Sales), client (Revenue), participant (Delivery), coach (Coaching).
+   */
+  role: "lead" | "client" | "participant" | "coach";
+  /**
+   * The owning domain's record of the role: lead_ for lead, cli_ for client, par_ for participant, coa_ for coach.
+   */
+  role_record_id: string;
+  /**
+   * What attached the role.
+   */
+  assigned_via: "role_record_created" | "person_merged" | "operator_action";
+  /**
+   * When the role was attached.
+   */
+  assigned_at: string;
+}
+
+/**
+ * Payload for role.retired: a Person no longer holds a role (the Lead closed, the coach left, the record moved to another Person in a
+ * merge). The envelope subject is the person_id. Reconstructed by the Sguild dispatcher team from the seeds: the 2.0.1 package shipped
+ * identity/schema/payloads/role.retired-v1.json (54 lines, name and size only); the original file is not in the seeds. Readings: the same
+ * role vocabulary and role_record_id prefixes as role.assigned; reason person_merged names the surviving Person in canonical_person_id,
+ * consistent with person.merged's role_record_changes.
+ */
+export interface RoleRetiredPayloadV1 {
+  /**
+   * The Person losing the role; also the envelope subject.
+   */
+  person_id: string;
+  /**
+   * The role (role.assigned's vocabulary).
+   */
+  role: "lead" | "client" | "participant" | "coach";
+  /**
+   * The owning domain's record of the role (role.assigned's prefixes).
+   */
+  role_record_id: string;
+  /**
+   * Why the role ended.
+   */
+  reason: "role_record_closed" | "person_merged" | "person_archived" | "operator_action";
+  /**
+   * For reason person_merged, the surviving Person the record moved to; otherwise null.
+   */
+  canonical_person_id: string | null;
+  /**
+   * When the role ended.
+   */
+  retired_at: string;
+}
+
+/**
+ * Payload for sales.lead.onboarded: Sales finished onboarding a closed Lead: the buyer has an order and a credit account, the students are
+ * known, and (usually) the first lesson is booked with a confirmed coach; the Lead leaves Sales' pipeline. customer.handoff (Revenue, at
+ * the first lock) stays the moment daily-touch responsibility moves to Delivery. The envelope subject is the person_id. Reconstructed by
+ * the Sguild dispatcher team from the seeds: the 2.0.1 package shipped lead-lifecycle/schema/payloads/sales.lead.onboarded-v1.json (120
+ * lines, name and size only); the original file is not in the seeds. Readings: named with its producer's prefix like the other 2.0.1
+ * additions; the fields are the ids the close ties together in the neighbouring events (order.created, credit.reserved, lesson.scheduled,
+ * coaching.lesson.confirmation_decided); the first lesson fields are null when the customer bought without booking yet.
+ */
+export interface SalesLeadOnboardedPayloadV1 {
+  /**
+   * The Lead that closed.
+   */
+  lead_id: string;
+  /**
+   * The buyer; also the envelope subject.
+   */
+  person_id: string;
+  /**
+   * The order of the purchase (order.created).
+   */
+  order_id: string;
+  /**
+   * The buyer's credit account.
+   */
+  credit_account_id: string;
+  /**
+   * The students.
+   *
+   * @minItems 1
+   */
+  participant_person_ids: [string, ...string[]];
+  /**
+   * The offering bought (lesson.scheduled's offering_id).
+   */
+  offering_id: string;
+  /**
+   * Where the lessons take place (geography.service-area.upserted).
+   */
+  service_area_id: string;
+  /**
+   * The first lesson booked; null when none is booked yet.
+   */
+  first_lesson_id: string | null;
+  /**
+   * When the first lesson starts; null with first_lesson_id.
+   */
+  first_lesson_starts_at: string | null;
+  /**
+   * The confirmed coach; null when no lesson is booked yet.
+   */
+  coach_person_id: string | null;
+  /**
+   * The coach confirmation the booking rests on (coaching.lesson.confirmation_decided).
+   */
+  confirmation_request_id?: string | null;
+  /**
+   * The sales rep; null for a self-service purchase.
+   */
+  onboarded_by?: string | null;
+  /**
+   * When onboarding finished.
+   */
+  onboarded_at: string;
+}
+
 /** event_type -> schema_version -> payload type, for every version that has a payload schema. */
 export interface EventCatalog {
+  "coach.assigned": { 1: CoachAssignedPayloadV1 };
+  "coaching.lesson.confirmation_decided": { 1: CoachingLessonConfirmationDecidedPayloadV1 };
   "credit.consumed": { 1: CreditConsumedPayloadV1 };
   "credit.forfeited": { 1: CreditForfeitedPayloadV1 };
   "credit.funded": { 1: CreditFundedPayloadV1 };
@@ -1064,29 +2505,53 @@ export interface EventCatalog {
   "credit.released": { 1: CreditReleasedPayloadV1; 2: CreditReleasedPayloadV2 };
   "credit.reserved": { 1: CreditReservedPayloadV1 };
   "customer.handoff": { 1: CustomerHandoffPayloadV1 };
+  "delivery.lesson-hold.cancelled": { 1: DeliveryLessonHoldCancelledPayloadV1 };
+  "delivery.lesson-hold.created": { 1: DeliveryLessonHoldCreatedPayloadV1 };
+  "geography.market.archived": { 1: GeographyMarketArchivedPayloadV1 };
+  "geography.market.upserted": { 1: GeographyMarketUpsertedPayloadV1 };
+  "geography.service-area.archived": { 1: GeographyServiceAreaArchivedPayloadV1 };
+  "geography.service-area.upserted": { 1: GeographyServiceAreaUpsertedPayloadV1 };
   "intake.amended": { 1: IntakeAmendedPayloadV1 };
   "intake.captured": { 2: IntakeCapturedPayloadV2 };
-  "intake.matched": { 1: IntakeMatchedPayloadV1 };
+  "intake.matched": { 1: IntakeMatchedPayloadV1; 2: IntakeMatchedPayloadV2 };
+  "invoice.sent": { 1: InvoiceSentPayloadV1 };
   "lead.attempt.exhausted": { 1: LeadAttemptExhaustedPayloadV1 };
   "lead.callback.scheduled": { 1: LeadCallbackScheduledPayloadV1 };
+  "lead.coach.confirmation.requested": { 1: LeadCoachConfirmationRequestedPayloadV1 };
   "lead.created": { 1: LeadCreatedPayloadV1 };
+  "lead.disqualified": { 1: LeadDisqualifiedPayloadV1 };
+  "lead.handoff.context.recorded": { 1: LeadHandoffContextRecordedPayloadV1 };
+  "lead.qualified": { 1: LeadQualifiedPayloadV1 };
   "lead.reached": { 1: LeadReachedPayloadV1 };
   "lead.stage.changed": { 1: LeadStageChangedPayloadV1 };
+  "lead.unreachable": { 1: LeadUnreachablePayloadV1 };
   "lesson.cancelled": { 1: LessonCancelledPayloadV1 };
   "lesson.delivered": { 1: LessonDeliveredPayloadV1 };
+  "lesson.rescheduled": { 1: LessonRescheduledPayloadV1 };
   "lesson.scheduled": { 1: LessonScheduledPayloadV1 };
+  "order.created": { 1: OrderCreatedPayloadV1 };
+  "order.updated": { 1: OrderUpdatedPayloadV1 };
+  "payment.captured": { 1: PaymentCapturedPayloadV1 };
   "payment.failed": { 1: PaymentFailedPayloadV1 };
   "payment.received": { 1: PaymentReceivedPayloadV1 };
+  "person.created": { 1: PersonCreatedPayloadV1 };
+  "person.merged": { 1: PersonMergedPayloadV1 };
   "person.updated": { 1: PersonUpdatedPayloadV1 };
+  "platform.comms.inbound": { 1: PlatformCommsInboundPayloadV1 };
   "refund.completed": { 1: RefundCompletedPayloadV1 };
   "refund.initiated": { 1: RefundInitiatedPayloadV1 };
   "reservation.funded": { 1: ReservationFundedPayloadV1 };
   "reservation.refunded": { 1: ReservationRefundedPayloadV1 };
   "reservation.refunding": { 1: ReservationRefundingPayloadV1 };
+  "role.assigned": { 1: RoleAssignedPayloadV1 };
+  "role.retired": { 1: RoleRetiredPayloadV1 };
+  "sales.lead.onboarded": { 1: SalesLeadOnboardedPayloadV1 };
 }
 
 /** The version a publish without an explicit schema_version is typed against: the highest active one. */
 export interface DefaultSchemaVersion {
+  "coach.assigned": 1;
+  "coaching.lesson.confirmation_decided": 1;
   "credit.consumed": 1;
   "credit.forfeited": 1;
   "credit.funded": 1;
@@ -1095,26 +2560,68 @@ export interface DefaultSchemaVersion {
   "credit.released": 2;
   "credit.reserved": 1;
   "customer.handoff": 1;
+  "delivery.lesson-hold.cancelled": 1;
+  "delivery.lesson-hold.created": 1;
+  "geography.market.archived": 1;
+  "geography.market.upserted": 1;
+  "geography.service-area.archived": 1;
+  "geography.service-area.upserted": 1;
   "intake.amended": 1;
   "intake.captured": 2;
-  "intake.matched": 1;
+  "intake.matched": 2;
+  "invoice.sent": 1;
   "lead.attempt.exhausted": 1;
   "lead.callback.scheduled": 1;
+  "lead.coach.confirmation.requested": 1;
   "lead.created": 1;
+  "lead.disqualified": 1;
+  "lead.handoff.context.recorded": 1;
+  "lead.qualified": 1;
   "lead.reached": 1;
   "lead.stage.changed": 1;
+  "lead.unreachable": 1;
   "lesson.cancelled": 1;
   "lesson.delivered": 1;
+  "lesson.rescheduled": 1;
   "lesson.scheduled": 1;
+  "order.created": 1;
+  "order.updated": 1;
+  "payment.captured": 1;
   "payment.failed": 1;
   "payment.received": 1;
+  "person.created": 1;
+  "person.merged": 1;
   "person.updated": 1;
+  "platform.comms.inbound": 1;
   "refund.completed": 1;
   "refund.initiated": 1;
   "reservation.funded": 1;
   "reservation.refunded": 1;
   "reservation.refunding": 1;
+  "role.assigned": 1;
+  "role.retired": 1;
+  "sales.lead.onboarded": 1;
 }
 
 /** Every id prefix a payload schema or the envelope names (`<prefix>_<UUID v7>`), for `newId`. */
-export const ID_PREFIXES = ["crd_acct", "crr", "evt", "fsm", "lead", "les", "ord", "pay", "per", "rfd"] as const;
+export const ID_PREFIXES = [
+  "ccr",
+  "cli",
+  "coa",
+  "crd_acct",
+  "crr",
+  "evt",
+  "fsm",
+  "hld",
+  "inv",
+  "lead",
+  "les",
+  "mkt",
+  "msg",
+  "ord",
+  "par",
+  "pay",
+  "per",
+  "rfd",
+  "sva",
+] as const;

@@ -6,7 +6,7 @@ import { createAjv } from "../validation/create-ajv.js";
 import { ENVELOPE_SCHEMA_PATH, toIssues } from "../validation/contract-validator.js";
 
 export interface LintProblem {
-  rule: "schema-compiles" | "path-exists" | "id-matches-path" | "domain" | "versions" | "fixtures";
+  rule: "schema-compiles" | "path-exists" | "id-matches-path" | "event-type" | "domain" | "versions" | "fixtures";
   /** The event_type, schema path or fixture file the problem is about. */
   where: string;
   message: string;
@@ -44,9 +44,17 @@ export function lintContracts(options: LintOptions = {}): LintProblem[] {
       return undefined;
     }
   };
-  if (existsSync(registry.resolvePath(ENVELOPE_SCHEMA_PATH))) compileAt(ENVELOPE_SCHEMA_PATH);
+  const envelope = existsSync(registry.resolvePath(ENVELOPE_SCHEMA_PATH)) ? compileAt(ENVELOPE_SCHEMA_PATH) : undefined;
+  const eventTypeRule = envelope ? ajv.compile(eventTypeSchema(registry)) : undefined;
 
   for (const [eventType, registration] of Object.entries(registry.document.events)) {
+    if (eventTypeRule && !eventTypeRule(eventType)) {
+      problems.push({
+        rule: "event-type",
+        where: eventType,
+        message: "the envelope's event_type rule refuses this name: it could never be published",
+      });
+    }
     if (!(DOMAINS as readonly string[]).includes(registration.producer)) {
       problems.push({ rule: "domain", where: eventType, message: `producer "${registration.producer}" is not in the closed domain set` });
     }
@@ -67,6 +75,13 @@ export function lintContracts(options: LintOptions = {}): LintProblem[] {
     });
   }
   return problems;
+}
+
+/** The envelope's `event_type` property on its own (pattern and lengths), to check registered names against. */
+function eventTypeSchema(registry: Registry): Record<string, unknown> {
+  const envelope = registry.readSchema(ENVELOPE_SCHEMA_PATH) as { properties?: { event_type?: Record<string, unknown> } };
+  const { description: _description, ...rule } = envelope.properties?.event_type ?? { type: "string" };
+  return rule;
 }
 
 function lintSchema(
