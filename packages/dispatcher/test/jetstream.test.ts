@@ -349,3 +349,29 @@ describe("configuration and failures", () => {
     expect(error.message).toMatch(/retention limits, the configuration says interest/);
   });
 });
+
+describe("order when a delivery is lost", () => {
+  it("a message delivered and never acknowledged (lost on its way) is stored before the ones behind it, once ack_wait has passed", async () => {
+    const r = relay();
+    await coachingConsumer();
+    await r.start();
+    const first = inbox();
+    await first.start();
+    await first.close();
+    const events = await revenue.publishMany(Array.from({ length: 6 }, locked));
+    await until(async () => (await streamMessages()) === 6, 10_000, "published");
+    // Another client takes the first message of coaching's consumer and drops it: JetStream counts it delivered, unacknowledged.
+    const { js } = await natsClient();
+    const stolen = await (await js.consumers.get(jetstream.stream.name, "sguild-coaching_credit_locked")).next({ expires: 2000 });
+    expect(stolen?.info.streamSequence).toBe(1);
+    const started = Date.now();
+    const i = inbox();
+    await i.start();
+    await until(async () => (await appliedCount()) === 6, 15_000, "applied");
+    // The inbox waited for the lost message to come back before reading the ones behind it.
+    expect(Date.now() - started).toBeGreaterThanOrEqual(2000);
+    const stored = (await coachingPool.query("SELECT event_id FROM dispatcher_event ORDER BY id")).rows.map((row) => row.event_id);
+    expect(stored).toEqual(events.map((e) => e.event_id));
+    expectExact(await ledger(revenuePool, coachingPool), 6);
+  });
+});
