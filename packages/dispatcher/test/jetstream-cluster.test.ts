@@ -34,7 +34,15 @@ beforeAll(async () => {
   revenue = createDispatcher({ producer: "revenue", tenantId: TENANT, pool: revenuePool });
   jetstream = { servers: nats.servers, stream: { name: STREAM, replicas: 3 }, subjectPrefix: PREFIX };
   // The cluster elects its JetStream meta leader first: until then the stream cannot be created.
-  await until(async () => (await ensureStream(jetstream).then(() => true, () => false)), 30_000, "a replicated stream on the cluster");
+  await until(
+    async () =>
+      await ensureStream(jetstream).then(
+        () => true,
+        () => false,
+      ),
+    30_000,
+    "a replicated stream on the cluster",
+  );
   const args = (url: string) => [url, nats.servers.join(","), STREAM, PREFIX, "3"];
   relay = new ChildService("jetstream-relay-child.mjs", args(revenueDb.url));
   inbox = new ChildService("jetstream-inbox-child.mjs", [...args(coachingDb.url), String(ACK_WAIT_MS)]);
@@ -93,7 +101,11 @@ const count = async (pool: pg.Pool, sql: string) => Number((await pool.query(sql
 /** Waits until coaching stored and applied as many events as revenue produced, then checks the ledger exactly. */
 async function settle(what: string): Promise<Awaited<ReturnType<typeof ledger>>> {
   const produced = await count(revenuePool, "SELECT count(*) AS n FROM dispatcher_event");
-  await until(async () => (await count(coachingPool, "SELECT count(DISTINCT event_id) AS n FROM applied_log")) >= produced, 45_000, `${what}: every event applied`);
+  await until(
+    async () => (await count(coachingPool, "SELECT count(DISTINCT event_id) AS n FROM applied_log")) >= produced,
+    45_000,
+    `${what}: every event applied`,
+  );
   // Anything applied twice or stored twice would still be arriving: give it the ack wait to show.
   await sleep(ACK_WAIT_MS + 500);
   const l = await ledger(revenuePool, coachingPool);
@@ -114,7 +126,10 @@ describe("JetStream on a three-node cluster, replicas 3", () => {
     await sleep(1500);
     // The node leading the stream, then the one leading most of the inbox's consumers (messages in flight to it are lost).
     const status = await jetStreamStatus(jetstream);
-    const leaders = [status.stream.leader, mostCommon(status.consumers.filter((c) => c.name.startsWith("sguild-coaching_")).map((c) => c.leader))];
+    const leaders = [
+      status.stream.leader,
+      mostCommon(status.consumers.filter((c) => c.name.startsWith("sguild-coaching_")).map((c) => c.leader)),
+    ];
     for (const leader of leaders) {
       const node = nats.nodes.find((n) => n.name === leader) ?? nats.nodes[0]!;
       await node.kill9();

@@ -6,19 +6,37 @@ export const TENANT = "tnt_sguild";
 
 export const locked = () => ({
   event_type: "credit.locked" as const,
-  payload: { credit_reservation_id: id("crr"), lesson_id: id("les"), person_id: id("per"), locked_credits: 1, locked_at: new Date().toISOString() },
+  payload: {
+    credit_reservation_id: id("crr"),
+    lesson_id: id("les"),
+    person_id: id("per"),
+    locked_credits: 1,
+    locked_at: new Date().toISOString(),
+  },
 });
 export const reserved = () => ({
   event_type: "credit.reserved" as const,
   payload: {
-    credit_reservation_id: id("crr"), credit_account_id: id("crd_acct"), person_id: id("per"), lesson_id: id("les"),
-    organization_id: "org_1", reserved_credits: 1, reserved_at: new Date().toISOString(), lesson_starts_at: new Date().toISOString(),
+    credit_reservation_id: id("crr"),
+    credit_account_id: id("crd_acct"),
+    person_id: id("per"),
+    lesson_id: id("les"),
+    organization_id: "org_1",
+    reserved_credits: 1,
+    reserved_at: new Date().toISOString(),
+    lesson_starts_at: new Date().toISOString(),
   },
 });
 /** Produced by revenue, not consumed by coaching: published to the stream, never read by coaching's inbox. */
 export const purchased = () => ({
   event_type: "credit.purchased" as const,
-  payload: { credit_account_id: id("crd_acct"), person_id: id("per"), purchased_credits: 10, order_id: id("ord"), purchased_at: new Date().toISOString() },
+  payload: {
+    credit_account_id: id("crd_acct"),
+    person_id: id("per"),
+    purchased_credits: 10,
+    order_id: id("ord"),
+    purchased_at: new Date().toISOString(),
+  },
 });
 
 /** The event types coaching consumes among those the tests publish. */
@@ -43,10 +61,10 @@ export interface Ledger {
  * dispatcher_event) and applied (coaching's applied_log): every produced id stored exactly once and
  * applied exactly once, nothing else, and per type the same order.
  */
-export async function ledger(revenue: pg.Pool, coaching: pg.Pool, producedTable?: string): Promise<Ledger> {
-  const produced = producedTable
-    ? (await revenue.query(`SELECT e.event_id, e.event_type FROM ${producedTable} p JOIN dispatcher_event e USING (event_id) WHERE e.event_type = ANY($1) ORDER BY e.position`, [COACHING_TYPES])).rows
-    : (await revenue.query("SELECT event_id, event_type FROM dispatcher_event WHERE event_type = ANY($1) ORDER BY position", [COACHING_TYPES])).rows;
+export async function ledger(revenue: pg.Pool, coaching: pg.Pool): Promise<Ledger> {
+  const produced = (
+    await revenue.query("SELECT event_id, event_type FROM dispatcher_event WHERE event_type = ANY($1) ORDER BY position", [COACHING_TYPES])
+  ).rows;
   const stored = (await coaching.query("SELECT event_id, event_type FROM dispatcher_event ORDER BY position NULLS LAST, id")).rows;
   const applied = (await coaching.query("SELECT event_id FROM applied_log")).rows.map((r) => r.event_id as string);
   const producedIds = new Set(produced.map((r) => r.event_id as string));
@@ -56,7 +74,8 @@ export async function ledger(revenue: pg.Pool, coaching: pg.Pool, producedTable?
     const want = produced.filter((r) => r.event_type === type).map((r) => r.event_id as string);
     const got = stored.filter((r) => r.event_type === type).map((r) => r.event_id as string);
     const firstDiff = want.findIndex((e, i) => got[i] !== e);
-    if (firstDiff >= 0 || got.length !== want.length) orderViolations.push(`${type}: first difference at ${firstDiff} (${want.length} produced, ${got.length} stored)`);
+    if (firstDiff >= 0 || got.length !== want.length)
+      orderViolations.push(`${type}: first difference at ${firstDiff} (${want.length} produced, ${got.length} stored)`);
   }
   return {
     produced: producedIds.size,

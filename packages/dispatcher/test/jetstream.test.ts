@@ -14,7 +14,7 @@ import {
   toJetStreamMessage,
 } from "../src/jetstream/index.js";
 import { loadNatsClient } from "../src/jetstream/client.js";
-import { caught, until } from "./helpers.js";
+import { caught, runCli, until } from "./helpers.js";
 import { APPLIED_LOG_SQL, COACHING_TYPES, expectExact, ledger, locked, purchased, reserved, TENANT } from "./jetstream-fixtures.js";
 import { freePort, NatsCluster } from "./nats-helpers.js";
 
@@ -93,14 +93,15 @@ async function coachingConsumer(): Promise<Dispatcher> {
 /** Publishes `n` events of the three types in transactions of up to 7. */
 async function produce(n: number): Promise<void> {
   const kinds = [locked, reserved, purchased];
-  for (let done = 0; done < n; ) {
+  for (let done = 0; done < n;) {
     const size = Math.min(n - done, 1 + ((done * 7) % 7));
     await revenue.publishMany(Array.from({ length: size }, (_, i) => kinds[(done + i) % 3]!()));
     done += size;
   }
 }
 
-const consumedCount = async () => Number((await revenuePool.query("SELECT count(*) AS n FROM dispatcher_event WHERE event_type = ANY($1)", [COACHING_TYPES])).rows[0].n);
+const consumedCount = async () =>
+  Number((await revenuePool.query("SELECT count(*) AS n FROM dispatcher_event WHERE event_type = ANY($1)", [COACHING_TYPES])).rows[0].n);
 const appliedCount = async () => Number((await coachingPool.query("SELECT count(*) AS n FROM applied_log")).rows[0].n);
 
 describe("JetStream relay and inbox on one node", () => {
@@ -137,7 +138,8 @@ async function natsClient() {
   return { nc, js: js(nc), jsm: await jetstreamManager(nc) };
 }
 
-const streamMessages = async () => (await jetStreamStatus({ servers: nats.servers, stream: { name: jetstream.stream.name } })).stream.messages;
+const streamMessages = async () =>
+  (await jetStreamStatus({ servers: nats.servers, stream: { name: jetstream.stream.name } })).stream.messages;
 
 describe("the messages", () => {
   it("are structured CloudEvents on <prefix>.<tenant>.<producer>.<event_type>, with Nats-Msg-Id = event id and ce- headers", async () => {
@@ -195,7 +197,13 @@ describe("the inbox's checks", () => {
     const expected = await consumedCount();
     await until(async () => (await appliedCount()) === expected, 10_000, "the later events applied");
     await until(async () => Object.values(i.counts.terminated).reduce((a, b) => a + b, 0) === 5, 10_000, "five refusals");
-    expect(i.counts.terminated).toEqual({ INVALID_CLOUDEVENT: 1, PAYLOAD_INVALID: 1, PRODUCER_MISMATCH: 1, SUBJECT_MISMATCH: 1, EVENT_ID_CONFLICT: 1 });
+    expect(i.counts.terminated).toEqual({
+      INVALID_CLOUDEVENT: 1,
+      PAYLOAD_INVALID: 1,
+      PRODUCER_MISMATCH: 1,
+      SUBJECT_MISMATCH: 1,
+      EVENT_ID_CONFLICT: 1,
+    });
     expectExact(await ledger(revenuePool, coachingPool), expected);
     // Terminated, not pending: JetStream does not deliver them again.
     await new Promise((resolve) => setTimeout(resolve, 2500));
@@ -317,12 +325,15 @@ describe("configuration and failures", () => {
     expect(refused({ subjectPrefix: "a.b" })).toBe("jetstream.subjectPrefix");
     expect(() => createJetStreamRelay({ source, jetstream, eventTypes: ["lesson.delivered"] })).toThrow(/not produced by "revenue"/);
     const target = { producer: "coaching" as const, tenantId: TENANT, databaseUrl: coachingDb.url };
-    expect(() => createJetStreamInbox({ target, jetstream, eventTypes: ["credit.purchased"] })).toThrow(/does not list "coaching" as a consumer/);
+    expect(() => createJetStreamInbox({ target, jetstream, eventTypes: ["credit.purchased"] })).toThrow(
+      /does not list "coaching" as a consumer/,
+    );
     expect(() => createJetStreamInbox({ target, jetstream, tenants: ["a b"] })).toThrow(DispatcherConfigError);
   });
 
   it("names the packages to install when the NATS client is missing", async () => {
-    const missing = (name: string) => Object.assign(new Error(`Cannot find package '${name}' imported from x`), { code: "ERR_MODULE_NOT_FOUND" });
+    const missing = (name: string) =>
+      Object.assign(new Error(`Cannot find package '${name}' imported from x`), { code: "ERR_MODULE_NOT_FOUND" });
     const error = await caught(() => loadNatsClient(async (name) => (name === "@nats-io/jetstream" ? Promise.reject(missing(name)) : {})));
     expect(NatsClientMissingError.isInstance(error)).toBe(true);
     expect(error).toMatchObject({ code: "NATS_CLIENT_MISSING", missing: "@nats-io/jetstream" });
@@ -373,5 +384,43 @@ describe("order when a delivery is lost", () => {
     const stored = (await coachingPool.query("SELECT event_id FROM dispatcher_event ORDER BY id")).rows.map((row) => row.event_id);
     expect(stored).toEqual(events.map((e) => e.event_id));
     expectExact(await ledger(revenuePool, coachingPool), 6);
+  });
+});
+
+describe("sguild-dispatcher status --jetstream", () => {
+  it("prints the relay's cursors (a consumer like any other) and the stream's consumers: pending, ack floor", async () => {
+    const r = relay();
+    const i = inbox();
+    await r.start();
+    await i.start();
+    await produce(30);
+    const expected = await consumedCount();
+    await until(
+      async () => (await i.pending()).every((s) => s.numPending === 0 && s.numAckPending === 0) && i.counts.stored === expected,
+      10_000,
+    );
+    const servers = nats.servers.join(",");
+    const text = await runCli(revenueDb.url, "status", "--jetstream", servers, "--stream", jetstream.stream.name);
+    expect(text.stderr).toBe("");
+    expect(text.code).toBe(0);
+    expect(text.stdout).toMatch(new RegExp(`^${r.consumer}\\s+credit\\.locked\\s+\\d+`, "m"));
+    expect(text.stdout).toContain(`stream ${jetstream.stream.name}: 30 messages (sequences 1..30), 1 replica(s)`);
+    expect(text.stdout).toMatch(/^JETSTREAM CONSUMER\s+FILTER\s+PENDING\s+ACK PENDING/m);
+    expect(text.stdout).toMatch(
+      new RegExp(
+        `^sguild-coaching_credit_locked\\s+${jetstream.subjectPrefix}\\.${TENANT}\\.revenue\\.credit\\.locked\\s+0\\s+0\\s+0`,
+        "m",
+      ),
+    );
+    const json = JSON.parse(
+      (await runCli(revenueDb.url, "--json", "status", "--jetstream", servers, "--stream", jetstream.stream.name)).stdout,
+    );
+    expect(json.cursors.filter((c: { consumer: string }) => c.consumer === r.consumer)).toHaveLength(r.eventTypes.length);
+    expect(json.jetstream.stream).toMatchObject({ name: jetstream.stream.name, messages: 30 });
+    const durables = (await i.pending()).map((state) => state.durable).sort((x, y) => x.localeCompare(y));
+    expect(json.jetstream.consumers.map((c: { name: string }) => c.name)).toEqual(durables);
+    const down = await runCli(revenueDb.url, "status", "--jetstream", `nats://127.0.0.1:${await freePort()}`);
+    expect(down.code).toBe(2);
+    expect(down.stderr).toMatch(/^sguild-dispatcher: cannot connect to NATS at nats:\/\/127\.0\.0\.1:\d+/);
   });
 });

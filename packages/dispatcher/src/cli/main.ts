@@ -13,6 +13,7 @@ import "./init.js";
 import "./dlq.js";
 import { databaseUrlFromDotEnv } from "./env.js";
 import { iso, table } from "./format.js";
+import { jetStreamStatusText, readJetStreamStatus } from "./jetstream.js";
 import { confirmOptions, connect, disconnect, globals, print, program, progress, refuseUnconfirmed, UsageError } from "./program.js";
 import { tail } from "./tail.js";
 import { databaseUnreachable } from "./unreachable.js";
@@ -27,10 +28,15 @@ program
     "per consumer and event type: cursor position, where it started, lag, last delivery, active dead letters, earliest retained event",
   )
   .option("--consumer <name>", "only this consumer (an unknown name is an error)")
-  .action(async (opts: { consumer?: string }) => {
+  .option("--jetstream <servers>", "also the JetStream stream's consumers (pending, ack floor) at these NATS URLs (comma-separated)")
+  .option("--stream <name>", "the stream --jetstream reads", "SGUILD")
+  .action(async (opts: { consumer?: string; jetstream?: string; stream: string }) => {
     const { db, tables } = connect();
     const rows = await consumerStatus(db, tables, opts.consumer);
     if (rows.length === 0 && opts.consumer !== undefined) await assertKnownConsumer(db, tables, opts.consumer);
+    // With --jetstream, --json prints one document: { cursors, jetstream }.
+    const jetstream = opts.jetstream === undefined ? undefined : await readJetStreamStatus(opts.jetstream, opts.stream);
+    if (jetstream && globals().json) return print({ cursors: rows, jetstream }, () => "");
     print(rows, () =>
       rows.length === 0
         ? opts.consumer === undefined
@@ -63,6 +69,7 @@ program
             ]),
           ),
     );
+    if (jetstream) console.log(`\n${jetStreamStatusText(jetstream)}`);
   });
 
 program

@@ -11,7 +11,10 @@ const natsClientMissingErrorBrand = Symbol.for("sguild.error.NatsClientMissingEr
 export class NatsClientMissingError extends SguildError {
   private readonly [natsClientMissingErrorBrand] = true;
 
-  constructor(readonly missing: string, options: { cause?: unknown } = {}) {
+  constructor(
+    readonly missing: string,
+    options: { cause?: unknown } = {},
+  ) {
     super("NATS_CLIENT_MISSING", `the JetStream transport needs the NATS client (${missing} is not installed): ${NATS_CLIENT_INSTALL}`, {
       ...options,
       details: { missing },
@@ -31,7 +34,11 @@ const jetStreamTransportErrorBrand = Symbol.for("sguild.error.JetStreamTransport
 export class JetStreamTransportError extends SguildError {
   private readonly [jetStreamTransportErrorBrand] = true;
 
-  constructor(readonly operation: JetStreamOperation, message: string, options: { cause?: unknown; details?: Record<string, unknown> } = {}) {
+  constructor(
+    readonly operation: JetStreamOperation,
+    message: string,
+    options: { cause?: unknown; details?: Record<string, unknown> } = {},
+  ) {
     super("JETSTREAM_FAILED", message, { cause: options.cause, details: { operation, ...options.details } });
   }
 

@@ -36,8 +36,7 @@ const isMissing = (error: unknown, name: string): boolean => {
  * `npm i` to run; `importer` stands in for `import()` in tests.
  */
 export async function loadNatsClient(importer?: Importer): Promise<NatsModules> {
-  const load: Importer =
-    importer ?? ((name) => (name === PACKAGES[0] ? import("@nats-io/transport-node") : import("@nats-io/jetstream")));
+  const load: Importer = importer ?? ((name) => (name === PACKAGES[0] ? import("@nats-io/transport-node") : import("@nats-io/jetstream")));
   const modules: unknown[] = [];
   for (const name of PACKAGES) {
     try {

@@ -134,7 +134,8 @@ export function resolveJetStreamConfig(config: JetStreamConfig): ResolvedJetStre
   const replicas = stream.replicas ?? JETSTREAM_DEFAULTS.replicas;
   if (![1, 2, 3, 4, 5].includes(replicas)) refuse("stream.replicas", `must be 1 to 5 (got ${String(replicas)})`);
   const retention = stream.retention ?? JETSTREAM_DEFAULTS.retention;
-  if (!["limits", "interest", "workqueue"].includes(retention)) refuse("stream.retention", `must be limits, interest or workqueue (got ${String(retention)})`);
+  if (!["limits", "interest", "workqueue"].includes(retention))
+    refuse("stream.retention", `must be limits, interest or workqueue (got ${String(retention)})`);
   const storage = stream.storage ?? "file";
   if (storage !== "file" && storage !== "memory") refuse("stream.storage", `must be file or memory (got ${String(storage)})`);
   const maxAgeMs = nonNegative(stream.maxAgeMs, 0, "stream.maxAgeMs");
@@ -149,7 +150,15 @@ export function resolveJetStreamConfig(config: JetStreamConfig): ResolvedJetStre
     servers,
     subjectPrefix,
     source: config,
-    stream: { name: stream.name, replicas, maxAgeMs, maxBytes: nonNegative(stream.maxBytes, 0, "stream.maxBytes"), retention, duplicateWindowMs, storage },
+    stream: {
+      name: stream.name,
+      replicas,
+      maxAgeMs,
+      maxBytes: nonNegative(stream.maxBytes, 0, "stream.maxBytes"),
+      retention,
+      duplicateWindowMs,
+      storage,
+    },
   };
 }
 

@@ -75,13 +75,17 @@ export class TypeConsumer {
   async ensure(): Promise<void> {
     const { session, stream, ackWaitMs, maxAckPending } = this.settings;
     const fail = (what: string, cause?: unknown): never => {
-      throw new JetStreamTransportError("consumer", `consumer ${this.durable} of stream ${stream}: ${what}`, { cause, details: { stream, consumer: this.durable } });
+      throw new JetStreamTransportError("consumer", `consumer ${this.durable} of stream ${stream}: ${what}`, {
+        cause,
+        details: { stream, consumer: this.durable },
+      });
     };
     let info;
     try {
       info = await session.jsm.consumers.info(stream, this.durable);
     } catch (error) {
-      if ((error as { code?: unknown })?.code !== 10014 && !/consumer not found/i.test(String((error as Error)?.message))) fail("cannot read it", error);
+      if ((error as { code?: unknown })?.code !== 10014 && !/consumer not found/i.test(String((error as Error)?.message)))
+        fail("cannot read it", error);
     }
     if (!info) {
       await session.jsm.consumers
@@ -99,7 +103,10 @@ export class TypeConsumer {
       return;
     }
     if (info.config.filter_subject !== this.filterSubject) {
-      fail(`it exists with filter ${String(info.config.filter_subject)}, not ${this.filterSubject}: delete it (nats consumer rm) or pick another durableName`);
+      fail(
+        `it exists with filter ${String(info.config.filter_subject)}, not ${this.filterSubject}: ` +
+          "delete it (nats consumer rm) or pick another durableName",
+      );
     }
     if (info.config.ack_wait !== ackWaitMs * NANOS_PER_MS || info.config.max_ack_pending !== maxAckPending) {
       await session.jsm.consumers
@@ -130,7 +137,11 @@ export class TypeConsumer {
     if (generation !== this.generation) return;
     this.lastDelivery = info.delivered.consumer_seq;
     const consumer = await session.js.consumers.get(stream, this.durable);
-    const messages = await consumer.consume({ max_messages: batchSize, expires: this.settings.pullExpiresMs, callback: (msg) => this.receive(msg, generation) });
+    const messages = await consumer.consume({
+      max_messages: batchSize,
+      expires: this.settings.pullExpiresMs,
+      callback: (msg) => this.receive(msg, generation),
+    });
     if (generation !== this.generation) return void (await messages.close());
     this.messages = messages;
   }

@@ -103,7 +103,10 @@ export class InboxWorker {
     const accepted: Array<{ delivery: Delivery; event: StoredEvent }> = [];
     for (const delivery of batch) {
       const { msg } = delivery;
-      const checked = checkMessage({ subject: msg.subject, data: msg.data, header: (name) => msg.headers?.get(name) }, this.settings.checks);
+      const checked = checkMessage(
+        { subject: msg.subject, data: msg.data, header: (name) => msg.headers?.get(name) },
+        this.settings.checks,
+      );
       if (checked.ok) accepted.push({ delivery, event: checked.event });
       else this.terminate(delivery, checked.refusal);
     }
@@ -129,7 +132,9 @@ export class InboxWorker {
     const outcomes: Array<StoreOutcome | Refusal> = [];
     for (const one of accepted) {
       const single = await this.store([one]);
-      outcomes.push(single === "refused" ? refusal(422, "STORE_REFUSED", `PostgreSQL refused event ${one.event.envelope.event_id}`) : single[0]!);
+      outcomes.push(
+        single === "refused" ? refusal(422, "STORE_REFUSED", `PostgreSQL refused event ${one.event.envelope.event_id}`) : single[0]!,
+      );
     }
     return outcomes;
   }

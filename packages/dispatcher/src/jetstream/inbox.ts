@@ -4,7 +4,14 @@ import { DispatcherConfigError, DispatcherStateError } from "../errors/index.js"
 import type { EventCheckContext } from "../fanout/inbox-checks.js";
 import { InboxStore } from "../fanout/inbox-store.js";
 import { closeNatsSession, openNatsSession, type NatsSession } from "./client.js";
-import { JETSTREAM_DEFAULTS, resolveJetStreamConfig, SUBJECT_TOKEN, subjectFor, type JetStreamConfig, type ResolvedJetStreamConfig } from "./config.js";
+import {
+  JETSTREAM_DEFAULTS,
+  resolveJetStreamConfig,
+  SUBJECT_TOKEN,
+  subjectFor,
+  type JetStreamConfig,
+  type ResolvedJetStreamConfig,
+} from "./config.js";
 import { TypeConsumer, type Delivery, type InboxConsumerState } from "./inbox-consumer.js";
 import { InboxWorker, type InboxCounts } from "./inbox-worker.js";
 import { ensureStreamIn } from "./stream.js";
@@ -47,7 +54,8 @@ export interface JetStreamInboxOptions {
 
 const positive = (value: number | undefined, fallback: number, setting: string): number => {
   if (value === undefined) return fallback;
-  if (!Number.isSafeInteger(value) || value < 1) throw new DispatcherConfigError(`${setting} must be a positive integer (got ${String(value)})`, setting);
+  if (!Number.isSafeInteger(value) || value < 1)
+    throw new DispatcherConfigError(`${setting} must be a positive integer (got ${String(value)})`, setting);
   return value;
 };
 
@@ -76,7 +84,8 @@ export class JetStreamInbox {
     this.config = resolveJetStreamConfig(options.jetstream);
     this.target = resolveConfig(options.target);
     const domain = options.domain ?? this.target.producer;
-    if (!(DOMAINS as readonly string[]).includes(domain)) throw new DispatcherConfigError(`domain "${domain}" is not one of ${DOMAINS.join(", ")}`, "domain");
+    if (!(DOMAINS as readonly string[]).includes(domain))
+      throw new DispatcherConfigError(`domain "${domain}" is not one of ${DOMAINS.join(", ")}`, "domain");
     this.domain = domain;
     const registry = this.target.registry;
     const consumed = registry.eventTypes.filter((t) => {
@@ -84,17 +93,25 @@ export class JetStreamInbox {
       return r.producer !== domain && (r.consumers as string[]).includes(domain);
     });
     for (const type of options.eventTypes ?? []) {
-      if (!consumed.includes(type)) throw new DispatcherConfigError(`eventTypes: the registry does not list "${domain}" as a consumer of "${type}"`, "eventTypes");
+      if (!consumed.includes(type))
+        throw new DispatcherConfigError(`eventTypes: the registry does not list "${domain}" as a consumer of "${type}"`, "eventTypes");
     }
     this.eventTypes = options.eventTypes ? [...options.eventTypes] : consumed;
-    if (this.eventTypes.length === 0) throw new DispatcherConfigError(`the registry lists "${domain}" as a consumer of no other domain's event type`, "domain");
+    if (this.eventTypes.length === 0)
+      throw new DispatcherConfigError(`the registry lists "${domain}" as a consumer of no other domain's event type`, "domain");
     this.tenants = options.tenants ?? [this.target.tenantId];
     if (this.tenants.length === 0 || this.tenants.some((t) => typeof t !== "string" || !SUBJECT_TOKEN.test(t))) {
-      throw new DispatcherConfigError(`tenants must be NATS subject tokens (letters, digits, "_" and "-"): ${JSON.stringify(this.tenants)}`, "tenants");
+      throw new DispatcherConfigError(
+        `tenants must be NATS subject tokens (letters, digits, "_" and "-"): ${JSON.stringify(this.tenants)}`,
+        "tenants",
+      );
     }
     this.durablePrefix = options.durableName ?? `sguild-${domain}`;
     if (!/^[A-Za-z0-9_-]{1,100}$/.test(this.durablePrefix)) {
-      throw new DispatcherConfigError(`durableName must be letters, digits, "_" or "-" (got ${JSON.stringify(this.durablePrefix)})`, "durableName");
+      throw new DispatcherConfigError(
+        `durableName must be letters, digits, "_" or "-" (got ${JSON.stringify(this.durablePrefix)})`,
+        "durableName",
+      );
     }
     const validator = new ContractValidator(registry);
     const checks: EventCheckContext = {

@@ -16,4 +16,9 @@ export { createJetStreamRelay, JetStreamRelay, type JetStreamRelayOptions, type 
 export { createJetStreamInbox, JetStreamInbox, type JetStreamInboxOptions, type InboxConsumerState, type InboxCounts } from "./inbox.js";
 export { jetStreamStatus, type JetStreamStatus } from "./status.js";
 export { toJetStreamMessage, type OutgoingMessage } from "./message.js";
-export { NatsClientMissingError, JetStreamTransportError, NATS_CLIENT_INSTALL, type JetStreamOperation } from "../errors/jetstream-errors.js";
+export {
+  NatsClientMissingError,
+  JetStreamTransportError,
+  NATS_CLIENT_INSTALL,
+  type JetStreamOperation,
+} from "../errors/jetstream-errors.js";

@@ -60,23 +60,40 @@ const decoder = new TextDecoder();
  * Sguild CloudEvent, this domain consuming the type, envelope, registered producer, tenant, payload,
  * storable), then that the subject is the event's own and the `ce-id` header, when present, its id.
  */
-export function checkMessage(message: IncomingMessage, context: EventCheckContext & { prefix: string }): { ok: true; event: StoredEvent } | { ok: false; refusal: Refusal } {
+export function checkMessage(
+  message: IncomingMessage,
+  context: EventCheckContext & { prefix: string },
+): { ok: true; event: StoredEvent } | { ok: false; refusal: Refusal } {
   let raw: unknown;
   try {
     raw = JSON.parse(decoder.decode(message.data));
   } catch (cause) {
-    return { ok: false, refusal: refusal(400, "INVALID_CLOUDEVENT", `not a structured Sguild CloudEvent: ${String((cause as Error)?.message).slice(0, 200)}`) };
+    return {
+      ok: false,
+      refusal: refusal(400, "INVALID_CLOUDEVENT", `not a structured Sguild CloudEvent: ${String((cause as Error)?.message).slice(0, 200)}`),
+    };
   }
   const checked = checkEvent(raw, context);
   if (!checked.ok) return checked;
   const { envelope } = checked.event;
   const subject = subjectFor(context.prefix, envelope.tenant_id, envelope.producer, envelope.event_type);
   if (message.subject !== subject) {
-    return { ok: false, refusal: refusal(400, "SUBJECT_MISMATCH", `event ${envelope.event_id} belongs on ${subject}, not ${message.subject}`) };
+    return {
+      ok: false,
+      refusal: refusal(400, "SUBJECT_MISMATCH", `event ${envelope.event_id} belongs on ${subject}, not ${message.subject}`),
+    };
   }
   const ceId = message.header("ce-id");
   if (ceId !== undefined && ceId !== "" && ceId !== envelope.event_id) {
-    return { ok: false, refusal: refusal(400, "INVALID_CLOUDEVENT", `the ce-id header (${ceId.slice(0, 80)}) is not the event's id (${envelope.event_id})`, "ce-id") };
+    return {
+      ok: false,
+      refusal: refusal(
+        400,
+        "INVALID_CLOUDEVENT",
+        `the ce-id header (${ceId.slice(0, 80)}) is not the event's id (${envelope.event_id})`,
+        "ce-id",
+      ),
+    };
   }
   return checked;
 }

@@ -40,7 +40,10 @@ export class JetStreamPublisher {
   deliver(envelope: EventEnvelope, context: DeliveryContext): void {
     const session = this.session;
     if (!session) throw new RetryLaterError("the JetStream relay is not connected");
-    const message = toJetStreamMessage({ envelope, traceContext: context.traceContext, payloadSchemaPath: context.payloadSchemaPath }, this.prefix);
+    const message = toJetStreamMessage(
+      { envelope, traceContext: context.traceContext, payloadSchemaPath: context.payloadSchemaPath },
+      this.prefix,
+    );
     const headers = session.modules.transport.headers();
     for (const [name, value] of message.headers) headers.set(name, value);
     const ack = session.js.publish(message.subject, message.body, {
@@ -68,9 +71,13 @@ export class JetStreamPublisher {
       try {
         answer = await ack;
       } catch (error) {
-        throw new RetryLaterError(`JetStream did not acknowledge event ${eventId} on stream ${this.stream}: ${(error as Error)?.message}`, undefined, {
-          cause: error,
-        });
+        throw new RetryLaterError(
+          `JetStream did not acknowledge event ${eventId} on stream ${this.stream}: ${(error as Error)?.message}`,
+          undefined,
+          {
+            cause: error,
+          },
+        );
       }
       this.counts.published += 1;
       if (answer.duplicate) this.counts.duplicates += 1;

@@ -3,7 +3,13 @@ import { Dispatcher } from "../dispatcher/dispatcher.js";
 import { uncataloged } from "../envelope/index.js";
 import { DispatcherConfigError, DispatcherStateError } from "../errors/index.js";
 import { closeNatsSession, openNatsSession, type NatsSession } from "./client.js";
-import { JETSTREAM_DEFAULTS, jetStreamRelayConsumerName, resolveJetStreamConfig, type JetStreamConfig, type ResolvedJetStreamConfig } from "./config.js";
+import {
+  JETSTREAM_DEFAULTS,
+  jetStreamRelayConsumerName,
+  resolveJetStreamConfig,
+  type JetStreamConfig,
+  type ResolvedJetStreamConfig,
+} from "./config.js";
 import { JetStreamPublisher } from "./publisher.js";
 import { ensureStreamIn } from "./stream.js";
 
@@ -74,7 +80,11 @@ export class JetStreamRelay {
     for (const type of this.eventTypes) {
       const schemaPaths = new Map(registry.getRegistration(type).schema_versions.map((v) => [v.version, v.payload_schema ?? undefined]));
       this.dispatcher.subscribe(uncataloged(type), (event, ctx) =>
-        this.publisher.deliver(event, { traceContext: ctx.traceContext, payloadSchemaPath: schemaPaths.get(event.schema_version), beforeCommit: ctx.beforeCommit }),
+        this.publisher.deliver(event, {
+          traceContext: ctx.traceContext,
+          payloadSchemaPath: schemaPaths.get(event.schema_version),
+          beforeCommit: ctx.beforeCommit,
+        }),
       );
     }
   }

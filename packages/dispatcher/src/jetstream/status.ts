@@ -55,7 +55,10 @@ export async function jetStreamStatus(config: Omit<JetStreamConfig, "stream"> & 
     };
   } catch (error) {
     if (JetStreamTransportError.isInstance(error)) throw error;
-    throw new JetStreamTransportError("info", `cannot read stream ${name}: ${(error as Error)?.message}`, { cause: error, details: { stream: name } });
+    throw new JetStreamTransportError("info", `cannot read stream ${name}: ${(error as Error)?.message}`, {
+      cause: error,
+      details: { stream: name },
+    });
   } finally {
     await closeNatsSession(session);
   }

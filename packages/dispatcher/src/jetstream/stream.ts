@@ -29,7 +29,8 @@ function wanted(config: ResolvedJetStreamConfig) {
   };
 }
 
-const isNotFound = (error: unknown) => (error as { code?: unknown })?.code === 10059 || /stream not found/i.test(String((error as Error)?.message));
+const isNotFound = (error: unknown) =>
+  (error as { code?: unknown })?.code === 10059 || /stream not found/i.test(String((error as Error)?.message));
 
 /**
  * Creates the stream, or updates it where its subjects, replicas, max age, max bytes or duplicate
@@ -72,15 +73,26 @@ export async function ensureStreamIn(session: NatsSession, config: ResolvedJetSt
     }
   } else {
     const current = existing.config;
-    for (const [setting, value] of [["retention", stream.retention], ["storage", stream.storage]] as const) {
+    for (const [setting, value] of [
+      ["retention", stream.retention],
+      ["storage", stream.storage],
+    ] as const) {
       if (current[setting] !== value) {
-        throw new JetStreamTransportError("stream", `stream ${stream.name} exists with ${setting} ${current[setting]}, the configuration says ${value}: ` +
-          "JetStream cannot change it in place; edit the configuration or recreate the stream", { details: { stream: stream.name, setting } });
+        throw new JetStreamTransportError(
+          "stream",
+          `stream ${stream.name} exists with ${setting} ${current[setting]}, the configuration says ${value}: ` +
+            "JetStream cannot change it in place; edit the configuration or recreate the stream",
+          { details: { stream: stream.name, setting } },
+        );
       }
     }
     const subjects = current.subjects.includes(want.subject) ? current.subjects : [...current.subjects, want.subject];
-    const differs = subjects !== current.subjects || current.num_replicas !== want.num_replicas || current.max_age !== want.max_age ||
-      current.max_bytes !== want.max_bytes || current.duplicate_window !== want.duplicate_window;
+    const differs =
+      subjects !== current.subjects ||
+      current.num_replicas !== want.num_replicas ||
+      current.max_age !== want.max_age ||
+      current.max_bytes !== want.max_bytes ||
+      current.duplicate_window !== want.duplicate_window;
     if (differs) {
       try {
         const { subject: _subject, ...settings } = want;

@@ -89,8 +89,16 @@ describe("TypeConsumer", () => {
       { num_ack_pending: 3, delivered: { consumer_seq: 40 } },
     ]);
     const consumer = new TypeConsumer("d", "credit.locked", "s", {
-      session: session as never, stream: "S", batchSize: 10, ackWaitMs: 80, maxAckPending: 100, startFrom: "earliest",
-      pullExpiresMs: 1000, logger: silentLogger, push: () => undefined, onResync: () => undefined,
+      session: session as never,
+      stream: "S",
+      batchSize: 10,
+      ackWaitMs: 80,
+      maxAckPending: 100,
+      startFrom: "earliest",
+      pullExpiresMs: 1000,
+      logger: silentLogger,
+      push: () => undefined,
+      onResync: () => undefined,
     });
     consumer.start();
     await tick(40);
