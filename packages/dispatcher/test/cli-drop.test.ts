@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestDatabase, type TestDatabase } from "@sguild/prisma-fragment/testing";
 import { Progress } from "../src/cli/progress.js";
 import { createDispatcher, type Dispatcher } from "../src/index.js";
-import { id, lockedPayload, runCli, testDb, until, type TestDb } from "./helpers.js";
+import { id, lockedPayload, runCli, testDb, until, type TestDb, reservedPayload } from "./helpers.js";
 
 // cursor drop, and the progress lines of prune and fanout-drain, as child processes.
 const CLI = new URL("../bin/sguild-dispatcher.mjs", import.meta.url).pathname;
@@ -192,16 +192,7 @@ describe("progress lines", () => {
       await producer.publishMany(
         Array.from({ length: 12 }, () => ({
           event_type: "credit.reserved" as const,
-          payload: {
-            credit_reservation_id: id("crr"),
-            credit_account_id: id("crd_acct"),
-            person_id: id("per"),
-            lesson_id: id("les"),
-            organization_id: "org_1",
-            reserved_credits: 1,
-            reserved_at: new Date().toISOString(),
-            lesson_starts_at: new Date().toISOString(),
-          },
+          payload: reservedPayload(),
         })),
       );
       const out = await runAsync("--progress", "fanout-drain", "--config", config, "--timeout", "60s");

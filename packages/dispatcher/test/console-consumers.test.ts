@@ -5,7 +5,7 @@ import { createDispatcher, type Dispatcher } from "../src/index.js";
 import { runOnce } from "../src/testing/index.js";
 import { DISPATCHER_VERSION } from "../src/version.js";
 import { asJson, consoleClient } from "./console-helpers.js";
-import { id, lockedPayload, testDb, until, type TestDb } from "./helpers.js";
+import { id, lockedPayload, testDb, until, type TestDb, reservedPayload } from "./helpers.js";
 
 // The consumers' side of the console: the overview's numbers, pause and resume on a running
 // consumer, the replicas' heartbeats, rewind and drop.
@@ -38,16 +38,7 @@ afterAll(async () => {
 const locked = () => ({ event_type: "credit.locked" as const, payload: lockedPayload() });
 const reserved = () => ({
   event_type: "credit.reserved" as const,
-  payload: {
-    credit_reservation_id: id("crr"),
-    credit_account_id: id("crd_acct"),
-    person_id: id("per"),
-    lesson_id: id("les"),
-    organization_id: "org_1",
-    reserved_credits: 1,
-    reserved_at: new Date().toISOString(),
-    lesson_starts_at: new Date().toISOString(),
-  },
+  payload: reservedPayload(),
 });
 
 /** The coaching domain's dispatcher: both types, each event recorded in `seen`; those in `failing` throw. */

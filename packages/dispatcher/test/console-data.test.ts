@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createDispatcher, type Dispatcher, type EventEnvelope } from "../src/index.js";
 import { runOnce } from "../src/testing/index.js";
 import { asJson, consoleClient } from "./console-helpers.js";
-import { id, lockedPayload, testDb, type TestDb } from "./helpers.js";
+import { id, lockedPayload, testDb, type TestDb, reservedPayload } from "./helpers.js";
 
 // What the console reads and does beyond the consumers: dead letters and their groups, events,
 // one event's deliveries, a correlation id's flow and the tail.
@@ -42,16 +42,7 @@ const locked = (extras: { subject?: string; correlation_id?: string } = {}) => (
 });
 const reserved = (extras: { subject?: string; correlation_id?: string } = {}) => ({
   event_type: "credit.reserved" as const,
-  payload: {
-    credit_reservation_id: id("crr"),
-    credit_account_id: id("crd_acct"),
-    person_id: id("per"),
-    lesson_id: id("les"),
-    organization_id: "org_1",
-    reserved_credits: 1,
-    reserved_at: new Date().toISOString(),
-    lesson_starts_at: new Date().toISOString(),
-  },
+  payload: reservedPayload(),
   ...extras,
 });
 const ids = (rows: Array<{ id?: string; eventId?: string; event_id?: string }>) => rows.map((r) => r.id ?? r.eventId ?? r.event_id);

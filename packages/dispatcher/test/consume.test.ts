@@ -1,7 +1,7 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { createDispatcher, type Dispatcher, type EventEnvelope } from "../src/index.js";
 import { runningConsumerLoops } from "../src/testing/index.js";
-import { caught, id, lockedPayload, testDb, until, type TestDb } from "./helpers.js";
+import { caught, id, lockedPayload, testDb, until, type TestDb, reservedPayload } from "./helpers.js";
 
 let db: TestDb;
 let producer: Dispatcher;
@@ -34,16 +34,7 @@ function consumer(options: { pool?: boolean } = {}): Dispatcher {
 
 const reserved = () => ({
   event_type: "credit.reserved" as const,
-  payload: {
-    credit_reservation_id: id("crr"),
-    credit_account_id: id("crd_acct"),
-    person_id: id("per"),
-    lesson_id: id("les"),
-    organization_id: "org_1",
-    reserved_credits: 1,
-    reserved_at: new Date().toISOString(),
-    lesson_starts_at: new Date().toISOString(),
-  },
+  payload: reservedPayload(),
 });
 
 describe("no event is ever skipped", () => {

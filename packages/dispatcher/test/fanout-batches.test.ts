@@ -15,7 +15,7 @@ import {
   type FanoutRelay,
   type FanoutRelayOptions,
 } from "../src/index.js";
-import { id, lockedPayload, until } from "./helpers.js";
+import { id, lockedPayload, until, reservedPayload } from "./helpers.js";
 
 // The relay's batches over HTTP: one request per relay transaction, order per type, each event
 // stored once through refusals, crashes, stops, body limits and an inbox without batched mode.
@@ -53,16 +53,7 @@ afterAll(async () => {
 
 const reserved = () => ({
   event_type: "credit.reserved" as const,
-  payload: {
-    credit_reservation_id: id("crr"),
-    credit_account_id: id("crd_acct"),
-    person_id: id("per"),
-    lesson_id: id("les"),
-    organization_id: "org_1",
-    reserved_credits: 1,
-    reserved_at: new Date().toISOString(),
-    lesson_starts_at: new Date().toISOString(),
-  },
+  payload: reservedPayload(),
 });
 const locked = () => ({ event_type: "credit.locked" as const, payload: lockedPayload() });
 const ids = (events: EventEnvelope[]) => events.map((e) => e.event_id);

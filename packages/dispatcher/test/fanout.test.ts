@@ -17,7 +17,7 @@ import {
   type FanoutRelay,
 } from "../src/index.js";
 import { toStructuredHttp } from "../src/fanout/index.js";
-import { id, lockedPayload, until } from "./helpers.js";
+import { id, lockedPayload, until, reservedPayload } from "./helpers.js";
 
 let revenueDb: TestDatabase;
 let coachingDb: TestDatabase;
@@ -50,16 +50,7 @@ afterAll(async () => {
 
 const reserved = () => ({
   event_type: "credit.reserved" as const,
-  payload: {
-    credit_reservation_id: id("crr"),
-    credit_account_id: id("crd_acct"),
-    person_id: id("per"),
-    lesson_id: id("les"),
-    organization_id: "org_1",
-    reserved_credits: 1,
-    reserved_at: new Date().toISOString(),
-    lesson_starts_at: new Date().toISOString(),
-  },
+  payload: reservedPayload(),
 });
 const purchased = () => ({
   event_type: "credit.purchased" as const,

@@ -49,6 +49,21 @@ export function lockedPayload(overrides: Record<string, unknown> = {}) {
   };
 }
 
+/** A valid credit.reserved payload with fresh ids. */
+export function reservedPayload(overrides: Record<string, unknown> = {}) {
+  return {
+    credit_reservation_id: id("crr"),
+    credit_account_id: id("crd_acct"),
+    person_id: id("per"),
+    lesson_id: id("les"),
+    organization_id: "org_1",
+    reserved_credits: 1,
+    reserved_at: new Date().toISOString(),
+    lesson_starts_at: new Date().toISOString(),
+    ...overrides,
+  };
+}
+
 export async function until(check: () => Promise<boolean> | boolean, timeoutMs = 20_000, what = "condition"): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await check())) {

@@ -2,7 +2,7 @@ import net from "node:net";
 import pg from "pg";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { createDispatcher, uncataloged, type Dispatcher } from "../src/index.js";
-import { id, lockedPayload, testDb, until, type TestDb } from "./helpers.js";
+import { id, lockedPayload, testDb, until, type TestDb, reservedPayload } from "./helpers.js";
 
 let db: TestDb;
 let producer: Dispatcher;
@@ -104,16 +104,7 @@ describe("LISTEN/NOTIFY wake-up", () => {
     await producer.publish({ event_type: "credit.locked", payload: lockedPayload() });
     const wanted = await producer.publish({
       event_type: "credit.reserved",
-      payload: {
-        credit_reservation_id: id("crr"),
-        credit_account_id: id("crd_acct"),
-        person_id: id("per"),
-        lesson_id: id("les"),
-        organization_id: "org_1",
-        reserved_credits: 1,
-        reserved_at: new Date().toISOString(),
-        lesson_starts_at: new Date().toISOString(),
-      },
+      payload: reservedPayload(),
     });
     // Positive control: with a one-minute poll, only its NOTIFY can bring the subscribed type this fast.
     // Notifications arrive in commit order, so the credit.locked one reached the connection first.

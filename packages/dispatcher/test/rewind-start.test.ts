@@ -1,6 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { createDispatcher, type Dispatcher, type Logger } from "../src/index.js";
-import { caught, id, lockedPayload, testDb, until, type TestDb } from "./helpers.js";
+import { caught, id, lockedPayload, testDb, until, type TestDb, reservedPayload } from "./helpers.js";
 
 // Item 7 (a rewind never re-applies unless reprocess is confirmed) and item 9 (startFrom).
 let db: TestDb;
@@ -21,16 +21,7 @@ afterAll(async () => {
 
 const reserved = () => ({
   event_type: "credit.reserved" as const,
-  payload: {
-    credit_reservation_id: id("crr"),
-    credit_account_id: id("crd_acct"),
-    person_id: id("per"),
-    lesson_id: id("les"),
-    organization_id: "org_1",
-    reserved_credits: 1,
-    reserved_at: new Date().toISOString(),
-    lesson_starts_at: new Date().toISOString(),
-  },
+  payload: reservedPayload(),
 });
 const locked = () => ({ event_type: "credit.locked" as const, payload: lockedPayload() });
 
