@@ -1,4 +1,5 @@
 import type { Tables } from "../config/index.js";
+import type { EventRow as StoredEventRow } from "../consumer/event-row.js";
 import type { Queryable } from "../database/index.js";
 
 /** An event as the console shows it: the envelope in camelCase, with its position (null until numbered) and creation time. */
@@ -79,20 +80,8 @@ const tailSql = (t: Tables) => `${typesCte(t)}
   WHERE types.event_type IS NOT NULL ORDER BY e.position LIMIT $2::int`;
 const tailOfTypeSql = (t: Tables) => `SELECT ${COLUMNS} FROM ${t.eventsAfter}($3::text, $1::bigint, $2::int) e ORDER BY e.position`;
 
-interface Row {
-  position: string | null;
-  event_id: string;
-  event_type: string;
-  schema_version: number;
-  tenant_id: string;
-  producer: string;
-  occurred_at: Date | string;
-  subject: string | null;
-  actor: string | null;
-  correlation_id: string | null;
-  payload: unknown;
-  created_at: Date | string;
-}
+/** A stored event as the consumer reads it, without the consumer's bookkeeping; position is null until numbered. */
+type Row = Omit<StoredEventRow, "position" | "trace_context" | "sequenced_at"> & { position: string | null };
 
 function toEventRow(r: Row): EventRow {
   return {
