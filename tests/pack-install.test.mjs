@@ -101,8 +101,9 @@ function project(file) {
 
 it("type tests pass from the tarballs, and init's samples compile", () => {
   const init = run("npx", ["sguild-dispatcher", "init", "--domain", "coaching"]);
-  expect(init.split("\n").slice(0, 3)).toEqual([
+  expect(init.split("\n").slice(0, 4)).toEqual([
     "wrote src/events/dispatcher.ts",
+    "wrote src/events/producer.ts",
     "wrote src/events/consumer.ts",
     "wrote src/events/simulate-incoming.ts",
   ]);

@@ -37,6 +37,7 @@ describe("sguild-dispatcher init", () => {
         "added models: DispatcherEvent, DispatcherCursor, DispatcherDedup, DispatcherDeadLetter, DispatcherConsumerInstance",
         "added migrations: 20261123000000_dispatcher, 20261127000000_cursor_start, 20261202000000_index_reads, 20261202000100_console",
         "wrote src/events/dispatcher.ts",
+        "wrote src/events/producer.ts",
         "wrote src/events/consumer.ts",
         "wrote src/events/simulate-incoming.ts",
         "next:",
@@ -44,6 +45,7 @@ describe("sguild-dispatcher init", () => {
         "  npx prisma generate",
         "  npx tsx --env-file=.env src/events/consumer.ts   # then, in another terminal: " +
           "npx tsx --env-file=.env src/events/simulate-incoming.ts",
+        "  npx tsx --env-file=.env src/events/producer.ts",
         "",
       ].join("\n"),
     );
@@ -58,10 +60,11 @@ describe("sguild-dispatcher init", () => {
     const migrations = readdirSync(join(dir, "prisma/migrations")).sort();
 
     const second = init(dir, "--domain", "coaching");
-    expect([second.status, second.stdout.split("\n").slice(0, 4)]).toEqual([
+    expect([second.status, second.stdout.split("\n").slice(0, 5)]).toEqual([
       0,
       [
         "kept src/events/dispatcher.ts (already there)",
+        "kept src/events/producer.ts (already there)",
         "kept src/events/consumer.ts (already there)",
         "kept src/events/simulate-incoming.ts (already there)",
         "already set up: nothing to change",
