@@ -32,6 +32,10 @@ export function sampleEvent(
     } catch {
       continue;
     }
+    // The sample publishes without a schema_version, so it is typed against the highest active
+    // version: skip a type whose version resolved today is another (a newer one not active yet).
+    const highest = Math.max(...registration.schema_versions.filter((v) => v.status === "active").map((v) => v.version));
+    if (version !== highest) continue;
     const fixture = join(registry.root, "fixtures", `${eventType}-v${version}`, "valid-minimal.json");
     if (!existsSync(fixture)) continue;
     return { eventType, payload: (JSON.parse(readFileSync(fixture, "utf8")) as { payload: unknown }).payload };
