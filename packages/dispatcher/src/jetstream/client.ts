@@ -60,6 +60,8 @@ export function connectOptions(config: ResolvedJetStreamConfig, modules: NatsMod
     // A relay or an inbox outlives NATS restarts: it never gives the connection up.
     maxReconnectAttempts: -1,
     reconnectTimeWait: 500,
+    // The client would otherwise build two Error objects (their stacks) per request, a publish included.
+    noAsyncTraces: true,
   };
   if (given.user !== undefined) options.user = given.user;
   if (given.pass !== undefined) options.pass = given.pass;

@@ -1,9 +1,11 @@
-// The inbox consumer's reading discipline, against a stand-in for the NATS client: a gap in the
-// delivery sequence stops the read; it starts again after ack_wait, when JetStream delivers what
-// was not acknowledged first.
+// The JetStream transport without a server. The inbox consumer's reading discipline, against a stand-in
+// for the NATS client: a gap in the delivery sequence stops the read; it starts again after ack_wait,
+// when JetStream delivers what was not acknowledged first. And the relay's message body.
 import { describe, expect, it } from "vitest";
 import { silentLogger } from "../../src/index.js";
+import { toStructuredJson } from "../../src/fanout/cloud-event.js";
 import { TypeConsumer, type Delivery } from "../../src/jetstream/inbox-consumer.js";
+import { toJetStreamMessage } from "../../src/jetstream/message.js";
 
 function fakeSession(infos: Array<{ num_ack_pending: number; delivered: { consumer_seq: number } }>) {
   const calls: string[] = [];
@@ -106,5 +108,28 @@ describe("TypeConsumer", () => {
     await tick(450);
     expect(calls).toEqual(["info", "info", "consume"]);
     await consumer.stop();
+  });
+});
+
+describe("toJetStreamMessage", () => {
+  it("writes the body toStructuredJson writes (the HTTP relay's structured CloudEvent), attribute for attribute", () => {
+    const base = {
+      event_id: "evt_0190f5a2-7c3e-7a11-8b2c-3d4e5f607182",
+      event_type: "credit.locked",
+      occurred_at: "2026-06-01T15:00:00Z",
+      tenant_id: "tnt_sguild",
+      producer: "revenue" as const,
+      schema_version: 1,
+      payload: { credit_reservation_id: "crr_1", locked_credits: 1, nested: { a: [1, "b", null] } },
+    };
+    const full = { ...base, occurred_at: "2026-06-01T15:00:00.123456+02:00", subject: "crr_1", actor: "usr_1", correlation_id: "cor_1" };
+    const traceContext = { traceparent: "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01", tracestate: "k=v" };
+    for (const source of [
+      { envelope: base },
+      { envelope: full, traceContext, payloadSchemaPath: "contracts/credit-reservation-lock/schema/payloads/credit.locked-v1.json" },
+    ]) {
+      const message = toJetStreamMessage(source, "sguild");
+      expect(JSON.parse(message.body)).toEqual(JSON.parse(toStructuredJson(source)));
+    }
   });
 });
