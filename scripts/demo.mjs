@@ -2,7 +2,9 @@
 // database on an embedded PostgreSQL, events crossing through the fanout relay. Prints Revenue's
 // reservations next to Coaching's availability, the consumer lag and the dead letters, and exits
 // non-zero if the projection disagrees with Revenue's truth. --keep leaves everything running and
-// serves the operator console (createConsole) of both databases on loopback.
+// serves the operator console (createConsole) of both databases on loopback. --transport jetstream
+// carries the events through NATS JetStream instead (a nats-server started here; the JetStream relay
+// beside Revenue, the JetStream inbox beside Coaching).
 import { spawn } from "node:child_process";
 import http from "node:http";
 import { fileURLToPath } from "node:url";
@@ -13,6 +15,14 @@ import { startTestPostgres, createTestDatabase } from "@sguild/prisma-fragment/t
 import { runWeek, expectedAvailability } from "./demo-week.mjs";
 
 const keep = process.argv.includes("--keep");
+const transportArg = process.argv.indexOf("--transport");
+const transport = transportArg === -1 ? "database" : process.argv[transportArg + 1];
+if (transport !== "database" && transport !== "jetstream") {
+  console.error(`demo: --transport is database (the fanout relay, default) or jetstream (got ${transport})`);
+  process.exit(2);
+}
+const jetstreamDemo = transport === "jetstream" ? await import("./demo-jetstream.mjs") : undefined;
+const relayName = jetstreamDemo ? "JetStream relay" : "fanout relay";
 const app = (name) => fileURLToPath(new URL(`../apps/${name}/dist/main.js`, import.meta.url));
 const children = [];
 
@@ -81,7 +91,7 @@ async function stopAll() {
   );
 }
 
-console.log("Sguild dispatcher demo: Revenue and Coaching, one database each, events through the fanout relay\n");
+console.log(`Sguild dispatcher demo: Revenue and Coaching, one database each, events through the ${relayName}\n`);
 const server = await startTestPostgres().catch((error) => {
   // Anything the embedded PostgreSQL cannot do is one line saying what to do (EmbeddedPostgresError).
   if (!String(error?.code).startsWith("EMBEDDED_POSTGRES_")) throw error;
@@ -90,6 +100,7 @@ const server = await startTestPostgres().catch((error) => {
 });
 let failed = true;
 let consoles;
+let jetstream;
 try {
   const [revenueDb, coachingDb] = await Promise.all([
     createTestDatabase({ adminUrl: server.adminUrl, migrate: false }),
@@ -98,11 +109,13 @@ try {
   console.log(`• embedded PostgreSQL up; databases ${revenueDb.name} (revenue) and ${coachingDb.name} (coaching)`);
   const revenueUrl = await start("revenue-reference", {
     DATABASE_URL: revenueDb.url,
-    COACHING_DATABASE_URL: coachingDb.url,
+    ...(jetstreamDemo ? {} : { COACHING_DATABASE_URL: coachingDb.url }),
     ADMIN_TOKEN: "demo",
   });
   const coachingUrl = await start("coaching-reference", { DATABASE_URL: coachingDb.url, ADMIN_TOKEN: "demo" });
-  console.log(`• revenue API ${revenueUrl} (with the fanout relay), coaching API ${coachingUrl}; migrations applied\n`);
+  // With JetStream, Revenue's app runs no fanout relay: the JetStream relay and inbox run here (once the apps migrated).
+  if (jetstreamDemo) jetstream = await jetstreamDemo.startJetStream(revenueDb.url, coachingDb.url, (line) => console.log(line));
+  console.log(`• revenue API ${revenueUrl} (with the ${relayName}), coaching API ${coachingUrl}; migrations applied\n`);
 
   const week = await runWeek(revenueUrl, (line) => console.log(`  ${line}`));
   const expected = expectedAvailability(week);
@@ -116,11 +129,13 @@ try {
   }
   const reservations = (await (await fetch(`${revenueUrl}/reservations`)).json()).reservations;
   const coachingStatus = await (await fetch(`${coachingUrl}/status`)).json();
+  // The JetStream relay publishes every type Revenue produces, Coaching's or not: let it finish.
+  if (jetstream) await jetstream.settle(deadline);
   const revenuePool = new pg.Pool({ connectionString: revenueDb.url });
   const relay = await consumerStatus(
     { query: async (t, v) => (await revenuePool.query(t, v)).rows },
     tablesFor("public"),
-    "fanout:coaching",
+    jetstream ? jetstream.relayConsumer : "fanout:coaching",
   );
   const handoffs = (await revenuePool.query("SELECT count(*)::int AS n FROM dispatcher_event WHERE event_type = 'customer.handoff'"))
     .rows[0].n;
@@ -151,8 +166,9 @@ try {
   const relayLag = relay.reduce((n, r) => n + r.lagEvents, 0);
   const relayDead = relay.reduce((n, r) => n + r.activeDeadLetters, 0);
   console.log(`\n  customer.handoff sidecars published: ${handoffs} (one per Person)`);
-  console.log(`  consumer lag: fanout relay ${relayLag} events, coaching projection ${coachingStatus.lag_events} events`);
-  console.log(`  dead letters: fanout relay ${relayDead}, coaching projection ${coachingStatus.dead_letters}`);
+  console.log(`  consumer lag: ${relayName} ${relayLag} events, coaching projection ${coachingStatus.lag_events} events`);
+  console.log(`  dead letters: ${relayName} ${relayDead}, coaching projection ${coachingStatus.dead_letters}`);
+  if (jetstream) console.log(`  JetStream inbox: ${await jetstream.summary()}`);
   failed =
     JSON.stringify(lessons) !== JSON.stringify(truth) ||
     JSON.stringify(truth) !== JSON.stringify(expected) ||
@@ -187,6 +203,7 @@ try {
   }
 } finally {
   await consoles?.close();
+  await jetstream?.close();
   await stopAll();
   await server.stop();
 }
