@@ -55,7 +55,10 @@ export async function startJetStream(revenueUrl, coachingUrl, log) {
   });
   await relay.start();
   await inbox.start();
-  log(`• nats-server with JetStream on ${jetstream.servers[0]}; stream SGUILD_DEMO; JetStream relay (${relay.consumer}) and inbox running`);
+  log(
+    `• nats-server with JetStream on ${jetstream.servers[0]}; stream SGUILD_DEMO; ` +
+      `JetStream relay (${relay.consumer}) and inbox running`,
+  );
   return {
     relayConsumer: relay.consumer,
     /** Until the relay published everything and the inbox stored everything (or the deadline). */
@@ -71,7 +74,8 @@ export async function startJetStream(revenueUrl, coachingUrl, log) {
       const pending = await inbox.pending();
       const { stored, duplicates, terminated } = inbox.counts;
       const left = pending.reduce((n, p) => n + p.numPending + p.numAckPending, 0);
-      return `${stored} events stored, ${duplicates} duplicates, ${Object.values(terminated).reduce((a, b) => a + b, 0)} refused, ${left} pending`;
+      const refused = Object.values(terminated).reduce((a, b) => a + b, 0);
+      return `${stored} events stored, ${duplicates} duplicates, ${refused} refused, ${left} pending`;
     },
     async close() {
       await relay.close();

@@ -253,7 +253,8 @@ for (const kind of ["jetstream", "database", "http"]) {
   run += 1;
   const r = await measure(kind, server, nats, run);
   console.log(
-    `  ${labels[kind]}  ${fmt(r.rate).padStart(7)} events/s   latency p50 ${fmt(r.p50, 1)} ms  p95 ${fmt(r.p95, 1)} ms  p99 ${fmt(r.p99, 1)} ms` +
+    `  ${labels[kind]}  ${fmt(r.rate).padStart(7)} events/s   ` +
+      `latency p50 ${fmt(r.p50, 1)} ms  p95 ${fmt(r.p95, 1)} ms  p99 ${fmt(r.p99, 1)} ms` +
       (r.seen < RATE * 5 ? `  (${r.seen} of ${RATE * 5} seen)` : ""),
   );
   if (r.cpu) {

@@ -120,33 +120,37 @@ async function settle(what: string): Promise<Awaited<ReturnType<typeof ledger>>>
 }
 
 describe("JetStream on a three-node cluster, replicas 3", () => {
-  it("kill -9 of the stream's leader node, of the inbox consumers' leader node, of the relay, then of the inbox, mid-flow: nothing lost, nothing applied twice, in order", async () => {
-    const coaching = await coachingConsumer();
-    const producer = produce();
-    await sleep(1500);
-    // The node leading the stream, then the one leading most of the inbox's consumers (messages in flight to it are lost).
-    const status = await jetStreamStatus(jetstream);
-    const leaders = [
-      status.stream.leader,
-      mostCommon(status.consumers.filter((c) => c.name.startsWith("sguild-coaching_")).map((c) => c.leader)),
-    ];
-    for (const leader of leaders) {
-      const node = nats.nodes.find((n) => n.name === leader) ?? nats.nodes[0]!;
-      await node.kill9();
-      await sleep(3000);
-      await node.start();
+  it(
+    "kill -9 of the stream's leader node, of the inbox consumers' leader node, of the relay, then of the inbox, mid-flow: " +
+      "nothing lost, nothing applied twice, in order",
+    async () => {
+      const coaching = await coachingConsumer();
+      const producer = produce();
       await sleep(1500);
-    }
-    for (const service of [relay, inbox]) {
-      await service.kill9();
-      await sleep(500);
-      await service.start();
-      await sleep(1500);
-    }
-    const produced = await producer.stop();
-    const l = await settle("kill -9 of two NATS nodes (one at a time), the relay and the inbox").finally(() => coaching.close());
-    expect(l.produced).toBe(produced);
-  });
+      // The node leading the stream, then the one leading most of the inbox's consumers (messages in flight to it are lost).
+      const status = await jetStreamStatus(jetstream);
+      const leaders = [
+        status.stream.leader,
+        mostCommon(status.consumers.filter((c) => c.name.startsWith("sguild-coaching_")).map((c) => c.leader)),
+      ];
+      for (const leader of leaders) {
+        const node = nats.nodes.find((n) => n.name === leader) ?? nats.nodes[0]!;
+        await node.kill9();
+        await sleep(3000);
+        await node.start();
+        await sleep(1500);
+      }
+      for (const service of [relay, inbox]) {
+        await service.kill9();
+        await sleep(500);
+        await service.start();
+        await sleep(1500);
+      }
+      const produced = await producer.stop();
+      const l = await settle("kill -9 of two NATS nodes (one at a time), the relay and the inbox").finally(() => coaching.close());
+      expect(l.produced).toBe(produced);
+    },
+  );
 
   it("the whole cluster restarted: delivery resumes where it stopped", async () => {
     const coaching = await coachingConsumer();

@@ -105,28 +105,31 @@ const consumedCount = async () =>
 const appliedCount = async () => Number((await coachingPool.query("SELECT count(*) AS n FROM applied_log")).rows[0].n);
 
 describe("JetStream relay and inbox on one node", () => {
-  it("delivers every event the domain consumes once, in order per type; the relay's lag and the inbox's pending drain to zero", async () => {
-    const r = relay();
-    const i = inbox();
-    await coachingConsumer();
-    await r.start();
-    await i.start();
-    await produce(300);
-    const expected = await consumedCount();
-    await until(async () => (await appliedCount()) >= expected, 30_000, "every event applied in coaching");
-    expectExact(await ledger(revenuePool, coachingPool), expected);
-    await until(async () => (await r.pending()).every((p) => p.lagEvents === 0), 10_000, "relay caught up");
-    const relayPending = await r.pending();
-    expect(relayPending.map((p) => p.eventType).sort()).toEqual(r.eventTypes.slice().sort());
-    expect(r.counts).toEqual({ published: 300, duplicates: 0 });
-    expect(i.counts).toMatchObject({ stored: expected, duplicates: 0, terminated: {}, resyncs: 0 });
-    const states = await i.pending();
-    expect(states.map((s) => s.eventType).sort()).toEqual(i.eventTypes.slice().sort());
-    for (const s of states) expect([s.numPending, s.numAckPending]).toEqual([0, 0]);
-    const status = await jetStreamStatus({ servers: nats.servers, stream: { name: jetstream.stream.name } });
-    expect(status.stream.messages).toBe(300);
-    expect(status.consumers.find((c) => c.name === "sguild-coaching_credit_locked")).toMatchObject({ numPending: 0, numAckPending: 0 });
-  });
+  it(
+    "delivers every event the domain consumes once, in order per type; " + "the relay's lag and the inbox's pending drain to zero",
+    async () => {
+      const r = relay();
+      const i = inbox();
+      await coachingConsumer();
+      await r.start();
+      await i.start();
+      await produce(300);
+      const expected = await consumedCount();
+      await until(async () => (await appliedCount()) >= expected, 30_000, "every event applied in coaching");
+      expectExact(await ledger(revenuePool, coachingPool), expected);
+      await until(async () => (await r.pending()).every((p) => p.lagEvents === 0), 10_000, "relay caught up");
+      const relayPending = await r.pending();
+      expect(relayPending.map((p) => p.eventType).sort()).toEqual(r.eventTypes.slice().sort());
+      expect(r.counts).toEqual({ published: 300, duplicates: 0 });
+      expect(i.counts).toMatchObject({ stored: expected, duplicates: 0, terminated: {}, resyncs: 0 });
+      const states = await i.pending();
+      expect(states.map((s) => s.eventType).sort()).toEqual(i.eventTypes.slice().sort());
+      for (const s of states) expect([s.numPending, s.numAckPending]).toEqual([0, 0]);
+      const status = await jetStreamStatus({ servers: nats.servers, stream: { name: jetstream.stream.name } });
+      expect(status.stream.messages).toBe(300);
+      expect(status.consumers.find((c) => c.name === "sguild-coaching_credit_locked")).toMatchObject({ numPending: 0, numAckPending: 0 });
+    },
+  );
 });
 
 /** A NATS connection of the test's own, to read the stream and to publish what a relay would not. */
@@ -253,7 +256,8 @@ describe("the consuming domain down for a while", () => {
 async function failRelayCommits(on: boolean): Promise<void> {
   await revenuePool.query(`CREATE TABLE IF NOT EXISTS relay_commit_fails (on_ boolean);
     CREATE OR REPLACE FUNCTION relay_commit_fail() RETURNS trigger LANGUAGE plpgsql AS $$
-      BEGIN IF EXISTS (SELECT 1 FROM relay_commit_fails) THEN RAISE EXCEPTION 'relay crashed before its COMMIT'; END IF; RETURN NULL; END $$;
+      BEGIN IF EXISTS (SELECT 1 FROM relay_commit_fails) THEN RAISE EXCEPTION 'relay crashed before its COMMIT'; END IF;
+      RETURN NULL; END $$;
     DROP TRIGGER IF EXISTS relay_commit_fail ON dispatcher_cursor;
     CREATE CONSTRAINT TRIGGER relay_commit_fail AFTER UPDATE ON dispatcher_cursor DEFERRABLE INITIALLY DEFERRED
       FOR EACH ROW WHEN (NEW.consumer LIKE 'jetstream:%') EXECUTE FUNCTION relay_commit_fail();
@@ -362,29 +366,32 @@ describe("configuration and failures", () => {
 });
 
 describe("order when a delivery is lost", () => {
-  it("a message delivered and never acknowledged (lost on its way) is stored before the ones behind it, once ack_wait has passed", async () => {
-    const r = relay();
-    await coachingConsumer();
-    await r.start();
-    const first = inbox();
-    await first.start();
-    await first.close();
-    const events = await revenue.publishMany(Array.from({ length: 6 }, locked));
-    await until(async () => (await streamMessages()) === 6, 10_000, "published");
-    // Another client takes the first message of coaching's consumer and drops it: JetStream counts it delivered, unacknowledged.
-    const { js } = await natsClient();
-    const stolen = await (await js.consumers.get(jetstream.stream.name, "sguild-coaching_credit_locked")).next({ expires: 2000 });
-    expect(stolen?.info.streamSequence).toBe(1);
-    const started = Date.now();
-    const i = inbox();
-    await i.start();
-    await until(async () => (await appliedCount()) === 6, 15_000, "applied");
-    // The inbox waited for the lost message to come back before reading the ones behind it.
-    expect(Date.now() - started).toBeGreaterThanOrEqual(2000);
-    const stored = (await coachingPool.query("SELECT event_id FROM dispatcher_event ORDER BY id")).rows.map((row) => row.event_id);
-    expect(stored).toEqual(events.map((e) => e.event_id));
-    expectExact(await ledger(revenuePool, coachingPool), 6);
-  });
+  it(
+    "a message delivered and never acknowledged (lost on its way) is stored before the ones behind it, " + "once ack_wait has passed",
+    async () => {
+      const r = relay();
+      await coachingConsumer();
+      await r.start();
+      const first = inbox();
+      await first.start();
+      await first.close();
+      const events = await revenue.publishMany(Array.from({ length: 6 }, locked));
+      await until(async () => (await streamMessages()) === 6, 10_000, "published");
+      // Another client takes the first message of coaching's consumer and drops it: JetStream counts it delivered, unacknowledged.
+      const { js } = await natsClient();
+      const stolen = await (await js.consumers.get(jetstream.stream.name, "sguild-coaching_credit_locked")).next({ expires: 2000 });
+      expect(stolen?.info.streamSequence).toBe(1);
+      const started = Date.now();
+      const i = inbox();
+      await i.start();
+      await until(async () => (await appliedCount()) === 6, 15_000, "applied");
+      // The inbox waited for the lost message to come back before reading the ones behind it.
+      expect(Date.now() - started).toBeGreaterThanOrEqual(2000);
+      const stored = (await coachingPool.query("SELECT event_id FROM dispatcher_event ORDER BY id")).rows.map((row) => row.event_id);
+      expect(stored).toEqual(events.map((e) => e.event_id));
+      expectExact(await ledger(revenuePool, coachingPool), 6);
+    },
+  );
 });
 
 describe("sguild-dispatcher status --jetstream", () => {

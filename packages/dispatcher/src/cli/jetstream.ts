@@ -19,7 +19,9 @@ export async function readJetStreamStatus(servers: string, stream: string): Prom
 
 export function jetStreamStatusText(status: JetStreamStatus): string {
   const s = status.stream;
-  const head = `stream ${s.name}: ${s.messages} messages (sequences ${s.firstSequence}..${s.lastSequence}), ${s.replicas} replica(s), leader ${s.leader ?? "-"}`;
+  const head =
+    `stream ${s.name}: ${s.messages} messages (sequences ${s.firstSequence}..${s.lastSequence}), ` +
+    `${s.replicas} replica(s), leader ${s.leader ?? "-"}`;
   if (status.consumers.length === 0) return `${head}\nno consumers`;
   return `${head}\n${table(
     ["JETSTREAM CONSUMER", "FILTER", "PENDING", "ACK PENDING", "REDELIVERED", "ACK FLOOR", "DELIVERED", "LEADER"],
