@@ -1,32 +1,11 @@
 import pg from "pg";
 import { expect } from "vitest";
-import { id } from "./helpers.js";
+import { id, lockedPayload, reservedPayload } from "./helpers.js";
 
 export const TENANT = "tnt_sguild";
 
-export const locked = () => ({
-  event_type: "credit.locked" as const,
-  payload: {
-    credit_reservation_id: id("crr"),
-    lesson_id: id("les"),
-    person_id: id("per"),
-    locked_credits: 1,
-    locked_at: new Date().toISOString(),
-  },
-});
-export const reserved = () => ({
-  event_type: "credit.reserved" as const,
-  payload: {
-    credit_reservation_id: id("crr"),
-    credit_account_id: id("crd_acct"),
-    person_id: id("per"),
-    lesson_id: id("les"),
-    organization_id: "org_1",
-    reserved_credits: 1,
-    reserved_at: new Date().toISOString(),
-    lesson_starts_at: new Date().toISOString(),
-  },
-});
+export const locked = () => ({ event_type: "credit.locked" as const, payload: lockedPayload({ locked_credits: 1 }) });
+export const reserved = () => ({ event_type: "credit.reserved" as const, payload: reservedPayload() });
 /** Produced by revenue, not consumed by coaching: published to the stream, never read by coaching's inbox. */
 export const purchased = () => ({
   event_type: "credit.purchased" as const,
