@@ -99,6 +99,19 @@ describe("sguild-dispatcher cursor drop", () => {
         await running.close();
       }
       await until(async () => (await listening()) === 0, 10_000, "the LISTEN session to end");
+      // A loop that only polls has no LISTEN session: its heartbeat says it runs.
+      const polling = createDispatcher({ producer: "coaching", tenantId: "tnt_sguild", pool: db.pool });
+      polling.subscribe("credit.locked", () => undefined);
+      await polling.start({ consumer: "scratch", pollIntervalMs: 20, retryDelaysMs: [], listen: false });
+      try {
+        expect(await runAsync("cursor", "drop", "--consumer", "scratch", "--yes")).toEqual({
+          code: 2,
+          stdout: "",
+          stderr: 'sguild-dispatcher: consumer "scratch" is running (1 live replica): stop it before dropping it\n',
+        });
+      } finally {
+        await polling.close();
+      }
       await db.pool.query("UPDATE dispatcher_cursor SET last_position = 2 WHERE consumer = 'scratch'");
       expect(await state()).toEqual(before);
 

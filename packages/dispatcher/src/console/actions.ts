@@ -1,6 +1,6 @@
 import type { Tables } from "../config/index.js";
 import type { Database, Queryable } from "../database/index.js";
-import { DispatcherStateError, InvalidArgumentError } from "../errors/index.js";
+import { InvalidArgumentError } from "../errors/index.js";
 import { assertKnownConsumer, dropConsumer, resetCursor, type DropConsumerResult, type ResetCursorResult } from "../status/index.js";
 
 // Pauses the consumer's cursors (one type or all) that are not paused yet: the consumer loop of every
@@ -14,11 +14,6 @@ const resumeSql = (t: Tables) => `WITH resumed AS (
   )
   SELECT event_type FROM resumed CROSS JOIN LATERAL pg_notify('dispatcher_event_inserted', resumed.event_type) ORDER BY event_type`;
 const hasCursorSql = (t: Tables) => `SELECT EXISTS (SELECT 1 FROM ${t.cursor} WHERE consumer = $1 AND event_type = $2) AS found`;
-// Replicas of the consumer seen within three heartbeat intervals (a loop that only polls has no LISTEN session to show).
-const liveInstancesSql = (t: Tables) => `SELECT count(*)::int AS n FROM ${t.instance}
-  WHERE consumer = $1 AND last_seen_at >= now() - 3 * heartbeat_interval_ms * interval '1 millisecond'`;
-// The heartbeat rows a dropped consumer left (replicas killed without stop()).
-const forgetInstancesSql = (t: Tables) => `DELETE FROM ${t.instance} WHERE consumer = $1`;
 
 export interface PauseInput {
   consumer: string;
@@ -61,22 +56,9 @@ export async function rewind(
   return resetCursor(database, tables, { consumer: input.consumer, to: input.to, eventType: input.eventType, dryRun: input.dryRun });
 }
 
-/**
- * dropConsumer, once `confirm` repeats the name; refused (DispatcherStateError, 409) while a replica
- * of the consumer is live by its heartbeat or connected with LISTEN.
- */
+/** dropConsumer, once `confirm` repeats the name; it refuses (DispatcherStateError, 409) a consumer that runs. */
 export async function drop(database: Database, tables: Tables, input: { consumer: string; confirm: string }): Promise<DropConsumerResult> {
   if (input.confirm !== input.consumer)
     throw new InvalidArgumentError(`confirm must be the consumer's name, "${input.consumer}", typed again`, "confirm");
-  await assertKnownConsumer(database, tables, input.consumer);
-  const [live] = await database.query<{ n: number }>(liveInstancesSql(tables), [input.consumer]);
-  const running = Number(live?.n ?? 0);
-  if (running > 0) {
-    throw new DispatcherStateError(
-      `consumer "${input.consumer}" is running (${running} live replica${running === 1 ? "" : "s"}): stop it before dropping it`,
-    );
-  }
-  const result = await dropConsumer(database, tables, { consumer: input.consumer });
-  await database.query(forgetInstancesSql(tables), [input.consumer]);
-  return result;
+  return dropConsumer(database, tables, { consumer: input.consumer });
 }

@@ -26,10 +26,15 @@ const cursorsSql = (t: Tables, lock: boolean) =>
 const countsSql = (t: Tables) => `SELECT (SELECT count(*) FROM ${t.dedup} WHERE consumer = $1)::int AS dedup,
     (SELECT count(*) FROM ${t.deadLetter} WHERE consumer = $1)::int AS dead_letters,
     (SELECT count(*) FROM ${t.deadLetter} WHERE consumer = $1 AND resolved_at IS NULL)::int AS active_dead_letters`;
+// Replicas seen within three heartbeat intervals: a loop that only polls has no LISTEN session to show.
+const liveInstancesSql = (t: Tables) => `SELECT count(*)::int AS n FROM ${t.instance}
+  WHERE consumer = $1 AND last_seen_at >= now() - 3 * heartbeat_interval_ms * interval '1 millisecond'`;
 const deleteSql = (t: Tables) => [
   `DELETE FROM ${t.cursor} WHERE consumer = $1`,
   `DELETE FROM ${t.dedup} WHERE consumer = $1`,
   `DELETE FROM ${t.deadLetter} WHERE consumer = $1`,
+  // The heartbeat rows of replicas killed without stop().
+  `DELETE FROM ${t.instance} WHERE consumer = $1`,
 ];
 
 /**
@@ -37,8 +42,9 @@ const deleteSql = (t: Tables) => [
  * keep prune from deleting the events past them forever: deletes its cursors, its dedup rows and its
  * dead letters (active ones included: only that consumer could replay them) in one transaction. The
  * events stay; prune deletes them once the other cursors have passed them. Refuses an unknown
- * consumer (UnknownConsumerError) and one whose loop is connected with LISTEN (DispatcherStateError):
- * stop it first. Started again, the consumer begins afresh, as its `startFrom` says.
+ * consumer (UnknownConsumerError) and one with a replica connected with LISTEN or live by its
+ * heartbeat (DispatcherStateError): stop it first. Dropping a running consumer would make it start
+ * afresh and apply its events again. Started again, the consumer begins afresh, as its `startFrom` says.
  */
 export async function dropConsumer(database: Database, tables: Tables, options: DropConsumerOptions): Promise<DropConsumerResult> {
   const { consumer } = options;
@@ -48,6 +54,13 @@ export async function dropConsumer(database: Database, tables: Tables, options: 
   if (running > 0) {
     throw new DispatcherStateError(
       `consumer "${consumer}" is running (${running} LISTEN session${running === 1 ? "" : "s"} connected): stop it before dropping it`,
+    );
+  }
+  const [live] = await database.query<{ n: number }>(liveInstancesSql(tables), [consumer]);
+  const replicas = Number(live?.n ?? 0);
+  if (replicas > 0) {
+    throw new DispatcherStateError(
+      `consumer "${consumer}" is running (${replicas} live replica${replicas === 1 ? "" : "s"}): stop it before dropping it`,
     );
   }
   const plan = async (q: Queryable, lock: boolean): Promise<DropConsumerResult> => {
