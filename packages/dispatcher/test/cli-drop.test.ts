@@ -93,7 +93,7 @@ describe("sguild-dispatcher cursor drop", () => {
         expect(await runAsync("cursor", "drop", "--consumer", "scratch", "--yes")).toEqual({
           code: 2,
           stdout: "",
-          stderr: 'sguild-dispatcher: consumer "scratch" is running (1 LISTEN session connected): stop it before dropping it\n',
+          stderr: 'sguild-dispatcher: consumer "scratch" is running (1 live replica): stop it before dropping it\n',
         });
       } finally {
         await running.close();

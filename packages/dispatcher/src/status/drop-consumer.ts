@@ -50,17 +50,17 @@ export async function dropConsumer(database: Database, tables: Tables, options: 
   const { consumer } = options;
   const dryRun = options.dryRun === true;
   await assertKnownConsumer(database, tables, consumer);
-  const running = await listeningSessions(database, consumer);
-  if (running > 0) {
-    throw new DispatcherStateError(
-      `consumer "${consumer}" is running (${running} LISTEN session${running === 1 ? "" : "s"} connected): stop it before dropping it`,
-    );
-  }
   const [live] = await database.query<{ n: number }>(liveInstancesSql(tables), [consumer]);
   const replicas = Number(live?.n ?? 0);
   if (replicas > 0) {
     throw new DispatcherStateError(
       `consumer "${consumer}" is running (${replicas} live replica${replicas === 1 ? "" : "s"}): stop it before dropping it`,
+    );
+  }
+  const running = await listeningSessions(database, consumer);
+  if (running > 0) {
+    throw new DispatcherStateError(
+      `consumer "${consumer}" is running (${running} LISTEN session${running === 1 ? "" : "s"} connected): stop it before dropping it`,
     );
   }
   const plan = async (q: Queryable, lock: boolean): Promise<DropConsumerResult> => {
