@@ -3,28 +3,13 @@
 // end-to-end latency from the producer's commit to the Coaching handler's entry.
 import { createServer } from "node:http";
 import pg from "pg";
-import { v7 as uuidv7 } from "uuid";
 import { startTestPostgres, createTestDatabase } from "@sguild/prisma-fragment/testing";
 import { createDispatcher, createFanoutRelay, createInbox, toNodeHandler } from "../dist/index.js";
-import { fmt, percentile } from "./support.mjs";
+import { fmt, percentile, reservedEmit as emit } from "./support.mjs";
 
 const TOTAL = Number(process.env.BENCH_FANOUT_EVENTS ?? 3000);
 const RATE = 50;
 const server = await startTestPostgres({ fast: false });
-const id = (p) => `${p}_${uuidv7()}`;
-const emit = () => ({
-  event_type: "credit.reserved",
-  payload: {
-    credit_reservation_id: id("crr"),
-    credit_account_id: id("crd_acct"),
-    person_id: id("per"),
-    lesson_id: id("les"),
-    organization_id: "org",
-    reserved_credits: 1,
-    reserved_at: new Date().toISOString(),
-    lesson_starts_at: new Date().toISOString(),
-  },
-});
 const KEY = { id: "bench", secret: "bench-secret" };
 
 async function run(kind) {

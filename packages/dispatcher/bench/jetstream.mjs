@@ -10,11 +10,10 @@ import { createServer as createHttpServer } from "node:http";
 import os, { tmpdir } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
-import { v7 as uuidv7 } from "uuid";
 import { startTestPostgres, createTestDatabase } from "@sguild/prisma-fragment/testing";
 import { createDispatcher, createFanoutRelay, createInbox, toNodeHandler } from "../dist/index.js";
 import { ensureStream } from "../dist/jetstream/index.js";
-import { fmt, percentile } from "./support.mjs";
+import { fmt, percentile, reservedEmit as emit } from "./support.mjs";
 
 const TOTAL = Number(process.env.BENCH_JETSTREAM_EVENTS ?? 20_000);
 const RATE = 50;
@@ -87,20 +86,6 @@ async function startCluster() {
   };
 }
 
-const id = (p) => `${p}_${uuidv7()}`;
-const emit = () => ({
-  event_type: "credit.reserved",
-  payload: {
-    credit_reservation_id: id("crr"),
-    credit_account_id: id("crd_acct"),
-    person_id: id("per"),
-    lesson_id: id("les"),
-    organization_id: "org",
-    reserved_credits: 1,
-    reserved_at: new Date().toISOString(),
-    lesson_starts_at: new Date().toISOString(),
-  },
-});
 const KEY = { id: "bench", secret: "bench-secret" };
 
 /** A relay or inbox child process, started with its settings; resolves once it runs. */
