@@ -90,7 +90,9 @@ const KEY = { id: "bench", secret: "bench-secret" };
 
 /** A relay or inbox child process, started with its settings; resolves once it runs. */
 async function child(script, settings) {
-  const proc = spawn(process.execPath, [new URL(`./jetstream-processes/${script}`, import.meta.url).pathname, JSON.stringify(settings)], {
+  // BENCH_CPU_PROF=<dir>: each child writes a V8 CPU profile there (open it in Chrome's DevTools).
+  const profile = process.env.BENCH_CPU_PROF ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
+  const proc = spawn(process.execPath, [...profile, new URL(`./jetstream-processes/${script}`, import.meta.url).pathname, JSON.stringify(settings)], {
     stdio: ["ignore", "pipe", "inherit"],
   });
   let out = "";

@@ -2,7 +2,14 @@
 import pg from "pg";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { createTestDatabase, type TestDatabase } from "@sguild/prisma-fragment/testing";
-import { createDispatcher, DispatcherConfigError, JetStreamTransportError, NatsClientMissingError, type Dispatcher } from "../src/index.js";
+import {
+  createConsole,
+  createDispatcher,
+  DispatcherConfigError,
+  JetStreamTransportError,
+  NatsClientMissingError,
+  type Dispatcher,
+} from "../src/index.js";
 import {
   createJetStreamInbox,
   createJetStreamRelay,
@@ -429,5 +436,114 @@ describe("sguild-dispatcher status --jetstream", () => {
     const down = await runCli(revenueDb.url, "status", "--jetstream", `nats://127.0.0.1:${await freePort()}`);
     expect(down.code).toBe(2);
     expect(down.stderr).toMatch(/^sguild-dispatcher: cannot connect to NATS at nats:\/\/127\.0\.0\.1:\d+/);
+  });
+});
+
+describe("the console's JetStream panel", () => {
+  it("shows the stream and the inbox's consumer per type with its backlog, read from NATS at each request", async () => {
+    const r = relay();
+    await r.start();
+    const coaching = await coachingConsumer();
+    const panel = createConsole({ authorize: () => true, dispatcher: coaching, jetstream });
+    const get = async () => {
+      const response = await panel(new Request("http://console.test/dispatcher/console/api/jetstream"));
+      return { status: response.status, body: await response.json() };
+    };
+    // Before any inbox: the stream, no consumer.
+    await revenue.publishMany([...Array.from({ length: 4 }, locked), ...Array.from({ length: 3 }, reserved)]);
+    await until(async () => (await streamMessages()) === 7, 10_000, "published");
+    expect(await get()).toEqual({
+      status: 200,
+      body: {
+        configured: true,
+        stream: { name: jetstream.stream.name, messages: 7, firstSequence: 1, lastSequence: 7, replicas: 1, leader: null },
+        consumers: [],
+      },
+    });
+    // The inbox started and caught up, then stopped while 5 more pile up: its locked consumer shows 5 pending.
+    const i = inbox();
+    await i.start();
+    await until(() => i.counts.stored === 7, 10_000, "stored");
+    await until(async () => (await i.pending()).every((state) => state.numAckPending === 0), 10_000, "acknowledged");
+    await i.stop();
+    await revenue.publishMany(Array.from({ length: 5 }, locked));
+    await until(async () => (await streamMessages()) === 12, 10_000, "published");
+    const { status, body } = await get();
+    expect(status).toBe(200);
+    const prefix = `${jetstream.subjectPrefix}.${TENANT}.revenue`;
+    // One durable per type coaching consumes; only the two types published have messages.
+    const rows = (body.consumers as Array<Record<string, unknown>>).map((c) => [c.name, c.filterSubject, c.numPending, c.numAckPending]);
+    expect(rows).toHaveLength(i.eventTypes.length);
+    expect(rows.filter((row) => row[0] === "sguild-coaching_credit_locked" || row[0] === "sguild-coaching_credit_reserved")).toEqual([
+      ["sguild-coaching_credit_locked", `${prefix}.credit.locked`, 5, 0],
+      ["sguild-coaching_credit_reserved", `${prefix}.credit.reserved`, 0, 0],
+    ]);
+    expect(rows.reduce((n, row) => n + Number(row[2]), 0)).toBe(5);
+    const byName = (name: string) => (body.consumers as Array<Record<string, unknown>>).find((c) => c.name === name);
+    // Each consumer acknowledged everything it was delivered. (Its delivered sequence is the stream's
+    // last one it scanned, which may be past its own type's last message; which type took 1..4 varies.)
+    for (const name of ["sguild-coaching_credit_locked", "sguild-coaching_credit_reserved"]) {
+      const c = byName(name)!;
+      expect(c.ackFloor).toBe(c.delivered);
+      expect([4, 7]).toContain(c.delivered);
+    }
+    // Without the option the route says so; with NATS unreachable it answers 502 with the reason.
+    const plain = createConsole({ authorize: () => true, dispatcher: coaching });
+    const unconfigured = await plain(new Request("http://console.test/dispatcher/console/api/jetstream"));
+    expect([unconfigured.status, await unconfigured.json()]).toEqual([200, { configured: false }]);
+    const port = await freePort();
+    const down = createConsole({
+      authorize: () => true,
+      dispatcher: coaching,
+      jetstream: { ...jetstream, servers: [`nats://127.0.0.1:${port}`] },
+    });
+    const failed = await down(new Request("http://console.test/dispatcher/console/api/jetstream"));
+    expect(failed.status).toBe(502);
+    expect((await failed.json()).error).toMatchObject({
+      code: "JETSTREAM_FAILED",
+      message: expect.stringMatching(new RegExp(`^cannot connect to NATS at nats://127\\.0\\.0\\.1:${port}`)),
+    });
+    // A bad setting is refused when the console is created, naming it.
+    const refused = await caught(() =>
+      createConsole({ authorize: () => true, dispatcher: coaching, jetstream: { servers: [], stream: { name: "S" } } }),
+    );
+    expect(refused).toBeInstanceOf(DispatcherConfigError);
+    expect(refused.message).toMatch(/servers/);
+  });
+});
+
+describe("the stream gone while the relay runs", () => {
+  it("the relay's transactions fail naming the cause and keep the cursor; once the stream is back every event arrives once", async () => {
+    const r = relay({ consumerOptions: { pollIntervalMs: 50, retryDelaysMs: Array(50).fill(100) }, publishTimeoutMs: 1000 });
+    const i = inbox();
+    await coachingConsumer();
+    await r.start();
+    await i.start();
+    await revenue.publishMany(Array.from({ length: 10 }, locked));
+    await until(async () => (await appliedCount()) === 10, 10_000, "the first ten applied");
+    await i.stop();
+    const { jsm } = await natsClient();
+    await jsm.streams.delete(jetstream.stream.name);
+    await revenue.publishMany(Array.from({ length: 10 }, locked));
+    const lastError = async () =>
+      (
+        await revenuePool.query("SELECT last_error FROM dispatcher_cursor WHERE consumer = $1 AND event_type = 'credit.locked'", [
+          r.consumer,
+        ])
+      ).rows[0]?.last_error as string | null;
+    await until(async () => /no responders/.test((await lastError()) ?? ""), 10_000, "the failure recorded");
+    expect(await lastError()).toMatch(
+      /^JetStream did not acknowledge event evt_\S+ on stream SGUILD_T\d+: no responders: no stream takes this subject, or the stream has no leader$/,
+    );
+    expect((await r.pending()).find((p) => p.eventType === "credit.locked")).toMatchObject({ lagEvents: 10, retrying: true });
+    await ensureStream(jetstream);
+    await until(async () => (await r.pending()).every((p) => p.lagEvents === 0), 10_000, "the relay caught up");
+    // The new stream holds the ten the relay could not publish; the inbox's consumers are created again.
+    expect(await streamMessages()).toBe(10);
+    const again = inbox();
+    await again.start();
+    await until(async () => (await appliedCount()) === 20, 10_000, "every event applied");
+    expectExact(await ledger(revenuePool, coachingPool), 20);
+    expect(await revenuePool.query("SELECT count(*)::int AS n FROM dispatcher_dead_letter")).toMatchObject({ rows: [{ n: 0 }] });
   });
 });

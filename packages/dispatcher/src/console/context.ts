@@ -2,6 +2,7 @@ import type { Tables } from "../config/index.js";
 import type { Database } from "../database/index.js";
 import { DISPATCHER_INTERNALS, type Dispatcher } from "../dispatcher/dispatcher.js";
 import type { Logger } from "../observability/index.js";
+import type { JetStreamConfig } from "../jetstream/config.js";
 
 /** What one console request works with: the dispatcher it shows, its database and tables, and where actions are logged. */
 export interface ConsoleContext {
@@ -9,9 +10,15 @@ export interface ConsoleContext {
   database: Database;
   tables: Tables;
   logger: Logger;
+  /** The JetStream transport to show, when the console was given one. */
+  jetstream?: Omit<JetStreamConfig, "stream"> & { stream: { name: string } };
 }
 
-export function consoleContext(dispatcher: Dispatcher, logger: Logger | undefined): ConsoleContext {
+export function consoleContext(
+  dispatcher: Dispatcher,
+  logger: Logger | undefined,
+  jetstream?: ConsoleContext["jetstream"],
+): ConsoleContext {
   const { config } = dispatcher[DISPATCHER_INTERNALS]();
-  return { dispatcher, database: config.database, tables: config.tables, logger: logger ?? config.logger };
+  return { dispatcher, database: config.database, tables: config.tables, logger: logger ?? config.logger, jetstream };
 }

@@ -9,6 +9,7 @@ import { jsonObject, queryInput, validate } from "../http/input.js";
 import { problem } from "../http/responses.js";
 import { DEFAULTS } from "../config/defaults.js";
 import { ASSETS, assetResponse } from "./assets.js";
+import { resolveJetStreamConfig, type JetStreamConfig } from "../jetstream/config.js";
 import { consoleContext, type ConsoleContext } from "./context.js";
 import { crossSiteRefusal, originPolicy, secure } from "./guard.js";
 import { findRoute, PARAMS } from "./routes.js";
@@ -35,7 +36,16 @@ export interface ConsoleOptions {
   maxBodyBytes?: number;
   /** Where actions (who paused, resolved, dropped what) and failures are logged. Default: the dispatcher's logger. */
   logger?: Logger;
+  /**
+   * NATS and the stream of the JetStream transport (docs/cross-domain.md), as the relay and the inbox
+   * take them (`stream.name` is enough): the overview then shows the stream and its consumers (the
+   * inbox's, per event type: pending, unacknowledged, ack floor). Needs the optional `@nats-io/*` clients.
+   */
+  jetstream?: ConsoleJetStream;
 }
+
+/** What the console needs of the JetStream configuration: the connection and the stream's name. */
+export type ConsoleJetStream = Omit<JetStreamConfig, "stream"> & { stream: { name: string } };
 
 export type ConsoleHandler = (request: Request) => Promise<Response>;
 
@@ -46,6 +56,9 @@ const STATUS_BY_CODE: Record<string, number> = {
   DEAD_LETTER_ALREADY_RESOLVED: 409,
   INVALID_STATE: 409,
   PAYLOAD_TOO_LARGE: 413,
+  // NATS unreachable or the stream missing; the client packages not installed.
+  JETSTREAM_FAILED: 502,
+  NATS_CLIENT_MISSING: 501,
 };
 
 /**
@@ -66,12 +79,14 @@ export function createConsole(options: ConsoleOptions): ConsoleHandler {
   const maxBodyBytes = bodyLimit(options.maxBodyBytes, DEFAULTS.console.maxBodyBytes, "createConsole");
   const origins = originPolicy(options.allowedOrigins);
   const target = () => options.dispatcher ?? singleton;
+  // Checked now, as the relay and the inbox check it: a bad setting is a DispatcherConfigError naming it.
+  if (options.jetstream !== undefined) resolveJetStreamConfig(options.jetstream as JetStreamConfig);
 
   return async (request) => {
     const url = new URL(request.url);
     if (url.pathname !== base && !url.pathname.startsWith(`${base}/`)) return secure(notFound(url));
     // The dispatcher is resolved for the API only: the page and its assets need no database.
-    const context = () => consoleContext(target(), options.logger);
+    const context = () => consoleContext(target(), options.logger, options.jetstream);
     const method = request.method === "HEAD" ? "GET" : request.method;
     const access: ConsoleAccess = method === "GET" ? "read" : "operate";
     if (access === "operate") {

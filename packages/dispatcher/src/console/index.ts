@@ -1,4 +1,4 @@
-export { createConsole, type ConsoleOptions, type ConsoleAccess, type ConsoleHandler } from "./handler.js";
+export { createConsole, type ConsoleOptions, type ConsoleAccess, type ConsoleHandler, type ConsoleJetStream } from "./handler.js";
 export type {
   ConsumerSummary,
   TypeState as ConsumerTypeState,

@@ -129,6 +129,12 @@ export const ROUTES: readonly Route[] = [
   }),
   route("GET", "flows/:correlationId", none, async (ctx, p) => ok(await flow(ctx.database, ctx.tables, p["correlationId"]!))),
   route("GET", "tail", input.tailQuery, async (ctx, _p, query) => ok(await tail(ctx.database, ctx.tables, query))),
+  // The JetStream transport's stream and consumers, read from NATS at each request (loaded only when configured).
+  route("GET", "jetstream", none, async (ctx) => {
+    if (!ctx.jetstream) return ok({ configured: false });
+    const { jetStreamStatus } = await import("../jetstream/status.js");
+    return ok({ configured: true, ...(await jetStreamStatus(ctx.jetstream)) });
+  }),
 ];
 
 /** The route for these segments (below api/) and, when none has the method, the methods that path takes. */

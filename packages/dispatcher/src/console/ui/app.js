@@ -299,7 +299,8 @@
   // ---- #/ overview ----
 
   async function overviewPage() {
-    const data = await api("overview");
+    // The JetStream panel is read from NATS: its failure is shown in its panel, not instead of the page.
+    const [data, jetstream] = await Promise.all([api("overview"), api("jetstream").catch((error) => ({ configured: true, error }))]);
     document.title = "Overview · Sguild dispatcher";
     const consumers = data.consumers ?? [];
     return h(
@@ -336,6 +337,42 @@
           "Nothing was published in the last hour.",
           { class: "published" },
         ),
+      ),
+      jetstream.configured ? jetStreamPanel(jetstream) : null,
+    );
+  }
+
+  /** The JetStream transport: the stream, and each of its consumers (the inbox's, one per event type) with its backlog. */
+  function jetStreamPanel(js) {
+    if (js.error) {
+      return section("JetStream", h("p", { class: "error-text jetstream-error" }, `${js.error.code}: ${js.error.message}`));
+    }
+    const st = js.stream;
+    return section(
+      `JetStream stream ${st.name}`,
+      h(
+        "p",
+        { class: "muted jetstream-stream" },
+        `${count(st.messages)} messages (sequence ${count(st.firstSequence)} to ${count(st.lastSequence)}), ${st.replicas} replica${st.replicas === 1 ? "" : "s"}, leader ${st.leader ?? "none"}`,
+      ),
+      table(
+        ["Consumer", "Subject", "Pending", "Unacknowledged", "Redelivered", "Ack floor", "Delivered", "Leader"],
+        (js.consumers ?? []).map((c) =>
+          h(
+            "tr",
+            { "data-jetstream-consumer": c.name },
+            h("td", { class: "mono" }, c.name),
+            h("td", { class: "mono" }, c.filterSubject ?? "(all)"),
+            h("td", { class: "num" }, c.numPending ? badge(count(c.numPending), "warn") : "0"),
+            h("td", { class: "num" }, count(c.numAckPending)),
+            h("td", { class: "num" }, count(c.numRedelivered)),
+            h("td", { class: "num" }, count(c.ackFloor)),
+            h("td", { class: "num" }, count(c.delivered)),
+            h("td", {}, c.leader ?? ""),
+          ),
+        ),
+        "No consumer reads this stream yet (no inbox has started).",
+        { class: "jetstream-consumers" },
       ),
     );
   }
