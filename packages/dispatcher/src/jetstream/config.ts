@@ -10,7 +10,7 @@ export const JETSTREAM_DEFAULTS = {
   retention: "limits",
   /** How long the stream drops a re-published message with the same Nats-Msg-Id (the event id), in ms. */
   duplicateWindowMs: 120_000,
-  /** How long the relay waits for the stream's acknowledgement of one publish, in ms. */
+  /** How long the relay waits for the stream's acknowledgements of one transaction's publishes, in ms. */
   publishTimeoutMs: 10_000,
   /** Events the relay reads per delivery transaction (its publishes are acknowledged together). */
   relayBatchSize: 500,

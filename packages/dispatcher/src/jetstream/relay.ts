@@ -22,7 +22,7 @@ export interface JetStreamRelayOptions {
   eventTypes?: readonly string[];
   /** Create or update the stream at start (default true); false: it must exist. */
   ensureStream?: boolean;
-  /** How long one publish may wait for the stream's acknowledgement. Default 10000 ms. */
+  /** How long the acknowledgements of one transaction's publishes may take, from its beforeCommit hook. Default 10000 ms. */
   publishTimeoutMs?: number;
   /** The relay's consumer loop options (default batchSize 500, retryDelaysMs [500, 2000, 5000, 15000]). */
   consumerOptions?: Omit<ConsumerLoopOptions, "consumer">;
