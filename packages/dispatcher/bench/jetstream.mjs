@@ -12,7 +12,8 @@ import { join } from "node:path";
 import pg from "pg";
 import { startTestPostgres, createTestDatabase } from "@sguild/prisma-fragment/testing";
 import { createDispatcher, createFanoutRelay, createInbox, toNodeHandler } from "../dist/index.js";
-import { ensureStream } from "../dist/jetstream/index.js";
+import { ensureStream, toJetStreamMessage } from "../dist/jetstream/index.js";
+import { rawCeiling } from "./jetstream-processes/raw-ceiling.mjs";
 import { fmt, percentile, reservedEmit as emit } from "./support.mjs";
 
 const TOTAL = Number(process.env.BENCH_JETSTREAM_EVENTS ?? 20_000);
@@ -92,9 +93,13 @@ const KEY = { id: "bench", secret: "bench-secret" };
 async function child(script, settings) {
   // BENCH_CPU_PROF=<dir>: each child writes a V8 CPU profile there (open it in Chrome's DevTools).
   const profile = process.env.BENCH_CPU_PROF ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
-  const proc = spawn(process.execPath, [...profile, new URL(`./jetstream-processes/${script}`, import.meta.url).pathname, JSON.stringify(settings)], {
-    stdio: ["ignore", "pipe", "inherit"],
-  });
+  const proc = spawn(
+    process.execPath,
+    [...profile, new URL(`./jetstream-processes/${script}`, import.meta.url).pathname, JSON.stringify(settings)],
+    {
+      stdio: ["ignore", "pipe", "inherit"],
+    },
+  );
   let out = "";
   proc.stdout.on("data", (chunk) => (out += chunk));
   while (!out.includes("started")) {
@@ -251,6 +256,31 @@ for (const kind of ["jetstream", "database", "http"]) {
         `Coaching's consumer ${fmt(co, 1)} s (of ${os.cpus().length} cores; PostgreSQL not counted)`,
     );
   }
+}
+// The ceiling: the same cluster and message with no PostgreSQL, relay or inbox (publisher and reader in this one process).
+const sample = toJetStreamMessage(
+  {
+    envelope: {
+      event_id: "evt_sample",
+      schema_version: 1,
+      tenant_id: "tnt_sguild",
+      producer: "revenue",
+      occurred_at: new Date().toISOString(),
+      ...emit(),
+    },
+  },
+  "raw",
+).body;
+for (const [collector, label] of [
+  [false, "nats.js js.publish, no PostgreSQL"],
+  [true, "acks on one subscription, no PG "],
+]) {
+  run += 1;
+  const r = await rawCeiling({ servers: nats.servers, serversCpu: nats.cpu, total: TOTAL, body: sample, run, collector });
+  console.log(
+    `  ${label}  ${fmt(r.rate).padStart(7)} messages/s  CPU per message: nats-servers ${fmt(r.serversUs)} µs, ` +
+      `publisher and reader ${fmt(r.clientUs)} µs (${Buffer.byteLength(sample)}-byte body)`,
+  );
 }
 await nats.stop();
 await server.stop();
