@@ -4,8 +4,18 @@ import { DispatcherConfigError } from "../errors/index.js";
 export interface ConsumerLoopOptions {
   /** Name of this consumer (its cursors and dedup rows are keyed by it), e.g. "coaching". Required. */
   consumer: string;
-  /** Events read per (event_type, transaction). Default 50. */
+  /**
+   * Events read per (event_type, transaction) at first. Default 50. While a type has a backlog (its
+   * last batch came back full) and its handlers are quick, each batch doubles, up to maxBatchSize;
+   * it falls back to batchSize when the backlog is drained or an attempt fails.
+   */
   batchSize?: number;
+  /**
+   * The largest batch a backlog grows to. Default 500 when batchSize is not given either; when only
+   * batchSize is given, batchSize (every batch that size, as before 2.1). A batch grows only while its
+   * handlers took under DEFAULTS.batches.growBelowMs in all, and shrinks when they took over twice that.
+   */
+  maxBatchSize?: number;
   /** Sleep between polls when idle; NOTIFY cuts it short. Default 5000 ms. */
   pollIntervalMs?: number;
   /** Delay before each retry; attempts = 1 + its length; then dead-letter. Default [1000, 5000, 15000]. Each gets 0-30% jitter. */
@@ -42,6 +52,7 @@ export type ResolvedConsumerOptions = Required<ConsumerLoopOptions>;
 
 export const CONSUMER_DEFAULTS = {
   batchSize: 50,
+  maxBatchSize: 500,
   pollIntervalMs: 5000,
   retryDelaysMs: [1000, 5000, 15000],
   handlerTimeoutMs: 30_000,
@@ -62,11 +73,21 @@ export function resolveConsumerOptions(options: ConsumerLoopOptions): ResolvedCo
       "consumer",
     );
   }
-  const resolved = { ...CONSUMER_DEFAULTS, ...stripUndefined(options) } as ResolvedConsumerOptions;
+  const given = stripUndefined(options);
+  const resolved = { ...CONSUMER_DEFAULTS, ...given } as ResolvedConsumerOptions;
+  // A batchSize given alone keeps every batch that size.
+  if (given.batchSize !== undefined && given.maxBatchSize === undefined) resolved.maxBatchSize = resolved.batchSize;
   const positive = (name: keyof ResolvedConsumerOptions, value: number) => {
     if (!Number.isInteger(value) || value < 1) throw new DispatcherConfigError(`${name} must be a positive integer (got ${value})`, name);
   };
   positive("batchSize", resolved.batchSize);
+  positive("maxBatchSize", resolved.maxBatchSize);
+  if (resolved.maxBatchSize < resolved.batchSize) {
+    throw new DispatcherConfigError(
+      `maxBatchSize must be at least batchSize (got maxBatchSize ${resolved.maxBatchSize}, batchSize ${resolved.batchSize})`,
+      "maxBatchSize",
+    );
+  }
   positive("pollIntervalMs", resolved.pollIntervalMs);
   positive("handlerTimeoutMs", resolved.handlerTimeoutMs);
   positive("listenHeartbeatMs", resolved.listenHeartbeatMs);

@@ -27,6 +27,14 @@ export const DEFAULTS = {
     /** How long a timed-out attempt's backend is given to exit after pg_terminate_backend, in ms. */
     terminateWaitMs: 5000,
   },
+  batches: {
+    /**
+     * A full batch is followed by one twice its size (up to maxBatchSize) only when its handlers
+     * took less than this in all, in ms; over twice this, the next is half its size (down to
+     * batchSize). Bounds how long a delivery transaction holds its handlers' locks while a backlog drains.
+     */
+    growBelowMs: 50,
+  },
   sequencer: {
     /** Events numbered per sequencer statement; a full run is followed by another at once. */
     batch: 5000,

@@ -73,6 +73,8 @@ export class ConsumerLoop {
   private readonly pendingSql: string;
   /** Types delivered one event per transaction up to this position, after a batch failed at commit. */
   private readonly narrowUntil = new Map<string, bigint>();
+  /** Per type, the size of its next batch (see nextBatchSize); batchSize until a backlog grows it. */
+  private readonly batchSizes = new Map<string, number>();
   listener: NotificationListener | undefined;
   /** This loop's row in dispatcher_consumer_instance, refreshed with the lag gauges. */
   readonly heartbeat: Heartbeat;
@@ -262,12 +264,26 @@ export class ConsumerLoop {
   private async processType(eventType: string): Promise<TypeResult> {
     const handlers = this.handlers.get(eventType)!;
     const narrowing = this.narrowUntil.get(eventType);
-    const limit = narrowing === undefined ? this.options.batchSize : 1;
+    const limit = narrowing === undefined ? (this.batchSizes.get(eventType) ?? this.options.batchSize) : 1;
     const outcome = await this.deliverer.deliver(eventType, handlers, limit);
+    this.batchSizes.set(eventType, this.nextBatchSize(limit, outcome));
     const result = await this.settle(eventType, handlers, outcome);
     // A full batch, a narrowed or failed one (worked, not delivered in full): look again next cycle.
     result.more = result.worked && (outcome.kind !== "delivered" || outcome.rows.length >= limit || this.narrowUntil.has(eventType));
     return result;
+  }
+
+  /**
+   * The next batch of a type: twice this one after a full batch whose handlers were quick (a
+   * backlog), half after a slow one, batchSize again once the backlog is drained or an attempt failed.
+   */
+  private nextBatchSize(limit: number, outcome: BatchOutcome): number {
+    const { batchSize, maxBatchSize } = this.options;
+    if (outcome.kind !== "delivered" || outcome.rows.length < limit) return batchSize;
+    const handlerMs = outcome.handlerMs.reduce((sum, ms) => sum + ms, 0);
+    if (handlerMs > 2 * DEFAULTS.batches.growBelowMs) return Math.max(batchSize, Math.floor(limit / 2));
+    if (handlerMs < DEFAULTS.batches.growBelowMs) return Math.min(maxBatchSize, limit * 2);
+    return limit;
   }
 
   /** Reports a delivery, or counts a failed attempt against the one event that caused it. */

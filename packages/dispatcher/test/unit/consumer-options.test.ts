@@ -23,6 +23,7 @@ describe("resolveConsumerOptions", () => {
     expect(resolveConsumerOptions({ consumer: "coaching" })).toEqual({
       consumer: "coaching",
       batchSize: 50,
+      maxBatchSize: 500,
       pollIntervalMs: 5000,
       retryDelaysMs: [1000, 5000, 15000],
       handlerTimeoutMs: 30_000,
@@ -39,6 +40,7 @@ describe("resolveConsumerOptions", () => {
     const given: ConsumerLoopOptions = {
       consumer: "revenue",
       batchSize: 1,
+      maxBatchSize: 7,
       pollIntervalMs: 1,
       retryDelaysMs: [],
       handlerTimeoutMs: 2,
@@ -54,6 +56,13 @@ describe("resolveConsumerOptions", () => {
       ...CONSUMER_DEFAULTS,
       consumer: "c",
     });
+    // batchSize alone fixes every batch at that size; with maxBatchSize too, batches grow between them.
+    expect(resolveConsumerOptions({ consumer: "c", batchSize: 20 })).toMatchObject({ batchSize: 20, maxBatchSize: 20 });
+    expect(resolveConsumerOptions({ consumer: "c", batchSize: 20, maxBatchSize: undefined })).toMatchObject({
+      batchSize: 20,
+      maxBatchSize: 20,
+    });
+    expect(resolveConsumerOptions({ consumer: "c", maxBatchSize: 80 })).toMatchObject({ batchSize: 50, maxBatchSize: 80 });
   });
 
   it("returns a new object and leaves the input as it was", () => {
