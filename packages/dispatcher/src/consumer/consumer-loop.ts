@@ -65,6 +65,8 @@ export class ConsumerLoop {
   private nextReplayCheck = 0;
   private nextLagReport = 0;
   private done: Promise<void> | undefined;
+  /** Numbering a backlog in the background while the loop delivers what is numbered (see numberCommitted). */
+  private numbering: Promise<void> | undefined;
   private readonly wakeup = new Wakeup();
   private readonly deliverer: BatchDeliverer;
   private readonly recorder: FailureRecorder;
@@ -179,6 +181,7 @@ export class ConsumerLoop {
     this.running = false;
     this.wakeup.wake();
     await this.done;
+    await this.numbering;
     await this.listener?.stop();
     await this.heartbeat.end();
     activeLoops.delete(this);
@@ -196,7 +199,7 @@ export class ConsumerLoop {
       let failed = false;
       let wakeAt = Date.now() + this.options.pollIntervalMs;
       try {
-        await this.sequenceCommitted();
+        await this.numberCommitted();
         for (const eventType of await this.dueTypes(offset)) {
           if (!this.running) break;
           const result = await this.processType(eventType);
@@ -255,10 +258,44 @@ export class ConsumerLoop {
   }
 
   private async sequenceCommitted(): Promise<void> {
-    for (;;) {
-      const [row] = await this.config.database.query<{ numbered: number }>(this.sequence, [SEQUENCE_BATCH]);
-      if (Number(row?.numbered ?? 0) < SEQUENCE_BATCH) return;
-    }
+    while ((await this.sequenceOnce()) >= SEQUENCE_BATCH);
+  }
+
+  private async sequenceOnce(): Promise<number> {
+    const [row] = await this.config.database.query<{ numbered: number }>(this.sequence, [SEQUENCE_BATCH]);
+    return Number(row?.numbered ?? 0);
+  }
+
+  /**
+   * The loop's numbering: one sequencer statement in line (what a wake-up brings is numbered before
+   * its deliveries); when that filled a whole chunk (a backlog), the rest is numbered in the
+   * background, on a connection of its own, while the loop delivers what is already numbered: the
+   * two run side by side in PostgreSQL instead of one after the other. Each chunk makes every type
+   * due and wakes the loop. Deliveries never see an event before it is numbered, so this changes
+   * when events become visible, not their order.
+   */
+  private async numberCommitted(): Promise<void> {
+    if (this.numbering) return;
+    if ((await this.sequenceOnce()) < SEQUENCE_BATCH) return;
+    this.allDue = true;
+    this.numbering = (async () => {
+      try {
+        for (let numbered: number = SEQUENCE_BATCH; numbered >= SEQUENCE_BATCH && this.running;) {
+          numbered = await this.sequenceOnce();
+          if (numbered > 0) {
+            this.allDue = true;
+            this.wakeup.wake();
+          }
+        }
+      } catch (error) {
+        this.config.logger.error({ consumer: this.options.consumer, err: error }, "dispatcher numbering failed");
+        metrics.count("dispatcher.consumer_error.count", 1, { consumer: this.options.consumer });
+      } finally {
+        this.numbering = undefined;
+        this.allDue = true;
+        this.wakeup.wake();
+      }
+    })();
   }
 
   private async processType(eventType: string): Promise<TypeResult> {
