@@ -9,10 +9,10 @@ import http from "node:http";
 import { fileURLToPath } from "node:url";
 import pg from "pg";
 import { chromium } from "playwright-core";
-import { v7 as uuidv7 } from "uuid";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createConsole, createDispatcher, silentLogger, toNodeHandler } from "@sguild/dispatcher";
 import { createTestDatabase, startTestPostgres } from "@sguild/prisma-fragment/testing";
+import { id, sleep, until } from "./browser-support.mjs";
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const IMAGES = fileURLToPath(new URL("../docs/images/", import.meta.url));
@@ -22,8 +22,6 @@ const LEDGER = "delivery-ledger";
 const OPERATOR = "ops-ada";
 const HOSTILE = `<img src="x" onerror="window.__pwned = 1"><script>window.__pwned = 2</script>`;
 
-const id = (prefix) => `${prefix}_${uuidv7()}`;
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const reserved = (lesson = id("les")) => ({
   event_type: "credit.reserved",
   subject: id("per"),
@@ -61,14 +59,6 @@ const locked = (lesson = id("les")) => ({
     locked_at: new Date().toISOString(),
   },
 });
-
-async function until(check, what, ms = 20_000) {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(25);
-  }
-}
 
 let server, db, pool, producer, coaching, ledger, httpServer, origin, browser;
 const received = []; // event ids coaching-availability's handlers committed, in order

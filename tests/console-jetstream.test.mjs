@@ -3,27 +3,24 @@
 // shows the stream and the inbox's consumers with exactly that backlog. A console whose NATS is
 // unreachable shows the reason in the panel and the rest of its overview. Screenshot:
 // docs/images/console-jetstream.png.
-import { spawn, spawnSync } from "node:child_process";
+import { spawn } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import http from "node:http";
-import { createServer } from "node:net";
 import { once } from "node:events";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import pg from "pg";
 import { chromium } from "playwright-core";
-import { v7 as uuidv7 } from "uuid";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createConsole, createDispatcher, silentLogger, toNodeHandler } from "@sguild/dispatcher";
 import { createJetStreamInbox, createJetStreamRelay, jetStreamStatus } from "@sguild/dispatcher/jetstream";
 import { createTestDatabase, startTestPostgres } from "@sguild/prisma-fragment/testing";
+import { freePort, id, natsServer, sleep, until } from "./browser-support.mjs";
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const IMAGES = fileURLToPath(new URL("../docs/images/", import.meta.url));
 const TENANT = "tnt_sguild";
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-const id = (prefix) => `${prefix}_${uuidv7()}`;
 const locked = () => ({
   event_type: "credit.locked",
   payload: {
@@ -34,28 +31,6 @@ const locked = () => ({
     locked_at: new Date().toISOString(),
   },
 });
-
-async function until(check, what, ms = 20_000) {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(25);
-  }
-}
-async function freePort() {
-  const s = createServer().listen(0, "127.0.0.1");
-  await once(s, "listening");
-  const { port } = s.address();
-  s.close();
-  await once(s, "close");
-  return port;
-}
-function natsServer() {
-  for (const dir of [...(process.env.PATH ?? "").split(":"), "/usr/sbin", "/usr/bin"]) {
-    if (dir && spawnSync(join(dir, "nats-server"), ["--version"], { stdio: "ignore" }).status === 0) return join(dir, "nats-server");
-  }
-  throw new Error("install nats-server (Debian: apt-get install nats-server)");
-}
 
 let server, revenueDb, coachingDb, pool, producer, coaching, relay, inbox, nats, natsDir, browser;
 const jetstream = { stream: { name: "SGUILD_CONSOLE" } };
