@@ -2,7 +2,6 @@
 // PostgreSQL, no relay and no inbox, only nats.js publishing to an R3 stream while one pull consumer
 // reads and acknowledges. Two ways to publish: the client's js.publish (a request, a reply mapping and
 // a timer per message) and the relay's (acknowledgements collected on one subscription).
-import { readFileSync } from "node:fs";
 import { connect, headers as natsHeaders } from "@nats-io/transport-node";
 import { AckPolicy, jetstream, jetstreamManager } from "@nats-io/jetstream";
 
@@ -73,12 +72,3 @@ export async function rawCeiling({ servers, serversCpu, total, body, run, collec
   await Promise.all([nc.close(), reader.close()]);
   return result;
 }
-
-export const procCpu = (pid) => {
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
-    return (Number(fields[11]) + Number(fields[12])) / 100;
-  } catch {
-    return 0;
-  }
-};

@@ -2,7 +2,7 @@ import type { Tables } from "../config/index.js";
 import type { Database } from "../database/index.js";
 import { DISPATCHER_INTERNALS, type Dispatcher } from "../dispatcher/dispatcher.js";
 import type { Logger } from "../observability/index.js";
-import type { JetStreamConfig } from "../jetstream/config.js";
+import type { JetStreamStreamRef } from "../jetstream/config.js";
 
 /** What one console request works with: the dispatcher it shows, its database and tables, and where actions are logged. */
 export interface ConsoleContext {
@@ -11,7 +11,7 @@ export interface ConsoleContext {
   tables: Tables;
   logger: Logger;
   /** The JetStream transport to show, when the console was given one. */
-  jetstream?: Omit<JetStreamConfig, "stream"> & { stream: { name: string } };
+  jetstream?: JetStreamStreamRef;
 }
 
 export function consoleContext(

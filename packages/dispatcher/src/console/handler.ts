@@ -9,7 +9,7 @@ import { jsonObject, queryInput, validate } from "../http/input.js";
 import { problem } from "../http/responses.js";
 import { DEFAULTS } from "../config/defaults.js";
 import { ASSETS, assetResponse } from "./assets.js";
-import { resolveJetStreamConfig, type JetStreamConfig } from "../jetstream/config.js";
+import { resolveJetStreamConfig, type JetStreamConfig, type JetStreamStreamRef } from "../jetstream/config.js";
 import { consoleContext, type ConsoleContext } from "./context.js";
 import { crossSiteRefusal, originPolicy, secure } from "./guard.js";
 import { findRoute, PARAMS } from "./routes.js";
@@ -45,7 +45,7 @@ export interface ConsoleOptions {
 }
 
 /** What the console needs of the JetStream configuration: the connection and the stream's name. */
-export type ConsoleJetStream = Omit<JetStreamConfig, "stream"> & { stream: { name: string } };
+export type ConsoleJetStream = JetStreamStreamRef;
 
 export type ConsoleHandler = (request: Request) => Promise<Response>;
 

@@ -303,7 +303,8 @@ export class ConsumerLoop {
     const narrowing = this.narrowUntil.get(eventType);
     const limit = narrowing === undefined ? (this.batchSizes.get(eventType) ?? this.options.batchSize) : 1;
     const outcome = await this.deliverer.deliver(eventType, handlers, limit);
-    this.batchSizes.set(eventType, this.nextBatchSize(limit, outcome));
+    // Single events while narrowing after a commit failure say nothing about the backlog's batch size.
+    if (narrowing === undefined) this.batchSizes.set(eventType, this.nextBatchSize(limit, outcome));
     const result = await this.settle(eventType, handlers, outcome);
     // A full batch, a narrowed or failed one (worked, not delivered in full): look again next cycle.
     result.more = result.worked && (outcome.kind !== "delivered" || outcome.rows.length >= limit || this.narrowUntil.has(eventType));

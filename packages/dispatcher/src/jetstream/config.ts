@@ -91,6 +91,9 @@ export interface JetStreamConfig {
   connectionOptions?: Record<string, unknown>;
 }
 
+/** A configuration whose stream is only named: what reading the stream's state needs (status, the console). */
+export type JetStreamStreamRef = Omit<JetStreamConfig, "stream"> & { stream: { name: string } };
+
 export interface ResolvedStreamSettings {
   name: string;
   replicas: number;

@@ -7,6 +7,7 @@ export {
   jetStreamRelayConsumerName,
   subjectFor,
   type JetStreamConfig,
+  type JetStreamStreamRef,
   type JetStreamStreamSettings,
   type JetStreamTlsOptions,
   type StreamRetention,

@@ -1,6 +1,6 @@
 import { JetStreamTransportError } from "../errors/index.js";
 import { closeNatsSession, openNatsSession } from "./client.js";
-import { resolveJetStreamConfig, type JetStreamConfig } from "./config.js";
+import { resolveJetStreamConfig, type JetStreamConfig, type JetStreamStreamRef } from "./config.js";
 
 /** A stream and its consumers as JetStream reports them (the inbox's durables among them). */
 export interface JetStreamStatus {
@@ -22,7 +22,7 @@ export interface JetStreamStatus {
 }
 
 /** Reads the stream's state and every consumer's pending counts and ack floor (what `sguild-dispatcher status --jetstream` prints). */
-export async function jetStreamStatus(config: Omit<JetStreamConfig, "stream"> & { stream: { name: string } }): Promise<JetStreamStatus> {
+export async function jetStreamStatus(config: JetStreamStreamRef): Promise<JetStreamStatus> {
   const resolved = resolveJetStreamConfig(config as JetStreamConfig);
   const session = await openNatsSession(resolved);
   const name = resolved.stream.name;
