@@ -97,6 +97,34 @@ describe("crashes", () => {
     expect(unexpectedExits).toEqual([]);
   });
 
+  it("kill -9 while a backlog is numbered in the background, then restart: every event numbered once, applied once", async () => {
+    const n = 30_000;
+    await producer.publish({ event_type: "credit.locked", payload: lockedPayload() });
+    await db.pool.query(
+      `INSERT INTO dispatcher_event (event_id, event_type, schema_version, tenant_id, producer, occurred_at, payload)
+       SELECT 'evt_' || gen_random_uuid(), event_type, schema_version, tenant_id, producer, occurred_at, payload
+       FROM dispatcher_event, generate_series(2, $1)`,
+      [n],
+    );
+    const unnumbered = async () =>
+      Number((await db.pool.query("SELECT count(*) AS n FROM dispatcher_event WHERE position IS NULL")).rows[0].n);
+    const first = await spawnChild("consumer-child.mjs", ["coaching", "0"]);
+    // The first chunk is numbered in line; kill while the rest is still being numbered.
+    await until(async () => (await unnumbered()) < n, 30_000, "the first chunk numbered");
+    await kill9(first);
+    const atKill = { unnumbered: await unnumbered(), applied: (await ledger()).total };
+    expect(atKill.unnumbered).toBeGreaterThan(0);
+    const second = await spawnChild("consumer-child.mjs", ["coaching", "0"]);
+    await until(async () => (await ledger()).distinct_events === n, 60_000, "the restarted consumer to drain");
+    await kill9(second);
+    expect(await ledger()).toEqual({ total: n, distinct_events: n });
+    const { rows } = await db.pool.query(
+      "SELECT count(*)::int AS events, count(DISTINCT position)::int AS positions, count(*) FILTER (WHERE position IS NULL)::int AS unnumbered FROM dispatcher_event",
+    );
+    expect(rows[0]).toEqual({ events: n, positions: n, unnumbered: 0 });
+    expect(unexpectedExits).toEqual([]);
+  });
+
   it(
     "chaos: kills, handler timeouts, lock waits, dropped connections, commit failures and racing replays: " +
       "zero lost, zero applied twice, zero stuck",

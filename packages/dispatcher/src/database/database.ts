@@ -129,9 +129,24 @@ export function fromPrisma(client: PrismaLike, logger: Logger = silentLogger): D
   };
 }
 
+/**
+ * Every client of a pool the dispatcher uses keeps an 'error' listener for its whole life. pg-pool
+ * listens only while a client is idle, and a query only while it runs: a connection terminated while
+ * a client is checked out between two queries emitted 'error' with no listener and killed the
+ * process (seen once in the chaos test: 57P01 on a consumer's pool). The client is then not
+ * queryable, so its next query fails and the usual paths (retry, a new connection) take over.
+ */
+const guardedPools = new WeakSet<pg.Pool>();
+function guardClients(pool: pg.Pool, logger: Logger): void {
+  if (guardedPools.has(pool)) return;
+  guardedPools.add(pool);
+  pool.on("connect", (client) => client.on("error", (err) => logger.debug({ err }, "dispatcher pool client connection error")));
+}
+
 export function fromPgPool(pool: pg.Pool, owned: boolean, logger: Logger = silentLogger): Database {
   // An idle client losing its connection must not crash the process; the next query reconnects.
   if (pool.listenerCount("error") === 0) pool.on("error", (err) => logger.warn({ err }, "dispatcher pool connection lost"));
+  guardClients(pool, logger);
   return {
     ...pgQueryable(pool),
     transaction: async (fn) => {
@@ -191,5 +206,6 @@ export function fromPgPool(pool: pg.Pool, owned: boolean, logger: Logger = silen
 export function openPool(connectionString: string, logger: Logger = silentLogger, options: pg.PoolConfig = {}): pg.Pool {
   const pool = new pg.Pool({ connectionString, max: DEFAULTS.pools.max, ...options });
   pool.on("error", (err) => logger.warn({ err }, "dispatcher pool connection lost"));
+  guardClients(pool, logger);
   return pool;
 }
