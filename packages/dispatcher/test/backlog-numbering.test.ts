@@ -1,4 +1,5 @@
-// A backlog larger than one sequencer chunk (DEFAULTS.sequencer.batch) is numbered in the background
+// A backlog larger than the loop's in-line sequencer statement (DEFAULTS.sequencer.inline) is numbered
+// in chunks (DEFAULTS.sequencer.batch) in the background
 // while the consumer delivers what is already numbered: deliveries start before numbering ends, every
 // event arrives once and in position order, and stop() in the middle leaves nothing half done.
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";

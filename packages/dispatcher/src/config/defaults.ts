@@ -38,6 +38,12 @@ export const DEFAULTS = {
   sequencer: {
     /** Events numbered per sequencer statement; a full run is followed by another at once. */
     batch: 5000,
+    /**
+     * Events the consumer loop numbers in line, before its deliveries; a backlog past this is numbered
+     * in `batch` chunks on a connection of its own while the loop delivers (a 20,000-event backlog
+     * drained 19,000-21,000/s with 5000 in line, 21,800-25,500/s with 500: deliveries start sooner).
+     */
+    inline: 500,
   },
   pools: {
     /** Size of a pool the dispatcher opens from `databaseUrl` / DATABASE_URL. */

@@ -12,6 +12,7 @@ import { Wakeup } from "./wakeup.js";
 import { DEFAULTS } from "../config/defaults.js";
 
 const SEQUENCE_BATCH = DEFAULTS.sequencer.batch;
+const SEQUENCE_INLINE = DEFAULTS.sequencer.inline;
 const REPLAY_CHECK_MS = DEFAULTS.deadLetters.requestCheckIntervalMs;
 const sequenceSql = (fn: string) => `SELECT ${fn}($1::int) AS numbered`;
 // The subscribed types with an event past the cursor and no retry waiting for later (one index probe each).
@@ -261,14 +262,15 @@ export class ConsumerLoop {
     while ((await this.sequenceOnce()) >= SEQUENCE_BATCH);
   }
 
-  private async sequenceOnce(): Promise<number> {
-    const [row] = await this.config.database.query<{ numbered: number }>(this.sequence, [SEQUENCE_BATCH]);
+  private async sequenceOnce(max: number = SEQUENCE_BATCH): Promise<number> {
+    const [row] = await this.config.database.query<{ numbered: number }>(this.sequence, [max]);
     return Number(row?.numbered ?? 0);
   }
 
   /**
-   * The loop's numbering: one sequencer statement in line (what a wake-up brings is numbered before
-   * its deliveries); when that filled a whole chunk (a backlog), the rest is numbered in the
+   * The loop's numbering: one sequencer statement of up to DEFAULTS.sequencer.inline events in line
+   * (what a wake-up brings is numbered before its deliveries); when that filled it (a backlog), the
+   * rest is numbered in DEFAULTS.sequencer.batch chunks in the
    * background, on a connection of its own, while the loop delivers what is already numbered: the
    * two run side by side in PostgreSQL instead of one after the other. Each chunk makes every type
    * due and wakes the loop. Deliveries never see an event before it is numbered, so this changes
@@ -276,7 +278,7 @@ export class ConsumerLoop {
    */
   private async numberCommitted(): Promise<void> {
     if (this.numbering) return;
-    if ((await this.sequenceOnce()) < SEQUENCE_BATCH) return;
+    if ((await this.sequenceOnce(SEQUENCE_INLINE)) < SEQUENCE_INLINE) return;
     this.allDue = true;
     this.numbering = (async () => {
       try {

@@ -52,7 +52,10 @@ const readBatchSql = (t: Tables) => `WITH c AS (
   SELECT c.last_position::text AS cursor_position, c.failed_attempts, c.waiting, c.paused, c.backend_pid,
          (extract(epoch FROM c.retry_at) * 1000)::float8 AS retry_at_ms,
          e.position::text AS position, e.event_id, e.event_type, e.schema_version, e.tenant_id, e.producer,
-         e.occurred_at, e.subject, e.actor, e.correlation_id, e.payload, e.trace_context, e.created_at, e.sequenced_at,
+         -- Times as whole epoch milliseconds (the columns keep milliseconds): a number parses far faster than timestamp text.
+         round(date_part('epoch', e.occurred_at) * 1000) AS occurred_at, e.subject, e.actor, e.correlation_id, e.payload,
+         e.trace_context, round(date_part('epoch', e.created_at) * 1000) AS created_at,
+         round(date_part('epoch', e.sequenced_at) * 1000) AS sequenced_at,
          (e.event_id IS NOT NULL AND cl.event_id IS NULL) AS delivered
   FROM c
   LEFT JOIN e ON true

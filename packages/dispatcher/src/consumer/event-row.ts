@@ -8,14 +8,15 @@ export interface EventRow {
   schema_version: number;
   tenant_id: string;
   producer: string;
-  occurred_at: Date | string;
+  /** A Date or timestamp text, or epoch milliseconds (the consumer's own read). */
+  occurred_at: Date | string | number;
   subject: string | null;
   actor: string | null;
   correlation_id: string | null;
   payload: unknown;
   trace_context?: Record<string, string> | null;
-  created_at: Date | string;
-  sequenced_at: Date | string | null;
+  created_at: Date | string | number;
+  sequenced_at: Date | string | number | null;
 }
 
 export function toEnvelope(row: EventRow): EventEnvelope {

@@ -32,32 +32,39 @@ export type Handler<TPayload = unknown, Tx = AnyTransactionClient> = (
 export type StoredHandler = Handler<unknown, any>;
 
 /** Runs an event's handlers in order, each bounded by `timeoutMs`, with the event as correlation context. */
-export async function runHandlers(
+export function runHandlers(
   handlers: readonly StoredHandler[],
   event: EventEnvelope,
   ctx: HandlerContext<unknown>,
   timeoutMs: number,
 ): Promise<void> {
-  await runWithConsumedEvent(event, async () => {
-    for (const handler of handlers)
-      await withTimeout(
-        Promise.resolve().then(() => handler(event, ctx)),
-        timeoutMs,
-        event.event_id,
-      );
+  return runWithConsumedEvent(event, async () => {
+    for (const handler of handlers) {
+      const result = handler(event, ctx);
+      // A handler that returned without a promise has finished: no timer is needed to bound it.
+      if (isThenable(result)) await withTimeout(result, timeoutMs, event.event_id);
+    }
   });
 }
 
-async function withTimeout<T>(promise: Promise<T>, ms: number, eventId: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new HandlerTimeoutError(eventId, ms)), ms);
+const isThenable = (value: unknown): value is PromiseLike<unknown> =>
+  value !== null && (typeof value === "object" || typeof value === "function") && typeof (value as { then?: unknown }).then === "function";
+
+/** Settles as `promise` does, or rejects with HandlerTimeoutError after `ms`: one timer, no race. */
+function withTimeout<T>(promise: PromiseLike<T>, ms: number, eventId: string): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new HandlerTimeoutError(eventId, ms)), ms);
+    promise.then(
+      (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (error: unknown) => {
+        clearTimeout(timer);
+        reject(error);
+      },
+    );
   });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 /** The `beforeCommit` hooks of one delivery transaction: registered once per key, run in order. */
