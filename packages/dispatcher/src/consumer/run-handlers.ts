@@ -54,7 +54,8 @@ const isThenable = (value: unknown): value is PromiseLike<unknown> =>
 function withTimeout<T>(promise: PromiseLike<T>, ms: number, eventId: string): Promise<T> {
   return new Promise<T>((resolve, reject) => {
     const timer = setTimeout(() => reject(new HandlerTimeoutError(eventId, ms)), ms);
-    promise.then(
+    // Promise.resolve: a native promise as it is; any other thenable (one whose then() throws too) adopted safely.
+    Promise.resolve(promise).then(
       (value) => {
         clearTimeout(timer);
         resolve(value);
