@@ -79,4 +79,36 @@ describe("a backlog numbered while it is delivered", () => {
     expect(await db.count("SELECT count(*) AS n FROM dispatcher_event WHERE position IS NULL")).toBe(0);
     expect(unnumberedAtStop).toBeLessThan(N);
   });
+
+  it("a chunk numbered in the background wakes the consumers of other processes, not only its own loop", async () => {
+    // An idle consumer, caught up, polling once a minute: only a notification can wake it.
+    await db.pool.query("TRUNCATE dispatcher_event, applied");
+    const idleSeen: string[] = [];
+    const idle = createDispatcher({ producer: "coaching", tenantId: "tnt_sguild", databaseUrl: db.url });
+    running.push(idle);
+    idle.subscribe("credit.locked", (event) => void idleSeen.push(event.event_id));
+    await idle.start({ consumer: "idle", pollIntervalMs: 60_000 });
+    // A backlog committed with no notification at all (the trigger off), then numbered by another
+    // consumer's loop: 500 in line, the rest in background chunks, each notifying "*".
+    await db.pool.query("ALTER TABLE dispatcher_event DISABLE TRIGGER dispatcher_event_notify");
+    try {
+      await producer.publish({ event_type: "credit.locked", payload: lockedPayload() });
+      await db.pool.query(
+        `INSERT INTO dispatcher_event (event_id, event_type, schema_version, tenant_id, producer, occurred_at, payload)
+         SELECT 'evt_' || gen_random_uuid(), event_type, schema_version, tenant_id, producer, occurred_at, payload
+         FROM dispatcher_event, generate_series(2, $1)`,
+        [N],
+      );
+    } finally {
+      await db.pool.query("ALTER TABLE dispatcher_event ENABLE TRIGGER dispatcher_event_notify");
+    }
+    const otherSeen: string[] = [];
+    const started = Date.now();
+    await consumer(otherSeen).start({ consumer: "coaching", pollIntervalMs: 60_000 });
+    await until(() => otherSeen.length === N && idleSeen.length === N, 30_000, "both consumers to have every event");
+    expect(Date.now() - started).toBeLessThan(30_000); // the idle consumer's poll (60 s) never came
+    const order = await inPositionOrder();
+    expect(idleSeen).toEqual(order);
+    expect(otherSeen).toEqual(order);
+  });
 });

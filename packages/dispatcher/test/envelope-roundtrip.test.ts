@@ -68,3 +68,23 @@ describe.each(["pg", "prisma"] as const)("on %s", (client) => {
     expect(dead!.envelope).toEqual(event);
   });
 });
+
+describe("on pg, with a server that prints floats with fewer digits", () => {
+  it("keeps the milliseconds when the server prints floats with fewer digits (extra_float_digits = -3)", async () => {
+    await db.pool.query(`ALTER DATABASE "${new URL(db.url).pathname.slice(1)}" SET extra_float_digits = -3`);
+    try {
+      const event = await producer.publish({ event_type: "credit.locked", payload: lockedPayload(), occurred_at: TIMES[0] });
+      // Its own pool, so its connections start with the database's setting.
+      const c = createDispatcher({ producer: "coaching", tenantId: "tnt_sguild", databaseUrl: db.url });
+      running.push(c);
+      const received: EventEnvelope[] = [];
+      c.subscribe("credit.locked", (e) => void received.push(e));
+      await c.start({ consumer: "coaching", pollIntervalMs: 60_000 });
+      await until(() => received.length === 1, 10_000, "the event");
+      expect(received[0]!.occurred_at).toBe("2026-06-01T15:00:00.123Z");
+      expect(received[0]).toEqual(event);
+    } finally {
+      await db.pool.query(`ALTER DATABASE "${new URL(db.url).pathname.slice(1)}" RESET extra_float_digits`);
+    }
+  });
+});

@@ -5,7 +5,7 @@ import type { EventEnvelope } from "../envelope/index.js";
 import { SchemaOutdatedError } from "../errors/index.js";
 import { BatchDeliverer, type BatchOutcome, type StoredHandler } from "./deliver-batch.js";
 import { toEnvelope } from "./event-row.js";
-import { NotificationListener } from "./listener.js";
+import { NOTIFY_ALL_TYPES, NOTIFY_CHANNEL, NotificationListener } from "./listener.js";
 import { Heartbeat } from "./heartbeat.js";
 import { FailureRecorder } from "./record-failure.js";
 import { Wakeup } from "./wakeup.js";
@@ -15,6 +15,11 @@ const SEQUENCE_BATCH = DEFAULTS.sequencer.batch;
 const SEQUENCE_INLINE = DEFAULTS.sequencer.inline;
 const REPLAY_CHECK_MS = DEFAULTS.deadLetters.requestCheckIntervalMs;
 const sequenceSql = (fn: string) => `SELECT ${fn}($1::int) AS numbered`;
+// The same, for a chunk numbered in the background: when it numbered anything it also notifies
+// "*" (every type), at its commit, so every listening consumer, in every process, looks again.
+// Without it, another process learned of a background chunk only at its next poll.
+const sequenceAndNotifySql = (fn: string) => `SELECT n AS numbered FROM ${fn}($1::int) AS n
+  CROSS JOIN LATERAL (SELECT pg_notify('${NOTIFY_CHANNEL}', '${NOTIFY_ALL_TYPES}') WHERE n > 0) AS notified`;
 // The subscribed types with an event past the cursor and no retry waiting for later (one index probe each).
 const pendingSql = (t: Tables) => `SELECT c.event_type FROM ${t.cursor} c
   WHERE c.consumer = $1 AND c.event_type = ANY($2::text[]) AND (c.retry_at IS NULL OR c.retry_at <= now()) AND c.paused_at IS NULL
@@ -73,6 +78,7 @@ export class ConsumerLoop {
   private readonly recorder: FailureRecorder;
   private readonly types: string[];
   private readonly sequence: string;
+  private readonly sequenceAndNotify: string;
   private readonly pendingSql: string;
   /** Types delivered one event per transaction up to this position, after a batch failed at commit. */
   private readonly narrowUntil = new Map<string, bigint>();
@@ -105,6 +111,7 @@ export class ConsumerLoop {
     );
     this.recorder = new FailureRecorder(config.database, config.tables, options.consumer, options.retryDelaysMs);
     this.sequence = sequenceSql(config.tables.sequence);
+    this.sequenceAndNotify = sequenceAndNotifySql(config.tables.sequence);
     this.pendingSql = pendingSql(config.tables);
     this.heartbeat = new Heartbeat(config.database, config.tables, options.consumer, this.types, options.lagReportIntervalMs);
   }
@@ -262,8 +269,8 @@ export class ConsumerLoop {
     while ((await this.sequenceOnce()) >= SEQUENCE_BATCH);
   }
 
-  private async sequenceOnce(max: number = SEQUENCE_BATCH): Promise<number> {
-    const [row] = await this.config.database.query<{ numbered: number }>(this.sequence, [max]);
+  private async sequenceOnce(max: number = SEQUENCE_BATCH, sql = this.sequence): Promise<number> {
+    const [row] = await this.config.database.query<{ numbered: number }>(sql, [max]);
     return Number(row?.numbered ?? 0);
   }
 
@@ -283,7 +290,7 @@ export class ConsumerLoop {
     this.numbering = (async () => {
       try {
         for (let numbered: number = SEQUENCE_BATCH; numbered >= SEQUENCE_BATCH && this.running;) {
-          numbered = await this.sequenceOnce();
+          numbered = await this.sequenceOnce(SEQUENCE_BATCH, this.sequenceAndNotify);
           if (numbered > 0) {
             this.allDue = true;
             this.wakeup.wake();

@@ -52,10 +52,11 @@ const readBatchSql = (t: Tables) => `WITH c AS (
   SELECT c.last_position::text AS cursor_position, c.failed_attempts, c.waiting, c.paused, c.backend_pid,
          (extract(epoch FROM c.retry_at) * 1000)::float8 AS retry_at_ms,
          e.position::text AS position, e.event_id, e.event_type, e.schema_version, e.tenant_id, e.producer,
-         -- Times as whole epoch milliseconds (the columns keep milliseconds): a number parses far faster than timestamp text.
-         round(date_part('epoch', e.occurred_at) * 1000) AS occurred_at, e.subject, e.actor, e.correlation_id, e.payload,
-         e.trace_context, round(date_part('epoch', e.created_at) * 1000) AS created_at,
-         round(date_part('epoch', e.sequenced_at) * 1000) AS sequenced_at,
+         -- Times as whole epoch milliseconds (the columns keep milliseconds): a number parses far faster
+         -- than timestamp text. int8, not float8: its text is exact whatever extra_float_digits says.
+         round(date_part('epoch', e.occurred_at) * 1000)::int8 AS occurred_at, e.subject, e.actor, e.correlation_id, e.payload,
+         e.trace_context, round(date_part('epoch', e.created_at) * 1000)::int8 AS created_at,
+         round(date_part('epoch', e.sequenced_at) * 1000)::int8 AS sequenced_at,
          (e.event_id IS NOT NULL AND cl.event_id IS NULL) AS delivered
   FROM c
   LEFT JOIN e ON true
@@ -108,6 +109,12 @@ export class BatchDeliverer {
       if (head.waiting) return { kind: "waiting", retryAtMs: Number(head.retry_at_ms) };
       attempt.session.pid ??= Number(head.backend_pid);
       events = rows.filter((row) => row.position !== null);
+      // int8 arrives as text from pg and as a BigInt from Prisma: numbers from here on.
+      for (const row of events) {
+        row.occurred_at = Number(row.occurred_at);
+        row.created_at = Number(row.created_at);
+        if (row.sequenced_at !== null) row.sequenced_at = Number(row.sequenced_at);
+      }
       const outcome: Delivered = { kind: "delivered", rows: events, delivered: [], dedupHits: [], handlerMs: [], entryLatencyMs: [] };
       if (events.length === 0) return outcome;
       for (const [index, row] of events.entries()) {

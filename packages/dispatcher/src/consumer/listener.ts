@@ -3,6 +3,8 @@ import type { Logger } from "../observability/index.js";
 import { DEFAULTS } from "../config/defaults.js";
 
 export const NOTIFY_CHANNEL = "dispatcher_event_inserted";
+/** A notification payload meaning "look at every type": sent when a chunk of a backlog was numbered in the background. */
+export const NOTIFY_ALL_TYPES = "*";
 const CONNECT_TIMEOUT_MS = DEFAULTS.pools.listenConnectTimeoutMs;
 
 export interface ListenerOptions {
@@ -53,7 +55,8 @@ export class NotificationListener {
     client.on("error", (error) => this.lost(client, error));
     client.on("end", () => this.lost(client, new Error("LISTEN connection ended")));
     client.on("notification", (message) => {
-      if (message.payload && this.options.eventTypes.has(message.payload)) this.options.onWake(message.payload);
+      if (message.payload === NOTIFY_ALL_TYPES) this.options.onWake();
+      else if (message.payload && this.options.eventTypes.has(message.payload)) this.options.onWake(message.payload);
     });
     try {
       await client.connect();

@@ -40,9 +40,11 @@ export function runHandlers(
 ): Promise<void> {
   return runWithConsumedEvent(event, async () => {
     for (const handler of handlers) {
+      const started = performance.now();
       const result = handler(event, ctx);
-      // A handler that returned without a promise has finished: no timer is needed to bound it.
-      if (isThenable(result)) await withTimeout(result, timeoutMs, event.event_id);
+      // A handler that returned without a promise has finished: no timer is needed to bound it. One
+      // that did gets what is left of its time: the work it did before returning the promise counts.
+      if (isThenable(result)) await withTimeout(result, timeoutMs - (performance.now() - started), timeoutMs, event.event_id);
     }
   });
 }
@@ -50,10 +52,10 @@ export function runHandlers(
 const isThenable = (value: unknown): value is PromiseLike<unknown> =>
   value !== null && (typeof value === "object" || typeof value === "function") && typeof (value as { then?: unknown }).then === "function";
 
-/** Settles as `promise` does, or rejects with HandlerTimeoutError after `ms`: one timer, no race. */
-function withTimeout<T>(promise: PromiseLike<T>, ms: number, eventId: string): Promise<T> {
+/** Settles as `promise` does, or rejects with HandlerTimeoutError after `leftMs`: one timer, no race. */
+function withTimeout<T>(promise: PromiseLike<T>, leftMs: number, timeoutMs: number, eventId: string): Promise<T> {
   return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new HandlerTimeoutError(eventId, ms)), ms);
+    const timer = setTimeout(() => reject(new HandlerTimeoutError(eventId, timeoutMs)), Math.max(leftMs, 0));
     // Promise.resolve: a native promise as it is; any other thenable (one whose then() throws too) adopted safely.
     Promise.resolve(promise).then(
       (value) => {

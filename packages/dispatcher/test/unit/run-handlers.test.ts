@@ -58,6 +58,21 @@ describe("runHandlers", () => {
     await expect(runHandlers([() => thenable as never], event, ctx, 30)).rejects.toThrow(HandlerTimeoutError);
   });
 
+  it("counts an async handler's synchronous work before its first await toward the timeout", async () => {
+    const busy = (ms: number) => {
+      const until = Date.now() + ms;
+      while (Date.now() < until);
+    };
+    const handler = async () => {
+      busy(150);
+      await new Promise((r) => setTimeout(r, 10));
+    };
+    await expect(runHandlers([handler], event, ctx, 100)).rejects.toThrow(HandlerTimeoutError);
+    await expect(runHandlers([handler], event, ctx, 100)).rejects.toThrow("handler for evt_1 did not finish within 100 ms");
+    // Within its time it succeeds.
+    await expect(runHandlers([handler], event, ctx, 1000)).resolves.toBeUndefined();
+  });
+
   it("turns a thenable whose then() throws into that error, not a timeout", async () => {
     const broken = new Error("then() threw");
     const thenable = {
