@@ -18,7 +18,11 @@ beforeAll(async () => {
 });
 beforeEach(async () => {
   await db.pool.query("TRUNCATE dispatcher_event, dispatcher_cursor, dispatcher_dedup, dispatcher_dead_letter, applied");
-  // Published with the dispatcher, then copied by SQL: N unnumbered events of one type.
+  await publishBacklog();
+});
+
+/** N unnumbered events of one type: one published with the dispatcher, then copied by SQL. */
+async function publishBacklog(): Promise<void> {
   await producer.publish({ event_type: "credit.locked", payload: lockedPayload() });
   await db.pool.query(
     `INSERT INTO dispatcher_event (event_id, event_type, schema_version, tenant_id, producer, occurred_at, payload)
@@ -26,7 +30,7 @@ beforeEach(async () => {
      FROM dispatcher_event, generate_series(2, $1)`,
     [N],
   );
-});
+}
 afterEach(async () => {
   await Promise.all(running.splice(0).map((d) => d.close()));
 });
@@ -92,13 +96,7 @@ describe("a backlog numbered while it is delivered", () => {
     // consumer's loop: 500 in line, the rest in background chunks, each notifying "*".
     await db.pool.query("ALTER TABLE dispatcher_event DISABLE TRIGGER dispatcher_event_notify");
     try {
-      await producer.publish({ event_type: "credit.locked", payload: lockedPayload() });
-      await db.pool.query(
-        `INSERT INTO dispatcher_event (event_id, event_type, schema_version, tenant_id, producer, occurred_at, payload)
-         SELECT 'evt_' || gen_random_uuid(), event_type, schema_version, tenant_id, producer, occurred_at, payload
-         FROM dispatcher_event, generate_series(2, $1)`,
-        [N],
-      );
+      await publishBacklog();
     } finally {
       await db.pool.query("ALTER TABLE dispatcher_event ENABLE TRIGGER dispatcher_event_notify");
     }
