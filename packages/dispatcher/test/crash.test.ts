@@ -211,6 +211,16 @@ describe("crashes", () => {
       ).catch(async (error) => {
         const state = async (sql: string) => (await db.pool.query(sql)).rows;
         console.log("ledger", await ledger(), "produced", produced);
+        console.log(
+          "not applied",
+          await state(
+            "SELECT p.event_id, e.event_type, e.id, e.position, e.sequenced_at, e.created_at, " +
+              "(SELECT count(*) FROM dispatcher_dedup d WHERE d.event_id = p.event_id) AS dedup_rows, " +
+              "(SELECT count(*) FROM dispatcher_dead_letter l WHERE l.event_id = p.event_id) AS letters " +
+              "FROM produced p LEFT JOIN dispatcher_event e ON e.event_id = p.event_id " +
+              "WHERE NOT EXISTS (SELECT 1 FROM applied_log a WHERE a.event_id = p.event_id) LIMIT 20",
+          ),
+        );
         console.log("cursors", await state("SELECT * FROM dispatcher_cursor"));
         console.log(
           "active letters",
