@@ -5,7 +5,7 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { createDispatcher, type Dispatcher } from "../src/index.js";
 import { DEFAULTS } from "../src/config/defaults.js";
-import { lockedPayload, testDb, until, type TestDb } from "./helpers.js";
+import { publishBacklog, testDb, until, type TestDb } from "./helpers.js";
 
 let db: TestDb;
 let producer: Dispatcher;
@@ -18,19 +18,9 @@ beforeAll(async () => {
 });
 beforeEach(async () => {
   await db.pool.query("TRUNCATE dispatcher_event, dispatcher_cursor, dispatcher_dedup, dispatcher_dead_letter, applied");
-  await publishBacklog();
+  await publishBacklog(db, producer, N);
 });
 
-/** N unnumbered events of one type: one published with the dispatcher, then copied by SQL. */
-async function publishBacklog(): Promise<void> {
-  await producer.publish({ event_type: "credit.locked", payload: lockedPayload() });
-  await db.pool.query(
-    `INSERT INTO dispatcher_event (event_id, event_type, schema_version, tenant_id, producer, occurred_at, payload)
-     SELECT 'evt_' || gen_random_uuid(), event_type, schema_version, tenant_id, producer, occurred_at, payload
-     FROM dispatcher_event, generate_series(2, $1)`,
-    [N],
-  );
-}
 afterEach(async () => {
   await Promise.all(running.splice(0).map((d) => d.close()));
 });
@@ -96,7 +86,7 @@ describe("a backlog numbered while it is delivered", () => {
     // consumer's loop: 500 in line, the rest in background chunks, each notifying "*".
     await db.pool.query("ALTER TABLE dispatcher_event DISABLE TRIGGER dispatcher_event_notify");
     try {
-      await publishBacklog();
+      await publishBacklog(db, producer, N);
     } finally {
       await db.pool.query("ALTER TABLE dispatcher_event ENABLE TRIGGER dispatcher_event_notify");
     }

@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { createDispatcher, type Dispatcher } from "../src/index.js";
-import { lockedPayload, testDb, until, type TestDb } from "./helpers.js";
+import { lockedPayload, publishBacklog, testDb, until, type TestDb } from "./helpers.js";
 
 let db: TestDb;
 let producer: Dispatcher;
@@ -99,13 +99,7 @@ describe("crashes", () => {
 
   it("kill -9 while a backlog is numbered in the background, then restart: every event numbered once, applied once", async () => {
     const n = 30_000;
-    await producer.publish({ event_type: "credit.locked", payload: lockedPayload() });
-    await db.pool.query(
-      `INSERT INTO dispatcher_event (event_id, event_type, schema_version, tenant_id, producer, occurred_at, payload)
-       SELECT 'evt_' || gen_random_uuid(), event_type, schema_version, tenant_id, producer, occurred_at, payload
-       FROM dispatcher_event, generate_series(2, $1)`,
-      [n],
-    );
+    await publishBacklog(db, producer, n);
     const unnumbered = async () =>
       Number((await db.pool.query("SELECT count(*) AS n FROM dispatcher_event WHERE position IS NULL")).rows[0].n);
     const first = await spawnChild("consumer-child.mjs", ["coaching", "0"]);
