@@ -357,8 +357,11 @@ export class ConsumerLoop {
       const prefix = await this.deliverer.deliver(eventType, handlers, outcome.index);
       if (prefix.kind !== "delivered") return this.settle(eventType, handlers, prefix);
       this.report(eventType, prefix);
-      if (prefix.rows.length !== outcome.index) return { worked: true }; // the cursor moved meanwhile: read again
-      cursorPosition = prefix.rows[prefix.rows.length - 1]!.position;
+      // The cursor moved meanwhile (a rewind, a replica): the prefix was other events and the failing
+      // one is not next. Recording its failure now would move the cursor to it, past events never
+      // applied (a dead letter) or count it against another event (a retry): read again instead.
+      if (prefix.rows.at(-1)?.position !== outcome.previousPosition) return { worked: true };
+      cursorPosition = outcome.previousPosition;
     }
     const attributes = { consumer: this.options.consumer, event_type: eventType };
     metrics.count("dispatcher.handler_error.count", 1, attributes);

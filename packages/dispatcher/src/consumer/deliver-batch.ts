@@ -26,6 +26,11 @@ export type BatchOutcome =
       error: unknown;
       attempt: number;
       cursorPosition: string;
+      /**
+       * Position of the event right before `row` (the cursor itself when `row` is the first): the
+       * cursor a failure of `row` is recorded against, once the events before it are committed.
+       */
+      previousPosition: string;
     };
 
 // Locks this (consumer, event_type) cursor (skipping it if a replica holds it) and reads the
@@ -151,6 +156,7 @@ export class BatchDeliverer {
       error: failure.error,
       attempt: this.attemptOf(index, head!),
       cursorPosition: head!.cursor_position,
+      previousPosition: index === 0 ? head!.cursor_position : events[index - 1]!.position,
     };
   }
 
