@@ -31,6 +31,13 @@ export interface DispatcherConfig {
 /** The cursor columns that say an event is being retried, set back to "no failure" (SET list of dispatcher_cursor). */
 export const CLEAR_RETRY_STATE = "failed_attempts = 0, first_failed_at = NULL, retry_at = NULL, last_error = NULL, updated_at = now()";
 
+/**
+ * A transaction-scoped lock taken first by what moves a cursor back (resetCursor) and by each batch
+ * of prune's event deletion. A prune batch's DELETE then sees every rewind committed before it (and
+ * keeps the events put back in front of a cursor); a rewind sees every event deleted before it.
+ */
+export const rewindLockSql = (t: Tables) => `SELECT pg_advisory_xact_lock(hashtext('sguild.dispatcher_rewind:${t.cursor}'))`;
+
 export interface Tables {
   event: string;
   cursor: string;

@@ -1,5 +1,5 @@
-import type { Tables } from "../config/index.js";
-import type { Queryable } from "../database/index.js";
+import { rewindLockSql, type Tables } from "../config/index.js";
+import type { Database, Queryable } from "../database/index.js";
 import { InvalidArgumentError } from "../errors/index.js";
 import { parseDuration } from "./duration.js";
 
@@ -50,7 +50,7 @@ const rules = (t: Tables) =>
  * Deletes what retention allows, in bounded batches (each its own statement), and reports the counts.
  * With `dryRun` it only counts what it would delete.
  */
-export async function pruneTables(q: Queryable, tables: Tables, options: PruneOptions = {}): Promise<PruneResult> {
+export async function pruneTables(db: Database, tables: Tables, options: PruneOptions = {}): Promise<PruneResult> {
   const windows = {
     events: parseDuration(options.olderThan ?? PRUNE_DEFAULTS.olderThan, "olderThan"),
     dedup: parseDuration(options.dedupOlderThan ?? options.olderThan ?? PRUNE_DEFAULTS.olderThan, "dedupOlderThan"),
@@ -62,16 +62,26 @@ export async function pruneTables(q: Queryable, tables: Tables, options: PruneOp
   const batch = options.batchSize ?? PRUNE_DEFAULTS.batchSize;
   if (!Number.isInteger(batch) || batch < 1)
     throw new InvalidArgumentError(`batchSize must be a positive integer (got ${batch})`, "batchSize");
-  const count = async (sql: string, values: unknown[]) => Number((await q.query<{ n: number }>(sql, values))[0]?.n ?? 0);
+  const count = async (sql: string, values: unknown[], q: Queryable = db) => Number((await q.query<{ n: number }>(sql, values))[0]?.n ?? 0);
   const drain = async (table: keyof PruneResult, sql: string, ms: number) => {
     let total = 0;
     for (;;) {
-      const n = await count(`WITH gone AS (${sql} RETURNING 1) SELECT count(*)::int AS n FROM gone`, [ms, batch]);
+      const gone = `WITH gone AS (${sql} RETURNING 1) SELECT count(*)::int AS n FROM gone`;
+      // Events go only once every cursor has passed them: decided after the rewind lock, so that a
+      // rewind cannot move a cursor back over them while the statement deletes them.
+      const n =
+        table === "events"
+          ? await db.transaction(async (q) => {
+              await q.query(lockSql);
+              return count(gone, [ms, batch], q);
+            })
+          : await count(gone, [ms, batch]);
       total += n;
       if (n > 0) options.onProgress?.({ table, deleted: total });
       if (n < batch) return total;
     }
   };
+  const lockSql = rewindLockSql(tables);
   const result: PruneResult = { events: 0, dedup: 0, deadLetters: 0 };
   for (const { key, rule, remove } of rules(tables)) {
     result[key] = options.dryRun

@@ -1,4 +1,4 @@
-import { CLEAR_RETRY_STATE, type Tables } from "../config/index.js";
+import { CLEAR_RETRY_STATE, rewindLockSql, type Tables } from "../config/index.js";
 import type { Database, Queryable } from "../database/index.js";
 import { InvalidArgumentError, ReprocessNotConfirmedError } from "../errors/index.js";
 
@@ -129,6 +129,8 @@ export async function resetCursor(database: Database, tables: Tables, options: R
   };
   if (dryRun) return result(await plan(database));
   return database.transaction(async (q) => {
+    // First, so a prune batch running now finishes before this plans (see rewindLockSql).
+    await q.query(rewindLockSql(tables));
     await q.query(lockSql(tables), [consumer, eventType ?? null]);
     const rows = await plan(q);
     const args = [consumer, rows.map((r) => r.event_type), rows.map((r) => r.position)];
