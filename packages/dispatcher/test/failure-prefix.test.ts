@@ -1,8 +1,7 @@
-import pg from "pg";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { PermanentFailureError, createDispatcher, type Dispatcher } from "../src/index.js";
 import { runOnce } from "../src/testing/index.js";
-import { lockedPayload, testDb, type TestDb } from "./helpers.js";
+import { lockedPayload, racedPool, testDb, type TestDb } from "./helpers.js";
 
 // A batch that fails at its k-th event is split: the k events before it are committed in a new
 // transaction (the "prefix"), then the failure is counted against the failing event. Between the
@@ -12,21 +11,6 @@ import { lockedPayload, testDb, type TestDb } from "./helpers.js";
 
 let db: TestDb;
 let producer: Dispatcher;
-/** Runs once before the consumer's next batch read, on another connection: a move of the cursor racing the consumer. */
-let beforeNextRead: (() => Promise<unknown>) | undefined;
-
-/** A pg client that runs `beforeNextRead` (once) just before the consumer reads its next batch. */
-class RacedClient extends pg.Client {
-  override query(...args: any[]): any {
-    const hook = beforeNextRead;
-    const text: unknown = typeof args[0] === "string" ? args[0] : args[0]?.text;
-    if (hook && typeof text === "string" && text.includes("dispatcher_events_after") && typeof args.at(-1) !== "function") {
-      beforeNextRead = undefined;
-      return hook().then(() => (super.query as (...a: any[]) => any)(...args));
-    }
-    return (super.query as (...a: any[]) => any)(...args);
-  }
-}
 
 beforeAll(async () => {
   db = await testDb();
@@ -52,15 +36,21 @@ const applied = async () =>
 const letters = async () =>
   (await db.pool.query("SELECT event_id FROM dispatcher_dead_letter WHERE consumer = $1 ORDER BY created_at", [C])).rows.map((r) => r.event_id);
 
-/** A consumer (batches of 5) that applies each event once into `applied`; `poisoned` fails permanently and arms `onPoison` once. */
+// The consumer's batch read: the hook runs right before the prefix's read.
+const BATCH_READ = /dispatcher_events_after/;
+
+/**
+ * A consumer (batches of 5) that applies each event once into `applied`; `poisoned` fails
+ * permanently, and its first failure arms `onPoison` to run before the next batch read.
+ */
 async function consumerWith(poisoned: string, onPoison: () => Promise<unknown>) {
-  const pool = new pg.Pool({ connectionString: db.url, max: 4, Client: RacedClient });
-  const consumer = createDispatcher({ producer: "coaching", tenantId: "tnt_sguild", pool });
-  let armed = true;
+  const raced = racedPool(db.url);
+  const consumer = createDispatcher({ producer: "coaching", tenantId: "tnt_sguild", pool: raced.pool });
+  let first = true;
   consumer.subscribe("credit.locked", async (event, ctx) => {
     if (event.event_id === poisoned) {
-      if (armed) beforeNextRead = onPoison;
-      armed = false;
+      if (first) raced.before(BATCH_READ, onPoison);
+      first = false;
       throw new PermanentFailureError("poisoned");
     }
     await ctx.tx.query(
@@ -70,9 +60,10 @@ async function consumerWith(poisoned: string, onPoison: () => Promise<unknown>) 
   });
   return {
     run: () => runOnce(consumer, { consumer: C, batchSize: 5, retryDelaysMs: [] }),
+    hookRan: () => !first && !raced.armed(),
     close: async () => {
       await consumer.close();
-      await pool.end();
+      await raced.pool.end();
     },
   };
 }
@@ -88,7 +79,7 @@ describe("a batch failing part-way while its cursor moves", () => {
     await racing.run();
     await Promise.all([consumer.close(), racing.close()]);
 
-    expect(beforeNextRead).toBeUndefined(); // the rewind ran
+    expect(racing.hookRan()).toBe(true); // the rewind ran
     const everyOther = [...e, ...later].filter((x) => x.event_id !== poisoned).map((x) => x.event_id);
     expect(await applied()).toEqual(Object.fromEntries(everyOther.map((id) => [id, 1])));
     expect(await letters()).toEqual([poisoned]);
@@ -108,7 +99,7 @@ describe("a batch failing part-way while its cursor moves", () => {
     await racing.run();
     await Promise.all([consumer.close(), racing.close()]);
 
-    expect(beforeNextRead).toBeUndefined();
+    expect(racing.hookRan()).toBe(true);
     // e5 and e6 were the replica's to apply; this consumer applies e0..e4, e8, e9 once and records no failure of e7.
     const mine = [...e, later[3]!, later[4]!].map((x) => x.event_id);
     expect(await applied()).toEqual(Object.fromEntries(mine.map((id) => [id, 1])));

@@ -112,3 +112,26 @@ export async function publishBacklog(
     [n],
   );
 }
+
+/**
+ * A pg pool whose clients run `hook` once, just before the first statement whose text matches
+ * `match`: another actor's move (a rewind, a replica, a replay) at an exact point of a transaction.
+ */
+export function racedPool(url: string): { pool: pg.Pool; before(match: RegExp, hook: () => Promise<unknown>): void; armed(): boolean } {
+  let pending: { match: RegExp; hook: () => Promise<unknown> } | undefined;
+  class RacedClient extends pg.Client {
+    override query(...args: any[]): any {
+      const armed = pending;
+      const text: unknown = typeof args[0] === "string" ? args[0] : args[0]?.text;
+      const run = () => (super.query as (...a: any[]) => any)(...args);
+      if (!armed || typeof text !== "string" || !armed.match.test(text) || typeof args.at(-1) === "function") return run();
+      pending = undefined;
+      return armed.hook().then(run);
+    }
+  }
+  return {
+    pool: new pg.Pool({ connectionString: url, max: 4, Client: RacedClient }),
+    before: (match, hook) => (pending = { match, hook }),
+    armed: () => pending !== undefined,
+  };
+}

@@ -10,14 +10,17 @@ export interface FailureInput {
   row: EventRow;
   error: unknown;
   attempt: number;
-  /** The cursor position the failing delivery started from; a moved cursor means someone else handled it. */
+  /** The position right before the failing event; a moved cursor means someone else handled it. */
   cursorPosition: string;
 }
 
 export type FailureOutcome = { kind: "retry"; retryInMs: number } | { kind: "dead-lettered"; deadLetterId: string } | { kind: "stale" };
 
-const lockCursorSql = (t: Tables) =>
-  `SELECT last_position::text AS last_position, first_failed_at FROM ${t.cursor} WHERE consumer = $1 AND event_type = $2 FOR UPDATE`;
+// The cursor, locked, and whether this consumer already has the event (a replay of an earlier dead
+// letter of it, racing this delivery, applied it meanwhile).
+const lockCursorSql = (t: Tables) => `SELECT last_position::text AS last_position, failed_attempts, first_failed_at,
+    EXISTS (SELECT 1 FROM ${t.dedup} d WHERE d.consumer = $1 AND d.event_id = $3) AS applied
+  FROM ${t.cursor} WHERE consumer = $1 AND event_type = $2 FOR UPDATE`;
 
 const scheduleRetrySql = (t: Tables) => `UPDATE ${t.cursor} SET failed_attempts = $3::int,
     first_failed_at = coalesce(first_failed_at, now()), retry_at = now() + ($4::float8 * interval '1 millisecond'),
@@ -66,11 +69,15 @@ export class FailureRecorder {
   record(input: FailureInput): Promise<FailureOutcome> {
     const failure = failureFingerprint(input.error);
     return this.database.transaction(async (q) => {
-      const [cursor] = await q.query<{ last_position: string; first_failed_at: Date | null }>(this.sql.lock, [
-        this.consumer,
-        input.eventType,
-      ]);
+      const [cursor] = await q.query<{ last_position: string; failed_attempts: number; first_failed_at: Date | null; applied: boolean }>(
+        this.sql.lock,
+        [this.consumer, input.eventType, input.row.event_id],
+      );
+      // Recorded only against the state the attempt was made from: the cursor right before the event
+      // with this attempt's count (not moved, rewound, or counted by a replica meanwhile), and the
+      // event not applied since. Otherwise the next read decides afresh.
       if (!cursor || cursor.last_position !== input.cursorPosition) return { kind: "stale" } as const;
+      if (Number(cursor.failed_attempts) !== input.attempt - 1 || cursor.applied) return { kind: "stale" } as const;
       const steer = SguildError.isInstance(input.error) ? input.error.code : undefined;
       const retryLater = steer === "RETRY_LATER";
       if (retryLater || (steer !== "PERMANENT_FAILURE" && input.attempt <= this.retryDelaysMs.length)) {

@@ -61,21 +61,30 @@ const groupsSql = (t: Tables) => `SELECT consumer, fingerprint, min(error_class)
     min(first_failed_at) AS first_failed_at, max(last_failed_at) AS last_failed_at
   FROM ${t.deadLetter} WHERE ($1::text IS NULL OR consumer = $1) AND resolved_at IS NULL
   GROUP BY consumer, fingerprint ORDER BY count(*) DESC, consumer, fingerprint`;
-const getSql = (t: Tables, lock: boolean) => `SELECT ${DEAD_LETTER_COLUMNS} FROM ${t.deadLetter} WHERE id = $1${lock ? " FOR UPDATE" : ""}`;
+const getSql = (t: Tables) => `SELECT ${DEAD_LETTER_COLUMNS} FROM ${t.deadLetter} WHERE id = $1`;
 const resolveSql = (t: Tables) => `UPDATE ${t.deadLetter} SET resolved_at = now(), resolved_by = $2, resolution_note = $3,
     replay_requested_at = NULL, replay_requested_by = NULL
   WHERE id = $1 AND resolved_at IS NULL RETURNING ${DEAD_LETTER_COLUMNS}`;
 // Claimed before handling, as batch delivery does: a delivery racing this replay waits here, then finds it taken.
 const claimSql = (t: Tables) => `INSERT INTO ${t.dedup} (consumer, event_id) VALUES ($1, $2) ON CONFLICT DO NOTHING
   RETURNING pg_backend_pid() AS backend_pid`;
+// A replay request, as one value to compare (exact: the column keeps milliseconds).
+const REQUEST_TOKEN = "(extract(epoch FROM replay_requested_at) * 1000000)::int8::text";
+// The letter locked for a replay, with the request it carries now.
+const lockForReplaySql = (t: Tables) => `SELECT ${DEAD_LETTER_COLUMNS}, ${REQUEST_TOKEN} AS request_token
+  FROM ${t.deadLetter} WHERE id = $1 FOR UPDATE`;
+// After the replay's transaction rolled back: counts the attempt on a letter still active, and clears
+// only the request it performed ($6), not one an operator made meanwhile (its owner performs that one).
 const failedReplaySql = (t: Tables) => `UPDATE ${t.deadLetter} SET error_class = $2, error_message = $3, error_stack = $4, fingerprint = $5,
-    attempts = attempts + 1, last_failed_at = now(), replay_requested_at = NULL, replay_requested_by = NULL
-  WHERE id = $1 RETURNING ${DEAD_LETTER_COLUMNS}`;
+    attempts = attempts + 1, last_failed_at = now(),
+    replay_requested_at = CASE WHEN ${REQUEST_TOKEN} IS NOT DISTINCT FROM $6 THEN NULL ELSE replay_requested_at END,
+    replay_requested_by = CASE WHEN ${REQUEST_TOKEN} IS NOT DISTINCT FROM $6 THEN NULL ELSE replay_requested_by END
+  WHERE id = $1 AND resolved_at IS NULL RETURNING ${DEAD_LETTER_COLUMNS}`;
 const requestReplaySql = (t: Tables) => `UPDATE ${t.deadLetter} SET replay_requested_at = now(), replay_requested_by = $2
   WHERE id = $1 AND resolved_at IS NULL RETURNING ${DEAD_LETTER_COLUMNS}`;
 const requestGroupSql = (t: Tables) => `UPDATE ${t.deadLetter} SET replay_requested_at = now(), replay_requested_by = $2
   WHERE fingerprint = $1 AND resolved_at IS NULL AND ($3::text IS NULL OR consumer = $3) RETURNING ${DEAD_LETTER_COLUMNS}`;
-const requestedSql = (t: Tables) => `SELECT id FROM ${t.deadLetter}
+const requestedSql = (t: Tables) => `SELECT id, event_type, replay_requested_by, ${REQUEST_TOKEN} AS request_token FROM ${t.deadLetter}
   WHERE consumer = $1 AND replay_requested_at IS NOT NULL AND resolved_at IS NULL
   ORDER BY replay_requested_at LIMIT ${DEFAULTS.deadLetters.requestedPerCheck}`;
 const activeIdsSql = (t: Tables) => `SELECT id FROM ${t.deadLetter}
@@ -84,8 +93,8 @@ const activeIdsSql = (t: Tables) => `SELECT id FROM ${t.deadLetter}
 const statementsFor = (t: Tables) => ({
   list: listSql(t),
   groups: groupsSql(t),
-  get: getSql(t, false),
-  getForUpdate: getSql(t, true),
+  get: getSql(t),
+  lockForReplay: lockForReplaySql(t),
   resolve: resolveSql(t),
   requestReplay: requestReplaySql(t),
   requestGroup: requestGroupSql(t),
@@ -211,15 +220,33 @@ export class DeadLetterService {
     }
     const handlers = owner.handlersFor(letter.eventType);
     if (!handlers?.length) throw new NoHandlerError(letter.eventType);
+    return (await this.perform(id, options.replayedBy, owner, handlers))!;
+  }
+
+  /**
+   * One replay transaction: the letter locked, the dedup row claimed, the handlers, the resolution.
+   * With `request`, only if the letter still carries that request once locked (a replica may have
+   * performed it meanwhile): else undefined, and no handler runs.
+   */
+  private async perform(
+    id: string,
+    replayedBy: string,
+    owner: ReplayOwner,
+    handlers: readonly StoredHandler[],
+    request?: string,
+  ): Promise<ReplayResult | undefined> {
     const settings = {
       consumer: owner.consumer,
       handlerTimeoutMs: owner.handlerTimeoutMs,
       transactionTimeoutMs: owner.handlerTimeoutMs + DEFAULTS.transactions.deliveryMarginMs,
     };
+    let performed: string | null = null;
     const result = await attemptDelivery(this.database, settings, async (attempt) => {
-      const [row] = await attempt.q.query<DeadLetterRow>(this.sql.getForUpdate, [id]);
+      const [row] = await attempt.q.query<DeadLetterRow & { request_token: string | null }>(this.sql.lockForReplay, [id]);
+      if (request !== undefined && (!row || row.resolved_at || row.request_token !== request)) return undefined;
       if (!row) throw new DeadLetterNotFoundError(id);
       if (row.resolved_at) throw new DeadLetterAlreadyResolvedError(id, new Date(row.resolved_at), row.resolved_by);
+      performed = row.request_token;
       const [claim] = await attempt.q.query<{ backend_pid: number }>(this.sql.claim, [row.consumer, row.event_id]);
       if (claim) {
         attempt.session.pid ??= Number(claim.backend_pid);
@@ -227,7 +254,7 @@ export class DeadLetterService {
         await attempt.beforeCommit();
       }
       const note = claim ? REPLAY_NOTES.replayed : REPLAY_NOTES.alreadyDelivered;
-      const [resolved] = await attempt.q.query<DeadLetterRow>(this.sql.resolve, [id, options.replayedBy, note]);
+      const [resolved] = await attempt.q.query<DeadLetterRow>(this.sql.resolve, [id, replayedBy, note]);
       return { outcome: claim ? "replayed" : "already_delivered", deadLetter: toDeadLetter(resolved!) } as const;
     });
     if (result.ok) return result.value;
@@ -238,8 +265,10 @@ export class DeadLetterService {
       failure.message,
       failure.stack,
       failure.fingerprint,
+      performed,
     ]);
-    return { outcome: "failed", deadLetter: toDeadLetter(row!), error: result.failure.error };
+    // No row: resolved meanwhile (by an operator, or a replica's replay); the letter as it is now.
+    return { outcome: "failed", deadLetter: row ? toDeadLetter(row) : await this.get(id), error: result.failure.error };
   }
 
   /** Replays a consumer's active dead letters (optionally of one event type), oldest first. */
@@ -257,12 +286,18 @@ export class DeadLetterService {
 
   /** Replays what operators requested for this consumer (called by its consumer loop). */
   async replayRequested(consumer: string): Promise<ReplayResult[]> {
-    const ids = await this.database.query<{ id: string }>(this.sql.requested, [consumer]);
+    const requested = await this.database.query<{ id: string; event_type: string; replay_requested_by: string | null; request_token: string }>(
+      this.sql.requested,
+      [consumer],
+    );
     const results: ReplayResult[] = [];
-    for (const { id } of ids) {
-      const [row] = await this.database.query<DeadLetterRow>(this.sql.get, [id]);
-      if (!row || !this.owner()?.handlersFor(row.event_type)?.length) continue;
-      results.push(await this.replay(id, { replayedBy: row.replay_requested_by ?? "operator" }));
+    for (const letter of requested) {
+      const owner = this.owner();
+      const handlers = owner?.consumer === consumer ? owner.handlersFor(letter.event_type) : undefined;
+      if (!owner || !handlers?.length) continue;
+      // Each request is performed once, by one replica: one that finds it gone once locked skips it.
+      const result = await this.perform(letter.id, letter.replay_requested_by ?? "operator", owner, handlers, letter.request_token);
+      if (result) results.push(result);
     }
     return results;
   }

@@ -31,7 +31,10 @@ function performed(requested: DeadLetter, now: DeadLetter): PerformedReplay["out
     if (now.resolutionNote === REPLAY_NOTES.alreadyDelivered) return "already_delivered";
     return "resolved";
   }
-  return now.attempts > requested.attempts ? "failed" : undefined;
+  // Failed: attempted since, and the request no longer there (a replay that was already running when
+  // it was made counts its attempt but leaves the request for the owner to perform).
+  const stillRequested = now.replayRequestedAt !== null && now.replayRequestedAt.getTime() === requested.replayRequestedAt?.getTime();
+  return now.attempts > requested.attempts && !stillRequested ? "failed" : undefined;
 }
 
 /**
