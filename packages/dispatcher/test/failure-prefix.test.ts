@@ -32,9 +32,13 @@ const positionOf = async (eventId: string) =>
 const cursor = async () =>
   (await db.pool.query("SELECT last_position::text AS p FROM dispatcher_cursor WHERE consumer = $1", [C])).rows[0].p as string;
 const applied = async () =>
-  Object.fromEntries((await db.pool.query("SELECT event_id, value FROM applied WHERE consumer = $1", [C])).rows.map((r) => [r.event_id, r.value]));
+  Object.fromEntries(
+    (await db.pool.query("SELECT event_id, value FROM applied WHERE consumer = $1", [C])).rows.map((r) => [r.event_id, r.value]),
+  );
 const letters = async () =>
-  (await db.pool.query("SELECT event_id FROM dispatcher_dead_letter WHERE consumer = $1 ORDER BY created_at", [C])).rows.map((r) => r.event_id);
+  (await db.pool.query("SELECT event_id FROM dispatcher_dead_letter WHERE consumer = $1 ORDER BY created_at", [C])).rows.map(
+    (r) => r.event_id,
+  );
 
 // The consumer's batch read: the hook runs right before the prefix's read.
 const BATCH_READ = /dispatcher_events_after/;
@@ -75,7 +79,9 @@ describe("a batch failing part-way while its cursor moves", () => {
     await consumer.run(); // e0..e4 applied, the cursor at e4
     const later = await publish(5); // e5..e9; e7 fails at index 2 of the batch e5..e9
     const poisoned = later[2]!.event_id;
-    const racing = await consumerWith(poisoned, () => producer.resetCursor({ consumer: C, eventType: "credit.locked", to: e[1]!.event_id }));
+    const racing = await consumerWith(poisoned, () =>
+      producer.resetCursor({ consumer: C, eventType: "credit.locked", to: e[1]!.event_id }),
+    );
     await racing.run();
     await Promise.all([consumer.close(), racing.close()]);
 

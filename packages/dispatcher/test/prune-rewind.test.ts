@@ -30,13 +30,16 @@ const applied = () => db.count("SELECT count(*)::int AS n FROM applied WHERE con
 const stored = (ids: string[]) => db.count("SELECT count(*)::int AS n FROM dispatcher_event WHERE event_id = ANY($1::text[])", [ids]);
 /** Sessions of this database waiting on a lock whose query matches `like`. */
 const waiting = (like: string) =>
-  db.count("SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE $1", [
-    like,
-  ]);
+  db.count(
+    "SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE $1",
+    [like],
+  );
 
 /** Five events a consumer started after (startFrom "now"): its cursor has passed them, it applied none. */
 async function passedOver() {
-  const events = await producer.publishMany(Array.from({ length: 5 }, () => ({ event_type: "credit.locked" as const, payload: lockedPayload() })));
+  const events = await producer.publishMany(
+    Array.from({ length: 5 }, () => ({ event_type: "credit.locked" as const, payload: lockedPayload() })),
+  );
   const consumer = createDispatcher({ producer: "coaching", tenantId: "tnt_sguild", pool: db.pool });
   consumer.subscribe("credit.locked", async (event, ctx) => {
     await ctx.tx.query("INSERT INTO applied (consumer, event_id, value) VALUES ($1, $2, 1)", [C, event.event_id]);

@@ -33,8 +33,7 @@ afterAll(async () => {
 function hooked(): { database: Database; before(match: RegExp, hook: () => Promise<unknown>): void } {
   const base = fromPgPool(db.pool, false);
   let pending: { match: RegExp; hook: () => Promise<unknown> } | undefined;
-  const intercept =
-    <Q extends Database["query"]>(query: Q): Q =>
+  const intercept = <Q extends Database["query"]>(query: Q): Q =>
     (async (text: string, values?: unknown[]) => {
       const armed = pending;
       if (armed?.match.test(text)) {
@@ -58,7 +57,11 @@ const handler: StoredHandler = async (event, ctx) => {
   if (failing) throw new Error("still broken");
   await ctx.tx.query("INSERT INTO applied (consumer, event_id, value) VALUES ($1, $2, 1)", [C, event.event_id]);
 };
-const owner = () => ({ consumer: C, handlerTimeoutMs: 5000, handlersFor: (type: string) => (type === "credit.locked" ? [handler] : undefined) });
+const owner = () => ({
+  consumer: C,
+  handlerTimeoutMs: 5000,
+  handlersFor: (type: string) => (type === "credit.locked" ? [handler] : undefined),
+});
 const replica = (database: Database = fromPgPool(db.pool, false)) => new DeadLetterService(database, tables, owner);
 
 /** One event of C dead-lettered and its replay requested by an operator; the letter as requested. */

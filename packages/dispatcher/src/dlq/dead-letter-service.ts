@@ -286,10 +286,12 @@ export class DeadLetterService {
 
   /** Replays what operators requested for this consumer (called by its consumer loop). */
   async replayRequested(consumer: string): Promise<ReplayResult[]> {
-    const requested = await this.database.query<{ id: string; event_type: string; replay_requested_by: string | null; request_token: string }>(
-      this.sql.requested,
-      [consumer],
-    );
+    const requested = await this.database.query<{
+      id: string;
+      event_type: string;
+      replay_requested_by: string | null;
+      request_token: string;
+    }>(this.sql.requested, [consumer]);
     const results: ReplayResult[] = [];
     for (const letter of requested) {
       const owner = this.owner();
