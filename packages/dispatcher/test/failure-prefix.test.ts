@@ -1,7 +1,7 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { PermanentFailureError, createDispatcher, type Dispatcher } from "../src/index.js";
+import { describe, expect, it } from "vitest";
+import { PermanentFailureError, createDispatcher } from "../src/index.js";
 import { runOnce } from "../src/testing/index.js";
-import { lockedPayload, racedPool, testDb, type TestDb } from "./helpers.js";
+import { lockedPayload, racedPool, useDispatcherDb } from "./helpers.js";
 
 // A batch that fails at its k-th event is split: the k events before it are committed in a new
 // transaction (the "prefix"), then the failure is counted against the failing event. Between the
@@ -9,34 +9,21 @@ import { lockedPayload, racedPool, testDb, type TestDb } from "./helpers.js";
 // then covers other events, and the failure must not be recorded as if the cursor sat right before
 // the failing event (a dead letter would move the cursor to it, past events never applied).
 
-let db: TestDb;
-let producer: Dispatcher;
-
-beforeAll(async () => {
-  db = await testDb();
-  producer = createDispatcher({ producer: "revenue", tenantId: "tnt_sguild", pool: db.pool });
-});
-beforeEach(async () => {
-  await db.pool.query("TRUNCATE dispatcher_event, dispatcher_cursor, dispatcher_dedup, dispatcher_dead_letter, applied");
-});
-afterAll(async () => {
-  await producer.close();
-  await db.drop();
-});
+const t = useDispatcherDb();
 
 const C = "prefix_race";
 const publish = (n: number) =>
-  producer.publishMany(Array.from({ length: n }, () => ({ event_type: "credit.locked" as const, payload: lockedPayload() })));
+  t.producer.publishMany(Array.from({ length: n }, () => ({ event_type: "credit.locked" as const, payload: lockedPayload() })));
 const positionOf = async (eventId: string) =>
-  (await db.pool.query("SELECT position::text FROM dispatcher_event WHERE event_id = $1", [eventId])).rows[0].position as string;
+  (await t.db.pool.query("SELECT position::text FROM dispatcher_event WHERE event_id = $1", [eventId])).rows[0].position as string;
 const cursor = async () =>
-  (await db.pool.query("SELECT last_position::text AS p FROM dispatcher_cursor WHERE consumer = $1", [C])).rows[0].p as string;
+  (await t.db.pool.query("SELECT last_position::text AS p FROM dispatcher_cursor WHERE consumer = $1", [C])).rows[0].p as string;
 const applied = async () =>
   Object.fromEntries(
-    (await db.pool.query("SELECT event_id, value FROM applied WHERE consumer = $1", [C])).rows.map((r) => [r.event_id, r.value]),
+    (await t.db.pool.query("SELECT event_id, value FROM applied WHERE consumer = $1", [C])).rows.map((r) => [r.event_id, r.value]),
   );
 const letters = async () =>
-  (await db.pool.query("SELECT event_id FROM dispatcher_dead_letter WHERE consumer = $1 ORDER BY created_at", [C])).rows.map(
+  (await t.db.pool.query("SELECT event_id FROM dispatcher_dead_letter WHERE consumer = $1 ORDER BY created_at", [C])).rows.map(
     (r) => r.event_id,
   );
 
@@ -48,7 +35,7 @@ const BATCH_READ = /dispatcher_events_after/;
  * permanently, and its first failure arms `onPoison` to run before the next batch read.
  */
 async function consumerWith(poisoned: string, onPoison: () => Promise<unknown>) {
-  const raced = racedPool(db.url);
+  const raced = racedPool(t.db.url);
   const consumer = createDispatcher({ producer: "coaching", tenantId: "tnt_sguild", pool: raced.pool });
   let first = true;
   consumer.subscribe("credit.locked", async (event, ctx) => {
@@ -80,7 +67,7 @@ describe("a batch failing part-way while its cursor moves", () => {
     const later = await publish(5); // e5..e9; e7 fails at index 2 of the batch e5..e9
     const poisoned = later[2]!.event_id;
     const racing = await consumerWith(poisoned, () =>
-      producer.resetCursor({ consumer: C, eventType: "credit.locked", to: e[1]!.event_id }),
+      t.producer.resetCursor({ consumer: C, eventType: "credit.locked", to: e[1]!.event_id }),
     );
     await racing.run();
     await Promise.all([consumer.close(), racing.close()]);
@@ -100,7 +87,7 @@ describe("a batch failing part-way while its cursor moves", () => {
     const poisoned = later[2]!.event_id;
     // As a replica that handled e5..e7 would leave it: the cursor at e7.
     const replicaHandled = async () =>
-      db.pool.query("UPDATE dispatcher_cursor SET last_position = $2::bigint WHERE consumer = $1", [C, await positionOf(poisoned)]);
+      t.db.pool.query("UPDATE dispatcher_cursor SET last_position = $2::bigint WHERE consumer = $1", [C, await positionOf(poisoned)]);
     const racing = await consumerWith(poisoned, replicaHandled);
     await racing.run();
     await Promise.all([consumer.close(), racing.close()]);

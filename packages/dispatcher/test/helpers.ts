@@ -4,6 +4,8 @@ import pg from "pg";
 import { v7 as uuidv7 } from "uuid";
 import { createTestDatabase } from "@sguild/prisma-fragment/testing";
 import { PrismaClient } from "./generated/prisma/client.js";
+import { afterAll, beforeAll, beforeEach } from "vitest";
+import { createDispatcher, type Dispatcher } from "../src/index.js";
 
 export const DOMAIN_TABLES_SQL = `
   CREATE TABLE credit_reservation (id text PRIMARY KEY, state text NOT NULL);
@@ -134,4 +136,24 @@ export function racedPool(url: string): { pool: pg.Pool; before(match: RegExp, h
     before: (match, hook) => (pending = { match, hook }),
     armed: () => pending !== undefined,
   };
+}
+
+/**
+ * For a test file: a fresh database (`db`) and a revenue producer on it (`producer`), with the
+ * dispatcher tables and `applied` emptied before each test. Read both inside tests and hooks.
+ */
+export function useDispatcherDb(): { readonly db: TestDb; readonly producer: Dispatcher } {
+  const state = {} as { db: TestDb; producer: Dispatcher };
+  beforeAll(async () => {
+    state.db = await testDb();
+    state.producer = createDispatcher({ producer: "revenue", tenantId: "tnt_sguild", pool: state.db.pool });
+  });
+  beforeEach(async () => {
+    await state.db.pool.query("TRUNCATE dispatcher_event, dispatcher_cursor, dispatcher_dedup, dispatcher_dead_letter, applied");
+  });
+  afterAll(async () => {
+    await state.producer?.close();
+    await state.db?.drop();
+  });
+  return state;
 }

@@ -1,8 +1,8 @@
 import pg from "pg";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { createDispatcher, type Dispatcher } from "../src/index.js";
+import { describe, expect, it } from "vitest";
+import { createDispatcher } from "../src/index.js";
 import { runOnce } from "../src/testing/index.js";
-import { caught, lockedPayload, testDb, until, type TestDb } from "./helpers.js";
+import { caught, lockedPayload, until, useDispatcherDb } from "./helpers.js";
 
 // prune deletes the events every cursor has passed; a rewind moves a cursor back over events so
 // they are delivered again. Run at the same moment they must still act as if one ran after the other:
@@ -10,37 +10,24 @@ import { caught, lockedPayload, testDb, until, type TestDb } from "./helpers.js"
 // Without a lock between them, a prune statement that had already read the cursors deleted the events
 // a rewind committed meanwhile had reported as to be applied: they were never delivered.
 
-let db: TestDb;
-let producer: Dispatcher;
+const t = useDispatcherDb();
 const C = "prune_rewind";
 
-beforeAll(async () => {
-  db = await testDb();
-  producer = createDispatcher({ producer: "revenue", tenantId: "tnt_sguild", pool: db.pool });
-});
-beforeEach(async () => {
-  await db.pool.query("TRUNCATE dispatcher_event, dispatcher_cursor, dispatcher_dedup, dispatcher_dead_letter, applied");
-});
-afterAll(async () => {
-  await producer.close();
-  await db.drop();
-});
-
-const applied = () => db.count("SELECT count(*)::int AS n FROM applied WHERE consumer = $1", [C]);
-const stored = (ids: string[]) => db.count("SELECT count(*)::int AS n FROM dispatcher_event WHERE event_id = ANY($1::text[])", [ids]);
+const applied = () => t.db.count("SELECT count(*)::int AS n FROM applied WHERE consumer = $1", [C]);
+const stored = (ids: string[]) => t.db.count("SELECT count(*)::int AS n FROM dispatcher_event WHERE event_id = ANY($1::text[])", [ids]);
 /** Sessions of this database waiting on a lock whose query matches `like`. */
 const waiting = (like: string) =>
-  db.count(
+  t.db.count(
     "SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE $1",
     [like],
   );
 
 /** Five events a consumer started after (startFrom "now"): its cursor has passed them, it applied none. */
 async function passedOver() {
-  const events = await producer.publishMany(
+  const events = await t.producer.publishMany(
     Array.from({ length: 5 }, () => ({ event_type: "credit.locked" as const, payload: lockedPayload() })),
   );
-  const consumer = createDispatcher({ producer: "coaching", tenantId: "tnt_sguild", pool: db.pool });
+  const consumer = createDispatcher({ producer: "coaching", tenantId: "tnt_sguild", pool: t.db.pool });
   consumer.subscribe("credit.locked", async (event, ctx) => {
     await ctx.tx.query("INSERT INTO applied (consumer, event_id, value) VALUES ($1, $2, 1)", [C, event.event_id]);
   });
@@ -51,7 +38,7 @@ async function passedOver() {
 
 /** A session holding a row lock until released: what makes the other side wait part-way. */
 async function holding(sql: string, values: unknown[]) {
-  const client = new pg.Client({ connectionString: db.url });
+  const client = new pg.Client({ connectionString: t.db.url });
   await client.connect();
   await client.query("BEGIN");
   await client.query(sql, values);
@@ -66,9 +53,9 @@ describe("prune racing a rewind", () => {
     const { ids, consumer } = await passedOver();
     // The prune's DELETE waits on a row lock of one of the events.
     const release = await holding("SELECT 1 FROM dispatcher_event WHERE event_id = $1 FOR UPDATE", [ids[2]]);
-    const pruning = producer.prune({ olderThan: 0 });
+    const pruning = t.producer.prune({ olderThan: 0 });
     await until(async () => (await waiting("%DELETE FROM%dispatcher_event%")) === 1, 10_000, "the prune's DELETE to wait");
-    const rewinding = caught(() => producer.resetCursor({ consumer: C, eventType: "credit.locked", to: ids[0]! }));
+    const rewinding = caught(() => t.producer.resetCursor({ consumer: C, eventType: "credit.locked", to: ids[0]! }));
     await until(async () => (await waiting("SELECT pg_advisory_xact_lock%")) === 1, 10_000, "the rewind to wait for the prune");
     await release();
     const [pruned, refused] = await Promise.all([pruning, rewinding]);
@@ -85,9 +72,9 @@ describe("prune racing a rewind", () => {
     const { ids, consumer } = await passedOver();
     // The rewind waits on the cursor's row lock (as it would behind a delivery in flight).
     const release = await holding("SELECT 1 FROM dispatcher_cursor WHERE consumer = $1 FOR UPDATE", [C]);
-    const rewinding = producer.resetCursor({ consumer: C, eventType: "credit.locked", to: ids[0]! });
+    const rewinding = t.producer.resetCursor({ consumer: C, eventType: "credit.locked", to: ids[0]! });
     await until(async () => (await waiting("SELECT 1 FROM %dispatcher_cursor%FOR UPDATE")) === 1, 10_000, "the rewind to wait");
-    const pruning = producer.prune({ olderThan: 0 });
+    const pruning = t.producer.prune({ olderThan: 0 });
     await until(async () => (await waiting("SELECT pg_advisory_xact_lock%")) === 1, 10_000, "the prune to wait for the rewind");
     await release();
     const [rewound, pruned] = await Promise.all([rewinding, pruning]);

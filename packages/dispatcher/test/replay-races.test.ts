@@ -1,37 +1,24 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { PermanentFailureError, createDispatcher, type Dispatcher } from "../src/index.js";
+import { describe, expect, it } from "vitest";
+import { PermanentFailureError, createDispatcher } from "../src/index.js";
 import { tablesFor } from "../src/config/index.js";
 import { fromPgPool, type Database } from "../src/database/index.js";
 import { DeadLetterService, waitForReplays } from "../src/dlq/index.js";
 import type { StoredHandler } from "../src/consumer/index.js";
 import { runOnce } from "../src/testing/index.js";
-import { lockedPayload, testDb, type TestDb } from "./helpers.js";
+import { lockedPayload, useDispatcherDb } from "./helpers.js";
 
 // A dead letter is read in one transaction and changed in another; a second replica of the consumer
 // or an operator can act in between. Each replica below is a DeadLetterService owned by the consumer,
 // as a running loop builds it; a hook runs the other actor just before a chosen statement, so each
 // interleaving is exact.
 
-let db: TestDb;
-let producer: Dispatcher;
+const t = useDispatcherDb();
 const tables = tablesFor("public");
 const C = "replay_races";
 
-beforeAll(async () => {
-  db = await testDb();
-  producer = createDispatcher({ producer: "revenue", tenantId: "tnt_sguild", pool: db.pool });
-});
-beforeEach(async () => {
-  await db.pool.query("TRUNCATE dispatcher_event, dispatcher_cursor, dispatcher_dedup, dispatcher_dead_letter, applied");
-});
-afterAll(async () => {
-  await producer.close();
-  await db.drop();
-});
-
 /** The pool's Database, running `hook` (once) before the first statement whose text matches. */
 function hooked(): { database: Database; before(match: RegExp, hook: () => Promise<unknown>): void } {
-  const base = fromPgPool(db.pool, false);
+  const base = fromPgPool(t.db.pool, false);
   let pending: { match: RegExp; hook: () => Promise<unknown> } | undefined;
   const intercept = <Q extends Database["query"]>(query: Q): Q =>
     (async (text: string, values?: unknown[]) => {
@@ -62,24 +49,24 @@ const owner = () => ({
   handlerTimeoutMs: 5000,
   handlersFor: (type: string) => (type === "credit.locked" ? [handler] : undefined),
 });
-const replica = (database: Database = fromPgPool(db.pool, false)) => new DeadLetterService(database, tables, owner);
+const replica = (database: Database = fromPgPool(t.db.pool, false)) => new DeadLetterService(database, tables, owner);
 
 /** One event of C dead-lettered and its replay requested by an operator; the letter as requested. */
 async function requestedLetter() {
-  await producer.publish({ event_type: "credit.locked", payload: lockedPayload() });
-  const consumer = createDispatcher({ producer: "coaching", tenantId: "tnt_sguild", pool: db.pool });
+  await t.producer.publish({ event_type: "credit.locked", payload: lockedPayload() });
+  const consumer = createDispatcher({ producer: "coaching", tenantId: "tnt_sguild", pool: t.db.pool });
   consumer.subscribe("credit.locked", () => {
     throw new PermanentFailureError("poisoned");
   });
   await runOnce(consumer, { consumer: C, retryDelaysMs: [] });
   await consumer.close();
-  const [letter] = await producer.deadLetters.list(C);
+  const [letter] = await t.producer.deadLetters.list(C);
   runs = 0;
-  return producer.deadLetters.requestReplay(letter!.id, { requestedBy: "per_operator" });
+  return t.producer.deadLetters.requestReplay(letter!.id, { requestedBy: "per_operator" });
 }
 const letterRow = async (id: string) =>
   (
-    await db.pool.query(
+    await t.db.pool.query(
       "SELECT attempts, resolved_at IS NOT NULL AS resolved, replay_requested_at IS NOT NULL AS requested FROM dispatcher_dead_letter WHERE id = $1",
       [id],
     )
@@ -114,7 +101,7 @@ describe("a requested replay with two replicas of the consumer", () => {
       runs: 1,
       letter: { attempts: letter.attempts, resolved: true, requested: false },
     });
-    expect(await db.count("SELECT count(*)::int AS n FROM applied")).toBe(1);
+    expect(await t.db.count("SELECT count(*)::int AS n FROM applied")).toBe(1);
   });
 });
 
@@ -126,19 +113,19 @@ describe("a replay requested while an earlier replay of the letter is failing", 
     // A's replay has failed and rolled back; before its failure update, an operator asks again.
     let second: Awaited<ReturnType<typeof requestedLetter>> | undefined;
     a.before(FAILED_REPLAY, async () => {
-      second = await producer.deadLetters.requestReplay(first.id, { requestedBy: "per_second_operator" });
+      second = await t.producer.deadLetters.requestReplay(first.id, { requestedBy: "per_second_operator" });
     });
     const [result] = await replica(a.database).replayRequested(C);
     expect(result?.outcome).toBe("failed");
     // The attempt that ran is counted; the second request stays.
     expect(await letterRow(first.id)).toEqual({ attempts: first.attempts + 1, resolved: false, requested: true });
-    const waited = await waitForReplays(fromPgPool(db.pool, false), tables, [second!], { timeoutMs: 300, pollIntervalMs: 50 });
+    const waited = await waitForReplays(fromPgPool(t.db.pool, false), tables, [second!], { timeoutMs: 300, pollIntervalMs: 50 });
     expect(waited).toMatchObject({ performed: [], pending: [{ id: first.id }] });
     // The owner performs it: the handler runs again (fixed now), and the waiter sees it replayed.
     failing = false;
     const [performed] = await replica().replayRequested(C);
     expect({ outcome: performed?.outcome, runs }).toEqual({ outcome: "replayed", runs: 2 });
-    const after = await waitForReplays(fromPgPool(db.pool, false), tables, [second!], { timeoutMs: 1000 });
+    const after = await waitForReplays(fromPgPool(t.db.pool, false), tables, [second!], { timeoutMs: 1000 });
     expect(after.performed.map((p) => p.outcome)).toEqual(["replayed"]);
   });
 });
