@@ -1,6 +1,6 @@
 import pg from "pg";
-import { describe, expect, it } from "vitest";
-import { createDispatcher } from "../src/index.js";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createDispatcher, type Dispatcher } from "../src/index.js";
 import { runOnce } from "../src/testing/index.js";
 import { caught, lockedPayload, until, useDispatcherDb } from "./helpers.js";
 
@@ -48,15 +48,24 @@ async function holding(sql: string, values: unknown[]) {
   };
 }
 
-describe("prune racing a rewind", () => {
+describe.each(["pg", "prisma"] as const)("prune racing a rewind (operator on %s)", (client) => {
+  // The operator's dispatcher, which prunes and rewinds: on a pg pool or a Prisma client.
+  let operator: Dispatcher;
+  beforeAll(() => {
+    operator = client === "pg" ? t.producer : createDispatcher({ producer: "platform", tenantId: "tnt_sguild", prismaClient: t.db.prisma });
+  });
+  afterAll(async () => {
+    if (client === "prisma") await operator.close();
+  });
+
   it("prune part-way through its DELETE: the rewind waits for it, then finds the events gone and says so", async () => {
     const { ids, consumer } = await passedOver();
     // The prune's DELETE waits on a row lock of one of the events.
     const release = await holding("SELECT 1 FROM dispatcher_event WHERE event_id = $1 FOR UPDATE", [ids[2]]);
-    const pruning = t.producer.prune({ olderThan: 0 });
+    const pruning = operator.prune({ olderThan: 0 });
     await until(async () => (await waiting("%DELETE FROM%dispatcher_event%")) === 1, 10_000, "the prune's DELETE to wait");
-    const rewinding = caught(() => t.producer.resetCursor({ consumer: C, eventType: "credit.locked", to: ids[0]! }));
-    await until(async () => (await waiting("SELECT pg_advisory_xact_lock%")) === 1, 10_000, "the rewind to wait for the prune");
+    const rewinding = caught(() => operator.resetCursor({ consumer: C, eventType: "credit.locked", to: ids[0]! }));
+    await until(async () => (await waiting("%pg_advisory_xact_lock%")) === 1, 10_000, "the rewind to wait for the prune");
     await release();
     const [pruned, refused] = await Promise.all([pruning, rewinding]);
     expect(refused).toMatchObject({
@@ -72,10 +81,10 @@ describe("prune racing a rewind", () => {
     const { ids, consumer } = await passedOver();
     // The rewind waits on the cursor's row lock (as it would behind a delivery in flight).
     const release = await holding("SELECT 1 FROM dispatcher_cursor WHERE consumer = $1 FOR UPDATE", [C]);
-    const rewinding = t.producer.resetCursor({ consumer: C, eventType: "credit.locked", to: ids[0]! });
+    const rewinding = operator.resetCursor({ consumer: C, eventType: "credit.locked", to: ids[0]! });
     await until(async () => (await waiting("SELECT 1 FROM %dispatcher_cursor%FOR UPDATE")) === 1, 10_000, "the rewind to wait");
-    const pruning = t.producer.prune({ olderThan: 0 });
-    await until(async () => (await waiting("SELECT pg_advisory_xact_lock%")) === 1, 10_000, "the prune to wait for the rewind");
+    const pruning = operator.prune({ olderThan: 0 });
+    await until(async () => (await waiting("%pg_advisory_xact_lock%")) === 1, 10_000, "the prune to wait for the rewind");
     await release();
     const [rewound, pruned] = await Promise.all([rewinding, pruning]);
     expect(rewound.cursors).toEqual([expect.objectContaining({ events: 5, willApply: 5 })]);
