@@ -36,7 +36,8 @@ export const CLEAR_RETRY_STATE = "failed_attempts = 0, first_failed_at = NULL, r
  * of prune's event deletion. A prune batch's DELETE then sees every rewind committed before it (and
  * keeps the events put back in front of a cursor); a rewind sees every event deleted before it.
  */
-export const rewindLockSql = (t: Tables) => `SELECT 1 AS locked FROM pg_advisory_xact_lock(hashtext('sguild.dispatcher_rewind:${t.cursor}'))`;
+export const rewindLockSql = (t: Tables) =>
+  `SELECT 1 AS locked FROM pg_advisory_xact_lock(hashtext('sguild.dispatcher_rewind:${t.cursor}'))`;
 
 export interface Tables {
   event: string;
