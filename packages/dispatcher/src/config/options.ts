@@ -39,6 +39,13 @@ export const CLEAR_RETRY_STATE = "failed_attempts = 0, first_failed_at = NULL, r
 export const rewindLockSql = (t: Tables) =>
   `SELECT 1 AS locked FROM pg_advisory_xact_lock(hashtext('sguild.dispatcher_rewind:${t.cursor}'))`;
 
+/**
+ * The lock of one consumer's life: every heartbeat of its replicas takes it shared, dropConsumer
+ * exclusively. A replica starting while the consumer is dropped waits, then starts afresh; one whose
+ * first heartbeat committed first is seen as live, and the drop refuses.
+ */
+export const consumerLockKey = (t: Tables, consumer: string) => `sguild.dispatcher_consumer:${t.instance}:${consumer}`;
+
 export interface Tables {
   event: string;
   cursor: string;

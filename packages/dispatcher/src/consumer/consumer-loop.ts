@@ -117,8 +117,14 @@ export class ConsumerLoop {
   }
 
   async start(): Promise<void> {
-    await this.ensureCursors();
-    await this.heartbeat.beat();
+    // The first heartbeat before the cursors: a dropConsumer running now either sees this replica
+    // live and refuses, or finishes first and this replica's cursors are created afresh.
+    try {
+      await this.ensureCursors(() => this.heartbeat.beat());
+    } catch (error) {
+      await this.heartbeat.end();
+      throw error;
+    }
     this.running = true;
     activeLoops.add(this);
     if (this.options.listen && this.config.listenUrl) {
@@ -164,11 +170,13 @@ export class ConsumerLoop {
     return result;
   }
 
-  private async ensureCursors(): Promise<void> {
+  /** Checks the schema, runs `beforeCreate` (the first heartbeat), then creates the missing cursors. */
+  private async ensureCursors(beforeCreate?: () => Promise<void>): Promise<void> {
     const { consumer, startFrom } = this.options;
     const [schema] = await this.config.database.query<{ index_reads: boolean; console: boolean }>(schemaCheckSql(this.config.tables));
     if (!schema?.index_reads) throw new SchemaOutdatedError("20261202000000_index_reads", `function ${this.config.tables.eventsAfter}`);
     if (!schema.console) throw new SchemaOutdatedError("20261202000100_console", `table ${this.config.tables.instance}`);
+    await beforeCreate?.();
     // "now": number every event committed so far first, so that all of them are at or below the start.
     if (startFrom === "now") await this.sequenceCommitted();
     const created = await this.config.database.query<{ event_type: string; position: string }>(ensureCursorsSql(this.config.tables), [

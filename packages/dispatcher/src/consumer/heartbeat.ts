@@ -1,15 +1,16 @@
 import os from "node:os";
 import { v7 as uuidv7 } from "uuid";
-import type { Tables } from "../config/index.js";
+import { consumerLockKey, type Tables } from "../config/index.js";
 import type { Database } from "../database/index.js";
 import { DISPATCHER_VERSION } from "../version.js";
 
-// Refreshes this loop's row, and forgets replicas silent for a day (killed without stop()).
-const beatSql = (t: Tables) => `WITH gone AS (
+// Refreshes this loop's row, and forgets replicas silent for a day (killed without stop()). Under the
+// consumer's lock, shared (see consumerLockKey): not while the consumer is being dropped.
+const beatSql = (t: Tables) => `WITH locked AS (SELECT pg_advisory_xact_lock_shared(hashtext($8))), gone AS (
     DELETE FROM ${t.instance} WHERE last_seen_at < now() - interval '1 day'
   )
   INSERT INTO ${t.instance} (instance_id, consumer, host, pid, version, event_types, heartbeat_interval_ms)
-  VALUES ($1, $2, $3, $4, $5, $6::text[], $7)
+  SELECT $1, $2, $3, $4, $5, $6::text[], $7 FROM locked
   ON CONFLICT (instance_id) DO UPDATE SET last_seen_at = now()`;
 const endSql = (t: Tables) => `DELETE FROM ${t.instance} WHERE instance_id = $1`;
 
@@ -27,7 +28,16 @@ export class Heartbeat {
     intervalMs: number,
   ) {
     this.sql = { beat: beatSql(tables), end: endSql(tables) };
-    this.params = [this.instanceId, consumer, os.hostname(), process.pid, DISPATCHER_VERSION, [...eventTypes], intervalMs];
+    this.params = [
+      this.instanceId,
+      consumer,
+      os.hostname(),
+      process.pid,
+      DISPATCHER_VERSION,
+      [...eventTypes],
+      intervalMs,
+      consumerLockKey(tables, consumer),
+    ];
   }
 
   async beat(): Promise<void> {

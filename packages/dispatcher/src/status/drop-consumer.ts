@@ -1,4 +1,4 @@
-import type { Tables } from "../config/index.js";
+import { consumerLockKey, type Tables } from "../config/index.js";
 import type { Database, Queryable } from "../database/index.js";
 import { DispatcherStateError } from "../errors/index.js";
 import { assertKnownConsumer, listeningSessions } from "./consumers.js";
@@ -37,6 +37,26 @@ const deleteSql = (t: Tables) => [
   `DELETE FROM ${t.instance} WHERE consumer = $1`,
 ];
 
+// Exclusive: no heartbeat of the consumer's replicas while it is dropped (see consumerLockKey).
+const lockConsumerSql = "SELECT 1 AS locked FROM pg_advisory_xact_lock(hashtext($1))";
+
+/** DispatcherStateError when a replica of the consumer is live by its heartbeat or connected with LISTEN. */
+async function refuseIfRunning(q: Queryable, tables: Tables, consumer: string): Promise<void> {
+  const [live] = await q.query<{ n: number }>(liveInstancesSql(tables), [consumer]);
+  const replicas = Number(live?.n ?? 0);
+  if (replicas > 0) {
+    throw new DispatcherStateError(
+      `consumer "${consumer}" is running (${replicas} live replica${replicas === 1 ? "" : "s"}): stop it before dropping it`,
+    );
+  }
+  const running = await listeningSessions(q, consumer);
+  if (running > 0) {
+    throw new DispatcherStateError(
+      `consumer "${consumer}" is running (${running} LISTEN session${running === 1 ? "" : "s"} connected): stop it before dropping it`,
+    );
+  }
+}
+
 /**
  * Forgets a consumer that will not run again (a throwaway or renamed one), whose cursors otherwise
  * keep prune from deleting the events past them forever: deletes its cursors, its dedup rows and its
@@ -50,19 +70,8 @@ export async function dropConsumer(database: Database, tables: Tables, options: 
   const { consumer } = options;
   const dryRun = options.dryRun === true;
   await assertKnownConsumer(database, tables, consumer);
-  const [live] = await database.query<{ n: number }>(liveInstancesSql(tables), [consumer]);
-  const replicas = Number(live?.n ?? 0);
-  if (replicas > 0) {
-    throw new DispatcherStateError(
-      `consumer "${consumer}" is running (${replicas} live replica${replicas === 1 ? "" : "s"}): stop it before dropping it`,
-    );
-  }
-  const running = await listeningSessions(database, consumer);
-  if (running > 0) {
-    throw new DispatcherStateError(
-      `consumer "${consumer}" is running (${running} LISTEN session${running === 1 ? "" : "s"} connected): stop it before dropping it`,
-    );
-  }
+  // Checked again inside the transaction, under the consumer's lock (a replica starting meanwhile).
+  await refuseIfRunning(database, tables, consumer);
   const plan = async (q: Queryable, lock: boolean): Promise<DropConsumerResult> => {
     const cursors = await q.query<{ event_type: string; position: string }>(cursorsSql(tables, lock), [consumer]);
     const [counts] = await q.query<{ dedup: number; dead_letters: number; active_dead_letters: number }>(countsSql(tables), [consumer]);
@@ -77,6 +86,8 @@ export async function dropConsumer(database: Database, tables: Tables, options: 
   };
   if (dryRun) return plan(database, false);
   return database.transaction(async (q) => {
+    await q.query(lockConsumerSql, [consumerLockKey(tables, consumer)]);
+    await refuseIfRunning(q, tables, consumer);
     const result = await plan(q, true);
     for (const sql of deleteSql(tables)) await q.query(sql, [consumer]);
     return result;
