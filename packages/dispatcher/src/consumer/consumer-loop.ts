@@ -21,8 +21,12 @@ const sequenceSql = (fn: string) => `SELECT ${fn}($1::int) AS numbered`;
 const sequenceAndNotifySql = (fn: string) => `SELECT n AS numbered FROM ${fn}($1::int) AS n
   CROSS JOIN LATERAL (SELECT pg_notify('${NOTIFY_CHANNEL}', '${NOTIFY_ALL_TYPES}') WHERE n > 0) AS notified`;
 // The subscribed types with an event past the cursor and no retry waiting for later (one index probe each).
-const pendingSql = (t: Tables) => `SELECT c.event_type FROM ${t.cursor} c
-  WHERE c.consumer = $1 AND c.event_type = ANY($2::text[]) AND (c.retry_at IS NULL OR c.retry_at <= now()) AND c.paused_at IS NULL
+// The types with events past their cursor: due now, or (retry_in_ms) once their retry delay is over,
+// counted from now on the database's clock so that a skew between the two clocks does not matter.
+const pendingSql = (t: Tables) => `SELECT c.event_type,
+    CASE WHEN c.retry_at > now() THEN (extract(epoch FROM c.retry_at - now()) * 1000)::float8 END AS retry_in_ms
+  FROM ${t.cursor} c
+  WHERE c.consumer = $1 AND c.event_type = ANY($2::text[]) AND c.paused_at IS NULL
     AND EXISTS (SELECT 1 FROM ${t.eventsAfter}(c.event_type, c.last_position, 1))`;
 // Creates the missing cursors only (an existing one is never moved): at 0 for "earliest" (every
 // stored event of the type is past it), at the type's highest position for "now"; the choice and
@@ -89,6 +93,11 @@ export class ConsumerLoop {
   readonly heartbeat: Heartbeat;
   /** Types to look at next cycle: notified, or with more waiting. */
   private readonly due = new Set<string>();
+  /**
+   * Per type, when its scheduled retry is due (epoch ms): kept until the type is delivered again, so
+   * the loop wakes for it and then looks at it, whatever other cycles ran meanwhile.
+   */
+  private readonly retryAt = new Map<string, number>();
   /** Look at every type next cycle: at start, after a poll interval or retry time, a LISTEN (re)connect or an error. */
   private allDue = true;
   /** Set while drainOnce runs: collects what was delivered, skipped and failed. */
@@ -220,7 +229,8 @@ export class ConsumerLoop {
           if (!this.running) break;
           const result = await this.processType(eventType);
           if (result.more) this.due.add(eventType);
-          if (result.retryAtMs !== undefined) wakeAt = Math.min(wakeAt, result.retryAtMs);
+          if (result.retryAtMs !== undefined) this.retryAt.set(eventType, result.retryAtMs);
+          else this.retryAt.delete(eventType);
         }
         offset += 1;
         if (Date.now() >= this.nextLagReport) {
@@ -241,6 +251,7 @@ export class ConsumerLoop {
       }
       // Straight on while a type has more waiting; else sleep until a notification (one that came
       // during the cycle ends it at once), the poll interval or the next retry time.
+      for (const at of this.retryAt.values()) wakeAt = Math.min(wakeAt, at);
       const more = !failed && (this.due.size > 0 || this.allDue);
       if (!more && this.running && (await this.wakeup.sleep(Math.max(wakeAt - Date.now(), 5)))) this.allDue = true;
     }
@@ -252,6 +263,12 @@ export class ConsumerLoop {
    * later), instead of a delivery transaction for each subscribed type.
    */
   private async dueTypes(offset: number): Promise<string[]> {
+    const now = Date.now();
+    for (const [type, at] of this.retryAt) {
+      if (at > now) continue;
+      this.due.add(type);
+      this.retryAt.delete(type);
+    }
     const all = this.allDue || !this.listener?.connected;
     const due = all ? new Set(await this.pendingTypes()) : new Set(this.due);
     this.allDue = false;
@@ -259,9 +276,15 @@ export class ConsumerLoop {
     return this.types.map((_, i) => this.types[(offset + i) % this.types.length]!).filter((type) => due.has(type));
   }
 
+  /** The types due now; those whose retry is still ahead are kept in `retryAt` (a restart, a replica's failure). */
   private async pendingTypes(): Promise<string[]> {
-    const rows = await this.config.database.query<{ event_type: string }>(this.pendingSql, [this.options.consumer, this.types]);
-    return rows.map((row) => row.event_type);
+    const rows = await this.config.database.query<{ event_type: string; retry_in_ms: number | null }>(this.pendingSql, [
+      this.options.consumer,
+      this.types,
+    ]);
+    const now = Date.now();
+    for (const row of rows) if (row.retry_in_ms !== null) this.retryAt.set(row.event_type, now + Number(row.retry_in_ms));
+    return rows.filter((row) => row.retry_in_ms === null).map((row) => row.event_type);
   }
 
   /** Consumer lag per event type, in events and seconds, as gauges. */

@@ -55,7 +55,7 @@ const readBatchSql = (t: Tables) => `WITH c AS (
     WHERE consumer = $1 AND event_type = $2 AND EXISTS (SELECT 1 FROM e)
   )
   SELECT c.last_position::text AS cursor_position, c.failed_attempts, c.waiting, c.paused, c.backend_pid,
-         (extract(epoch FROM c.retry_at) * 1000)::float8 AS retry_at_ms,
+         (extract(epoch FROM c.retry_at - now()) * 1000)::float8 AS retry_in_ms, -- on the database's clock
          e.position::text AS position, e.event_id, e.event_type, e.schema_version, e.tenant_id, e.producer,
          -- Times as whole epoch milliseconds (the columns keep milliseconds): a number parses far faster
          -- than timestamp text. int8, not float8: its text is exact whatever extra_float_digits says.
@@ -74,7 +74,7 @@ interface ReadRow extends EventRow {
   waiting: boolean;
   paused: boolean;
   backend_pid: number;
-  retry_at_ms: number | null;
+  retry_in_ms: number | null;
   delivered: boolean;
 }
 
@@ -111,7 +111,7 @@ export class BatchDeliverer {
       head = rows[0];
       if (!head) return { kind: "locked" };
       if (head.paused) return { kind: "paused" };
-      if (head.waiting) return { kind: "waiting", retryAtMs: Number(head.retry_at_ms) };
+      if (head.waiting) return { kind: "waiting", retryAtMs: Date.now() + Number(head.retry_in_ms) };
       attempt.session.pid ??= Number(head.backend_pid);
       events = rows.filter((row) => row.position !== null);
       // int8 arrives as text from pg and as a BigInt from Prisma: numbers from here on.
