@@ -50,6 +50,22 @@ describe("the default logger", () => {
     );
   });
 
+  it("a handler past its timeout prints its failure once, not the connection the dispatcher closed on purpose", async () => {
+    const c = createDispatcher({ producer: "coaching", tenantId: "tnt_sguild", pool: db.pool });
+    const event = await injectEvent(c, { event_type: "credit.locked", payload: lockedPayload() });
+    c.subscribe("credit.locked", async (_e, ctx) => {
+      await ctx.tx.query("SELECT pg_sleep(5)");
+    });
+    await runOnce(c, { consumer: "coaching-timeout", retryDelaysMs: [], handlerTimeoutMs: 200 });
+    await new Promise((r) => setTimeout(r, 200)); // a late socket error would come now
+    // (Events of the tests before this one reach this new consumer too: each its own "handler failed" line.)
+    expect(lines().filter((line) => line.includes(event.event_id))).toEqual([
+      `[sguild-dispatcher] WARN dispatcher handler failed consumer=coaching-timeout event_type=credit.locked event_id=${event.event_id} ` +
+        `attempt=1 stage=handler outcome=dead-lettered err="HandlerTimeoutError HANDLER_TIMEOUT: handler for ${event.event_id} did not finish within 200 ms"`,
+    ]);
+    expect(lines().filter((line) => !line.includes("WARN dispatcher handler failed"))).toEqual([]);
+  });
+
   it("a pino-compatible logger replaces it; silentLogger mutes it", async () => {
     const entries: Array<[string, Record<string, unknown>, string]> = [];
     const mine: Logger = {

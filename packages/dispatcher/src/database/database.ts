@@ -153,10 +153,13 @@ export function fromPgPool(pool: pg.Pool, owned: boolean, logger: Logger = silen
       const client = await pool.connect();
       let broken = false;
       let released = false;
+      let abandoned = false;
       // A connection lost while checked out emits 'error' on the client: with no listener that kills the process.
+      // One the dispatcher terminated itself (abandon: a handler past its timeout) is expected, not a warning.
       const onError = (err: Error) => {
         broken = true;
-        logger.warn({ err }, "dispatcher connection lost during a transaction");
+        if (abandoned) logger.debug({ err }, "dispatcher connection of an abandoned transaction closed");
+        else logger.warn({ err }, "dispatcher connection lost during a transaction");
       };
       client.on("error", onError);
       const release = (destroy: boolean) => {
@@ -173,6 +176,7 @@ export function fromPgPool(pool: pg.Pool, owned: boolean, logger: Logger = silen
         abandon() {
           if (released || ended) return;
           broken = true;
+          abandoned = true;
           ended = (async () => {
             // From a connection of its own; failing that, PostgreSQL's cancel request and a closed socket.
             if (pid === undefined || !(await terminateBackend(pool.options, pid, logger))) cancelRunningStatement(client, logger);
