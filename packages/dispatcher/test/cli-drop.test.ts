@@ -153,7 +153,7 @@ describe("sguild-dispatcher cursor drop", () => {
 describe("progress lines", () => {
   it("prune: one line per batch on stderr with --progress, none without it when stderr is not a terminal", () => {
     const prune = ["prune", "--older-than", "0s", "--batch-size", "2", "--yes"];
-    expect(run(...prune, "--dry-run").stderr).toBe("error: option '--dry-run' cannot be used with option '--yes'\n");
+    expect(run(...prune, "--dry-run").stderr).toBe("sguild-dispatcher: option '--dry-run' cannot be used with option '--yes'\n");
     expect(run("--progress", ...prune)).toEqual({
       code: 0,
       stdout: "deleted 5 events, 5 dedup rows, 0 resolved dead letters\n",

@@ -196,7 +196,7 @@ describe("sguild-dispatcher", () => {
         refusal('cursor reset --reprocess rewinds "coaching" and applies those events again'),
       ]);
       const both = run(...to, "--yes", "--dry-run");
-      expect([both.code, both.stderr]).toEqual([2, "error: option '--dry-run' cannot be used with option '--yes'\n"]);
+      expect([both.code, both.stderr]).toEqual([2, "sguild-dispatcher: option '--dry-run' cannot be used with option '--yes'\n"]);
       const dry = run(...to, "--dry-run");
       expect([dry.code, dry.stdout]).toEqual([
         0,
@@ -361,9 +361,9 @@ describe("sguild-dispatcher", () => {
 
   it("bad flags and an unreachable database exit 2 with a clear message and no stack", () => {
     const bad = run("status", "--bogus");
-    expect([bad.code, bad.stderr]).toEqual([2, "error: unknown option '--bogus'\n"]);
+    expect([bad.code, bad.stderr]).toEqual([2, "sguild-dispatcher: unknown option '--bogus'\n"]);
     const missing = run("cursor", "drop", "--yes");
-    expect([missing.code, missing.stderr]).toEqual([2, "error: required option '--consumer <name>' not specified\n"]);
+    expect([missing.code, missing.stderr]).toEqual([2, "sguild-dispatcher: required option '--consumer <name>' not specified\n"]);
     const version = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")).version;
     expect(run("--version")).toEqual({ code: 0, stdout: `${version}\n`, stderr: "" });
     expect(run("-V").stdout).toBe(`${version}\n`);

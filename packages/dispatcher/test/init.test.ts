@@ -102,7 +102,7 @@ describe("sguild-dispatcher init", () => {
     const bad = init(dir, "--domain", "Sales");
     expect([bad.status, bad.stderr]).toEqual([
       2,
-      "error: option '--domain <domain>' argument 'Sales' is invalid. " +
+      "sguild-dispatcher: option '--domain <domain>' argument 'Sales' is invalid. " +
         "Allowed choices are platform, growth, sales, delivery, revenue, coaching.\n",
     ]);
     const empty = mkdtempSync(join(tmpdir(), "sguild-init-"));

@@ -19,7 +19,11 @@ export const program = new Command("sguild-dispatcher")
   .option("--progress", "progress lines on stderr for long work, also when stderr is not a terminal")
   .option("--no-progress", "no progress lines, not even on a terminal")
   .exitOverride()
-  .configureOutput({ writeErr: (text) => process.stderr.write(text) });
+  // Commander's own errors (an unknown or missing option) in the CLI's one-line form, as every other error.
+  .configureOutput({
+    writeErr: (text) => process.stderr.write(text),
+    outputError: (text, write) => write(text.replace(/^error: /, "sguild-dispatcher: ")),
+  });
 
 /** A command used wrongly: exit 2 with the message. */
 export class UsageError extends Error {}
