@@ -31,6 +31,14 @@ afterAll(async () => {
 });
 
 const rows = () => db.count("SELECT count(*) AS n FROM dispatcher_event");
+const caughtSync = (fn: () => unknown): any => {
+  try {
+    fn();
+  } catch (error) {
+    return error;
+  }
+  throw new Error("expected an error, none was thrown");
+};
 const refused = (fn: () => Promise<unknown>) => refusedIn(db, fn);
 
 describe("text PostgreSQL cannot store is a validation error naming the field (was 22P05, 22P02, 22021)", () => {
@@ -75,16 +83,52 @@ describe("text PostgreSQL cannot store is a validation error naming the field (w
     ]);
   });
 
-  it("in an envelope field: subject, or a tenant id from the configuration: ENVELOPE_INVALID", async () => {
+  it("in an envelope field: subject: ENVELOPE_INVALID; a tenant id is refused when configured: CONFIG_INVALID", async () => {
     const subject = await refused(() => revenue.publish({ ...reserved(), subject: `${id("per")}\u0000` }));
     expect(subject).toBeInstanceOf(EnvelopeValidationError);
     expect([subject.code, subject.issues.map((i: { path: string; keyword: string }) => `${i.path}:${i.keyword}`)]).toEqual([
       "ENVELOPE_INVALID",
       ["/subject:pattern", "/subject:noNulCharacter"],
     ]);
-    const tenant = createDispatcher({ producer: "revenue", tenantId: "tnt\u0000sguild", pool: db.pool });
-    const error = await refused(() => tenant.publish(reserved()));
-    expect([error.code, error.issues]).toEqual(["ENVELOPE_INVALID", [NUL("/tenant_id", 3)]]);
+    for (const tenantId of ["tnt\u0000sguild", "tnt\ud800", "  ", "tnt\nsguild"]) {
+      const error = await caughtSync(() => createDispatcher({ producer: "revenue", tenantId, pool: db.pool }));
+      expect([error.code, error.setting, error.message]).toEqual([
+        "CONFIG_INVALID",
+        "tenantId",
+        `tenantId must be printable text, not blank, without control characters or lone surrogates (got ${JSON.stringify(tenantId)})`,
+      ]);
+    }
+  });
+});
+
+describe("a publish field the dispatcher does not take is refused, not dropped", () => {
+  const FIELDS = "event_type, payload, schema_version, subject, actor, correlation_id, occurred_at";
+  it("event_id, tenant_id, producer (set by the dispatcher), or a typo: INVALID_ARGUMENT naming it; nothing written", async () => {
+    for (const [key, own] of [
+      ["event_id", " (the dispatcher sets event_id itself)"],
+      ["tenant_id", " (the dispatcher sets tenant_id itself)"],
+      ["producer", " (the dispatcher sets producer itself)"],
+      ["evnt_id", ""],
+    ] as const) {
+      const error = await refused(() => revenue.publish({ ...reserved(), [key]: "x" } as never));
+      expect(error).toBeInstanceOf(InvalidArgumentError);
+      expect([error.code, error.argument, error.message]).toEqual([
+        "INVALID_ARGUMENT",
+        key,
+        `emit.${key} is not a publish field${own}: a publish takes ${FIELDS}`,
+      ]);
+    }
+  });
+
+  it("a schema_version that is not a positive integer: INVALID_ARGUMENT, not an unregistered version", async () => {
+    for (const version of ["1", 0, 1.5, null]) {
+      const error = await refused(() => revenue.publish({ ...reserved(), schema_version: version } as never));
+      expect([error.code, error.argument, error.message]).toEqual([
+        "INVALID_ARGUMENT",
+        "schema_version",
+        `emit.schema_version must be a positive integer (got ${JSON.stringify(version)})`,
+      ]);
+    }
   });
 });
 

@@ -99,6 +99,16 @@ export function resolveConfig(config: DispatcherConfig = {}): ResolvedConfig {
     throw new DispatcherConfigError("tenantId is not set: pass configureDispatcher({ tenantId }) or set DISPATCHER_TENANT_ID", "tenantId");
   }
   if (tenantId.length > 64) throw new DispatcherConfigError("tenantId is longer than 64 characters", "tenantId");
+  // Every envelope carries it: refused here, not at each publish (PostgreSQL stores no NUL or lone surrogate).
+  if (
+    tenantId.trim() === "" ||
+    /[\u0000-\u001f\u007f]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/.test(tenantId)
+  ) {
+    throw new DispatcherConfigError(
+      `tenantId must be printable text, not blank, without control characters or lone surrogates (got ${JSON.stringify(tenantId)})`,
+      "tenantId",
+    );
+  }
   const schema = config.schema ?? "public";
   let tables: Tables;
   try {

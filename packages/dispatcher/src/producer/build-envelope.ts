@@ -27,6 +27,9 @@ export interface EnvelopeContext {
   validator: ContractValidator;
 }
 
+/** The fields a publish takes; the dispatcher sets event_id, tenant_id and producer itself. */
+const EMIT_FIELDS = ["event_type", "payload", "schema_version", "subject", "actor", "correlation_id", "occurred_at"];
+
 /** Envelopes built here passed every storability check already; writers need not walk them again. */
 export const checkedEnvelopes = new WeakSet<EventEnvelope>();
 
@@ -38,6 +41,19 @@ export const checkedEnvelopes = new WeakSet<EventEnvelope>();
 export function buildEnvelope(emit: EmitInput, context: EnvelopeContext): EventEnvelope {
   if (typeof emit !== "object" || emit === null) throw new InvalidArgumentError("publish takes an emit object", "emit");
   if (typeof emit.event_type !== "string") throw new InvalidArgumentError("emit.event_type must be a string", "event_type");
+  // A field a publish does not take is refused, not dropped: a tenant_id or an event_id given here
+  // would otherwise be silently replaced (plain JavaScript has no compiler to say so).
+  const unknown = Object.keys(emit).find((key) => !EMIT_FIELDS.includes(key));
+  if (unknown !== undefined) {
+    const own = ["event_id", "tenant_id", "producer"].includes(unknown) ? ` (the dispatcher sets ${unknown} itself)` : "";
+    throw new InvalidArgumentError(`emit.${unknown} is not a publish field${own}: a publish takes ${EMIT_FIELDS.join(", ")}`, unknown);
+  }
+  if (emit.schema_version !== undefined && !(Number.isInteger(emit.schema_version) && emit.schema_version > 0)) {
+    throw new InvalidArgumentError(
+      `emit.schema_version must be a positive integer (got ${JSON.stringify(emit.schema_version)})`,
+      "schema_version",
+    );
+  }
   const registry = context.validator.registry;
   const registration = registry.getRegistration(emit.event_type);
   if (registration.producer !== context.producer) {

@@ -32,9 +32,10 @@ export async function injectEvent(dispatcher: Dispatcher, emit: EmitInput & Rede
   if (!(registration.consumers as string[]).includes(config.producer)) {
     throw new NotAConsumerError(emit.event_type, config.producer, registration.consumers as string[]);
   }
-  const envelope = buildEnvelope(emit, { producer: registration.producer, tenantId: config.tenantId, validator });
-  if (emit.event_id !== undefined) {
-    envelope.event_id = emit.event_id;
+  const { event_id: eventId, ...rest } = emit;
+  const envelope = buildEnvelope(rest, { producer: registration.producer, tenantId: config.tenantId, validator });
+  if (eventId !== undefined) {
+    envelope.event_id = eventId;
     validator.assertEnvelope(envelope);
   }
   await new InboxStore(config.tables, validator.registry).store(config.database, { envelope });
