@@ -1,7 +1,9 @@
+import { PrismaPg } from "@prisma/adapter-pg";
 import pg from "pg";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { createTestDatabase, type TestDatabase } from "@sguild/prisma-fragment/testing";
 import { createDispatcher, type Dispatcher } from "../src/index.js";
+import { PrismaClient } from "./generated/prisma/client.js";
 import { lockedPayload, until } from "./helpers.js";
 
 let db: TestDatabase;
@@ -70,5 +72,36 @@ it("refuses to start on a database without the newest fragment migration, naming
   } finally {
     await old.end();
     await outdated.drop();
+  }
+});
+
+it("refuses to publish into a schema without the dispatcher's migration: SCHEMA_OUTDATED naming it, on pg and on Prisma", async () => {
+  // `public` of this database never got the fragment's migrations (they went to sguild_events).
+  const prisma = new PrismaClient({ adapter: new PrismaPg({ connectionString: db.url }) });
+  const onPg = createDispatcher({ producer: "revenue", tenantId: "tnt_sguild", pool, schema: "public" });
+  const onPrisma = createDispatcher({ producer: "revenue", tenantId: "tnt_sguild", prismaClient: prisma, schema: "public" });
+  const expected = {
+    code: "SCHEMA_OUTDATED",
+    details: { migration: "20261123000000_dispatcher", missing: "table dispatcher_event" },
+  };
+  try {
+    for (const publisher of [onPg, onPrisma]) {
+      const error = await publisher.publish({ event_type: "credit.locked", payload: lockedPayload() }).catch((e: unknown) => e);
+      expect(error).toMatchObject(expected);
+    }
+    // Inside the caller's transaction too; the caller rolls it back.
+    const client = await pool.connect();
+    try {
+      await client.query("BEGIN");
+      const error = await onPg.publish({ event_type: "credit.locked", payload: lockedPayload() }, { tx: client }).catch((e: unknown) => e);
+      expect(error).toMatchObject(expected);
+      await client.query("ROLLBACK");
+    } finally {
+      client.release();
+    }
+  } finally {
+    await onPg.close();
+    await onPrisma.close();
+    await prisma.$disconnect();
   }
 });

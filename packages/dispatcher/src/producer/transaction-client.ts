@@ -1,4 +1,4 @@
-import { InvalidArgumentError, TransactionAbortedError } from "../errors/index.js";
+import { InvalidArgumentError, SchemaOutdatedError, TransactionAbortedError } from "../errors/index.js";
 
 const WHAT_TO_PASS =
   "pass the transaction client of prisma.$transaction(async (tx) => { ... }) as { tx }, " +
@@ -65,18 +65,30 @@ function pgTransactionStatus(client: Record<string, unknown>): string | undefine
   return typeof status === "string" ? status : undefined;
 }
 
-/** PostgreSQL 25P02, as node-postgres and Prisma (P2010 through a driver adapter, or the query engine) report it. */
-export function isTransactionAborted(error: unknown): boolean {
+/** The SQLSTATE of a failed query, as node-postgres and Prisma (P2010 through a driver adapter, or the query engine) report it. */
+function sqlState(error: unknown): unknown {
   const e = error as {
     code?: unknown;
     meta?: { code?: unknown; driverAdapterError?: { cause?: { originalCode?: unknown; code?: unknown } } };
   } | null;
-  if (typeof e !== "object" || e === null) return false;
+  if (typeof e !== "object" || e === null) return undefined;
   const cause = e.meta?.driverAdapterError?.cause;
-  return e.code === "25P02" || e.meta?.code === "25P02" || cause?.originalCode === "25P02" || cause?.code === "25P02";
+  // The driver's own code first: Prisma's e.code (P2010) has the same shape as a SQLSTATE.
+  for (const code of [cause?.originalCode, cause?.code, e.meta?.code, e.code])
+    if (typeof code === "string" && /^[0-9A-Z]{5}$/.test(code)) return code;
+  return undefined;
+}
+
+/** PostgreSQL 25P02: the transaction was already aborted. */
+export function isTransactionAborted(error: unknown): boolean {
+  return sqlState(error) === "25P02";
 }
 
 /** What a writer throws for a failed INSERT: a typed error where the failure has a meaning for the caller. */
 export function writeError(error: unknown): unknown {
-  return isTransactionAborted(error) ? new TransactionAbortedError({ cause: error }) : error;
+  const state = sqlState(error);
+  if (state === "25P02") return new TransactionAbortedError({ cause: error });
+  // 42P01 undefined_table: the dispatcher's migration was never applied to this database (or schema).
+  if (state === "42P01") return new SchemaOutdatedError("20261123000000_dispatcher", "table dispatcher_event");
+  return error;
 }
