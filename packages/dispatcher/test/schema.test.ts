@@ -85,8 +85,9 @@ it("refuses to publish into a schema without the dispatcher's migration: SCHEMA_
     details: { migration: "20261123000000_dispatcher", missing: "table dispatcher_event" },
   };
   try {
-    for (const publisher of [onPg, onPrisma]) {
-      const error = await publisher.publish({ event_type: "credit.locked", payload: lockedPayload() }).catch((e: unknown) => e);
+    const emit = () => ({ event_type: "credit.locked" as const, payload: lockedPayload() });
+    for (const publish of [() => onPg.publish(emit()), () => onPrisma.publish(emit())]) {
+      const error = await publish().catch((e: unknown) => e);
       expect(error).toMatchObject(expected);
     }
     // Inside the caller's transaction too; the caller rolls it back.
