@@ -120,6 +120,13 @@ describe("a publish field the dispatcher does not take is refused, not dropped",
     }
   });
 
+  it("a key whose value is undefined (an object spread of optional fields) is no field: published", async () => {
+    await db.pool.query("TRUNCATE dispatcher_event");
+    const envelope = await revenue.publish({ ...reserved(), subject: undefined, tenant_id: undefined } as never);
+    expect(await rows()).toBe(1);
+    expect(envelope.tenant_id).toBe("tnt_sguild");
+  });
+
   it("a schema_version that is not a positive integer: INVALID_ARGUMENT, not an unregistered version", async () => {
     for (const version of ["1", 0, 1.5, null]) {
       const error = await refused(() => revenue.publish({ ...reserved(), schema_version: version } as never));

@@ -105,6 +105,17 @@ describe("a requested replay with two replicas of the consumer", () => {
   });
 });
 
+describe("a requested replay whose letter is deleted while it fails (prune, cursor drop)", () => {
+  it("is skipped: the replica's check goes on, no error", async () => {
+    const letter = await requestedLetter();
+    const a = hooked();
+    failing = true;
+    a.before(FAILED_REPLAY, () => t.db.pool.query("DELETE FROM dispatcher_dead_letter WHERE id = $1", [letter.id]));
+    expect(await replica(a.database).replayRequested(C)).toEqual([]);
+    expect(runs).toBe(1);
+  });
+});
+
 describe("a replay requested while an earlier replay of the letter is failing", () => {
   it("is kept for the owner, and waitForReplays reports it only once performed", async () => {
     const first = await requestedLetter();

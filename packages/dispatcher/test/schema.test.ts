@@ -82,13 +82,14 @@ it("refuses to publish into a schema without the dispatcher's migration: SCHEMA_
   const onPrisma = createDispatcher({ producer: "revenue", tenantId: "tnt_sguild", prismaClient: prisma, schema: "public" });
   const expected = {
     code: "SCHEMA_OUTDATED",
-    details: { migration: "20261123000000_dispatcher", missing: "table dispatcher_event" },
+    details: { migration: "20261123000000_dispatcher", missing: 'table "public"."dispatcher_event"' },
   };
   try {
     const emit = () => ({ event_type: "credit.locked" as const, payload: lockedPayload() });
     for (const publish of [() => onPg.publish(emit()), () => onPrisma.publish(emit())]) {
       const error = await publish().catch((e: unknown) => e);
       expect(error).toMatchObject(expected);
+      expect((error as Error).cause).toBeDefined(); // the driver's own error, kept
     }
     // Inside the caller's transaction too; the caller rolls it back.
     const client = await pool.connect();

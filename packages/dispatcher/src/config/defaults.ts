@@ -22,6 +22,8 @@ export const DEFAULTS = {
     deliveryMarginMs: 30_000,
     /** Prisma interactive-transaction `timeout` of the dispatcher's other transactions, in ms. */
     prismaTimeoutMs: 60_000,
+    /** Prisma interactive-transaction `timeout` of one batch of prune's event deletion (its DELETE may be long), in ms. */
+    pruneBatchTimeoutMs: 600_000,
     /** Prisma interactive-transaction `maxWait` (waiting for a connection), in ms. */
     prismaMaxWaitMs: 10_000,
     /** How long a timed-out attempt's backend is given to exit after pg_terminate_backend, in ms. */

@@ -267,8 +267,12 @@ export class DeadLetterService {
       failure.fingerprint,
       performed,
     ]);
-    // No row: resolved meanwhile (by an operator, or a replica's replay); the letter as it is now.
-    return { outcome: "failed", deadLetter: row ? toDeadLetter(row) : await this.get(id), error: result.failure.error };
+    if (row) return { outcome: "failed", deadLetter: toDeadLetter(row), error: result.failure.error };
+    // No row: resolved meanwhile (by an operator, or a replica's replay), or deleted (prune, cursor drop).
+    const [now] = await this.database.query<DeadLetterRow>(this.sql.get, [id]);
+    if (now) return { outcome: "failed", deadLetter: toDeadLetter(now), error: result.failure.error };
+    if (request !== undefined) return undefined; // a requested replay of a letter gone meanwhile: nothing left to report
+    throw new DeadLetterNotFoundError(id);
   }
 
   /** Replays a consumer's active dead letters (optionally of one event type), oldest first. */

@@ -225,13 +225,14 @@ export class SchemaOutdatedError extends SguildError {
   constructor(
     readonly migration: string,
     readonly missing: string,
+    options: { cause?: unknown } = {},
   ) {
     super(
       "SCHEMA_OUTDATED",
       `the database lacks @sguild/prisma-fragment's migration ${migration} (${missing} is missing): ` +
         `run \`npx sguild-prisma-fragment merge\`, then apply your migrations ` +
         `(prisma migrate deploy, or \`npx sguild-prisma-fragment apply\`)`,
-      { details: { migration, missing } },
+      { details: { migration, missing }, cause: options.cause },
     );
   }
 

@@ -43,7 +43,9 @@ export function buildEnvelope(emit: EmitInput, context: EnvelopeContext): EventE
   if (typeof emit.event_type !== "string") throw new InvalidArgumentError("emit.event_type must be a string", "event_type");
   // A field a publish does not take is refused, not dropped: a tenant_id or an event_id given here
   // would otherwise be silently replaced (plain JavaScript has no compiler to say so).
-  const unknown = Object.keys(emit).find((key) => !EMIT_FIELDS.includes(key));
+  const unknown = Object.keys(emit).find(
+    (key) => !EMIT_FIELDS.includes(key) && (emit as unknown as Record<string, unknown>)[key] !== undefined,
+  );
   if (unknown !== undefined) {
     const own = ["event_id", "tenant_id", "producer"].includes(unknown) ? ` (the dispatcher sets ${unknown} itself)` : "";
     throw new InvalidArgumentError(`emit.${unknown} is not a publish field${own}: a publish takes ${EMIT_FIELDS.join(", ")}`, unknown);

@@ -28,12 +28,14 @@ export interface StoredEvent {
 export class EventWriter {
   private readonly one: string;
   private readonly many: string;
+  private readonly table: string;
   private readonly registry: Registry | undefined;
 
   /** With `registry`, events that did not come through buildEnvelope (the inbox) have their payload dates checked too. */
   constructor(tables: Tables, options: { idempotent?: boolean; registry?: Registry } = {}) {
     this.one = insertOneSql(tables, options.idempotent ?? false);
     this.many = insertManySql(tables, options.idempotent ?? false);
+    this.table = tables.event;
     this.registry = options.registry;
   }
 
@@ -49,7 +51,7 @@ export class EventWriter {
     try {
       await this.write(q, events);
     } catch (error) {
-      throw writeError(error);
+      throw writeError(error, this.table);
     }
   }
 

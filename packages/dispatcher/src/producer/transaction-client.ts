@@ -84,11 +84,13 @@ export function isTransactionAborted(error: unknown): boolean {
   return sqlState(error) === "25P02";
 }
 
-/** What a writer throws for a failed INSERT: a typed error where the failure has a meaning for the caller. */
-export function writeError(error: unknown): unknown {
+/** What a writer throws for a failed INSERT into `table`: a typed error where the failure has a meaning for the caller. */
+export function writeError(error: unknown, table: string): unknown {
   const state = sqlState(error);
   if (state === "25P02") return new TransactionAbortedError({ cause: error });
-  // 42P01 undefined_table: the dispatcher's migration was never applied to this database (or schema).
-  if (state === "42P01") return new SchemaOutdatedError("20261123000000_dispatcher", "table dispatcher_event");
+  // 42P01 undefined_table, about the events table itself (not one a trigger of the caller's reads):
+  // the dispatcher's migration was never applied to this database (or schema).
+  if (state === "42P01" && /dispatcher_event\b/.test(String((error as Error).message)))
+    return new SchemaOutdatedError("20261123000000_dispatcher", `table ${table}`, { cause: error });
   return error;
 }

@@ -1,4 +1,4 @@
-import { rewindLockSql, type Tables } from "../config/index.js";
+import { DEFAULTS, rewindLockSql, type Tables } from "../config/index.js";
 import type { Database, Queryable } from "../database/index.js";
 import { InvalidArgumentError } from "../errors/index.js";
 import { parseDuration } from "./duration.js";
@@ -71,10 +71,13 @@ export async function pruneTables(db: Database, tables: Tables, options: PruneOp
       // rewind cannot move a cursor back over them while the statement deletes them.
       const n =
         table === "events"
-          ? await db.transaction(async (q) => {
-              await q.query(lockSql);
-              return count(gone, [ms, batch], q);
-            })
+          ? await db.transaction(
+              async (q) => {
+                await q.query(lockSql);
+                return count(gone, [ms, batch], q);
+              },
+              { timeoutMs: DEFAULTS.transactions.pruneBatchTimeoutMs },
+            )
           : await count(gone, [ms, batch]);
       total += n;
       if (n > 0) options.onProgress?.({ table, deleted: total });
