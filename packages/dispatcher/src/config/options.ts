@@ -31,13 +31,15 @@ export interface DispatcherConfig {
 /** The cursor columns that say an event is being retried, set back to "no failure" (SET list of dispatcher_cursor). */
 export const CLEAR_RETRY_STATE = "failed_attempts = 0, first_failed_at = NULL, retry_at = NULL, last_error = NULL, updated_at = now()";
 
+/** Takes the transaction-scoped advisory lock of key $1 (one of the keys below); a column, as Prisma reads no `void`. */
+export const ADVISORY_LOCK_SQL = "SELECT 1 AS locked FROM pg_advisory_xact_lock(hashtext($1))";
+
 /**
- * A transaction-scoped lock taken first by what moves a cursor back (resetCursor) and by each batch
- * of prune's event deletion. A prune batch's DELETE then sees every rewind committed before it (and
- * keeps the events put back in front of a cursor); a rewind sees every event deleted before it.
+ * The lock taken first by what moves a cursor back (resetCursor) and by each batch of prune's event
+ * deletion. A prune batch's DELETE then sees every rewind committed before it (and keeps the events
+ * put back in front of a cursor); a rewind sees every event deleted before it.
  */
-export const rewindLockSql = (t: Tables) =>
-  `SELECT 1 AS locked FROM pg_advisory_xact_lock(hashtext('sguild.dispatcher_rewind:${t.cursor}'))`;
+export const rewindLockKey = (t: Tables) => `sguild.dispatcher_rewind:${t.cursor}`;
 
 /**
  * The lock of one consumer's life: every heartbeat of its replicas takes it shared, dropConsumer

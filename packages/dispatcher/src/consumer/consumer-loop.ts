@@ -381,7 +381,6 @@ export class ConsumerLoop {
       this.narrowUntil.set(eventType, BigInt(outcome.lastPosition));
       return { worked: true };
     }
-    let cursorPosition = outcome.cursorPosition;
     if (outcome.index > 0) {
       // Commit the events before the failing one; their handlers run again in the new transaction.
       // If that fails too, its failure is the one to count (it comes first).
@@ -392,7 +391,6 @@ export class ConsumerLoop {
       // one is not next. Recording its failure now would move the cursor to it, past events never
       // applied (a dead letter) or count it against another event (a retry): read again instead.
       if (prefix.rows.at(-1)?.position !== outcome.previousPosition) return { worked: true };
-      cursorPosition = outcome.previousPosition;
     }
     const attributes = { consumer: this.options.consumer, event_type: eventType };
     metrics.count("dispatcher.handler_error.count", 1, attributes);
@@ -401,7 +399,7 @@ export class ConsumerLoop {
       row: outcome.row,
       error: outcome.error,
       attempt: outcome.attempt,
-      cursorPosition,
+      previousPosition: outcome.previousPosition,
     });
     this.config.logger.warn(
       {

@@ -25,7 +25,6 @@ export type BatchOutcome =
       lastPosition: string;
       error: unknown;
       attempt: number;
-      cursorPosition: string;
       /**
        * Position of the event right before `row` (the cursor itself when `row` is the first): the
        * cursor a failure of `row` is recorded against, once the events before it are committed.
@@ -155,7 +154,6 @@ export class BatchDeliverer {
       lastPosition: events[events.length - 1]!.position,
       error: failure.error,
       attempt: this.attemptOf(index, head!),
-      cursorPosition: head!.cursor_position,
       previousPosition: index === 0 ? head!.cursor_position : events[index - 1]!.position,
     };
   }

@@ -11,7 +11,7 @@ export interface FailureInput {
   error: unknown;
   attempt: number;
   /** The position right before the failing event; a moved cursor means someone else handled it. */
-  cursorPosition: string;
+  previousPosition: string;
 }
 
 export type FailureOutcome = { kind: "retry"; retryInMs: number } | { kind: "dead-lettered"; deadLetterId: string } | { kind: "stale" };
@@ -76,7 +76,7 @@ export class FailureRecorder {
       // Recorded only against the state the attempt was made from: the cursor right before the event
       // with this attempt's count (not moved, rewound, or counted by a replica meanwhile), and the
       // event not applied since. Otherwise the next read decides afresh.
-      if (!cursor || cursor.last_position !== input.cursorPosition) return { kind: "stale" } as const;
+      if (!cursor || cursor.last_position !== input.previousPosition) return { kind: "stale" } as const;
       if (Number(cursor.failed_attempts) !== input.attempt - 1 || cursor.applied) return { kind: "stale" } as const;
       const steer = SguildError.isInstance(input.error) ? input.error.code : undefined;
       const retryLater = steer === "RETRY_LATER";

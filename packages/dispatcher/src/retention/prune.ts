@@ -1,4 +1,4 @@
-import { DEFAULTS, rewindLockSql, type Tables } from "../config/index.js";
+import { ADVISORY_LOCK_SQL, DEFAULTS, rewindLockKey, type Tables } from "../config/index.js";
 import type { Database, Queryable } from "../database/index.js";
 import { InvalidArgumentError } from "../errors/index.js";
 import { parseDuration } from "./duration.js";
@@ -73,7 +73,7 @@ export async function pruneTables(db: Database, tables: Tables, options: PruneOp
         table === "events"
           ? await db.transaction(
               async (q) => {
-                await q.query(lockSql);
+                await q.query(ADVISORY_LOCK_SQL, [rewindLockKey(tables)]);
                 return count(gone, [ms, batch], q);
               },
               { timeoutMs: DEFAULTS.transactions.pruneBatchTimeoutMs },
@@ -84,7 +84,6 @@ export async function pruneTables(db: Database, tables: Tables, options: PruneOp
       if (n < batch) return total;
     }
   };
-  const lockSql = rewindLockSql(tables);
   const result: PruneResult = { events: 0, dedup: 0, deadLetters: 0 };
   for (const { key, rule, remove } of rules(tables)) {
     result[key] = options.dryRun

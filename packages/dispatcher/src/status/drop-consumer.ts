@@ -1,4 +1,4 @@
-import { consumerLockKey, type Tables } from "../config/index.js";
+import { ADVISORY_LOCK_SQL, consumerLockKey, type Tables } from "../config/index.js";
 import type { Database, Queryable } from "../database/index.js";
 import { DispatcherStateError } from "../errors/index.js";
 import { assertKnownConsumer, listeningSessions } from "./consumers.js";
@@ -36,9 +36,6 @@ const deleteSql = (t: Tables) => [
   // The heartbeat rows of replicas killed without stop().
   `DELETE FROM ${t.instance} WHERE consumer = $1`,
 ];
-
-// Exclusive: no heartbeat of the consumer's replicas while it is dropped (see consumerLockKey).
-const lockConsumerSql = "SELECT 1 AS locked FROM pg_advisory_xact_lock(hashtext($1))";
 
 /** DispatcherStateError when a replica of the consumer is live by its heartbeat or connected with LISTEN. */
 async function refuseIfRunning(q: Queryable, tables: Tables, consumer: string): Promise<void> {
@@ -86,7 +83,8 @@ export async function dropConsumer(database: Database, tables: Tables, options: 
   };
   if (dryRun) return plan(database, false);
   return database.transaction(async (q) => {
-    await q.query(lockConsumerSql, [consumerLockKey(tables, consumer)]);
+    // Exclusive: no heartbeat of the consumer's replicas while it is dropped (see consumerLockKey).
+    await q.query(ADVISORY_LOCK_SQL, [consumerLockKey(tables, consumer)]);
     await refuseIfRunning(q, tables, consumer);
     const result = await plan(q, true);
     for (const sql of deleteSql(tables)) await q.query(sql, [consumer]);

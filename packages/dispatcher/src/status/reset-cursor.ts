@@ -1,4 +1,4 @@
-import { CLEAR_RETRY_STATE, rewindLockSql, type Tables } from "../config/index.js";
+import { ADVISORY_LOCK_SQL, CLEAR_RETRY_STATE, rewindLockKey, type Tables } from "../config/index.js";
 import type { Database, Queryable } from "../database/index.js";
 import { InvalidArgumentError, ReprocessNotConfirmedError } from "../errors/index.js";
 
@@ -129,8 +129,8 @@ export async function resetCursor(database: Database, tables: Tables, options: R
   };
   if (dryRun) return result(await plan(database));
   return database.transaction(async (q) => {
-    // First, so a prune batch running now finishes before this plans (see rewindLockSql).
-    await q.query(rewindLockSql(tables));
+    // First, so a prune batch running now finishes before this plans (see rewindLockKey).
+    await q.query(ADVISORY_LOCK_SQL, [rewindLockKey(tables)]);
     await q.query(lockSql(tables), [consumer, eventType ?? null]);
     const rows = await plan(q);
     const args = [consumer, rows.map((r) => r.event_type), rows.map((r) => r.position)];
